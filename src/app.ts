@@ -1,0 +1,65 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppModule } from './app.module.js';
+import { AppLogger } from './common/logger.js';
+import { ProblemFilter } from './common/problem.filter.js';
+import { REQUEST_ID_HEADER, requestIdFor, runWithRequestId } from './common/request-context.js';
+import { createValidationPipe } from './common/validation.js';
+import type { AppConfig } from './config/config.js';
+import { setupSwagger } from './swagger.js';
+
+export const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
+
+export function createLogger(config: AppConfig): AppLogger {
+  return new AppLogger(config.logLevel, config.production);
+}
+
+/** Builds the whole application (not yet listening); tests use it as main.ts does. */
+export async function createApp(config: AppConfig, logger = createLogger(config)): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: JSON_BODY_LIMIT_BYTES,
+    // Fastify takes a hop count too; its adapter typings only list the other forms.
+    trustProxy: config.trustProxy as boolean,
+    genReqId: requestIdFor,
+    logger: false,
+    return503OnClosing: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
+    logger,
+    abortOnError: false,
+  });
+
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', (request, reply, done) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    runWithRequestId(request.id, done);
+  });
+  fastify.addHook('onResponse', (request, reply, done) => {
+    logger.write('info', `${request.method} ${request.routeOptions.url ?? '(no route)'} ${reply.statusCode}`, 'HTTP', {
+      method: request.method,
+      route: request.routeOptions.url ?? null,
+      status: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime * 10) / 10,
+      requestId: request.id,
+    });
+    done();
+  });
+
+  app.useSecurityHeaders({
+    contentSecurityPolicy: {
+      // Served over plain HTTP in development: upgrading would break /docs there.
+      directives: { upgradeInsecureRequests: null },
+    },
+  });
+  if (config.corsOrigins.length > 0) {
+    app.enableCors({
+      origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
+      exposedHeaders: [REQUEST_ID_HEADER, 'location', 'etag', 'retry-after'],
+      maxAge: 600,
+    });
+  }
+  app.useGlobalFilters(new ProblemFilter(logger));
+  app.useGlobalPipes(createValidationPipe());
+  setupSwagger(app);
+  return app;
+}

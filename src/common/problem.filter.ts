@@ -1,0 +1,115 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppLogger } from './logger.js';
+import { AppError, type Problem, PROBLEM_CONTENT_TYPE, problemType, statusTitle } from './problem.js';
+
+/** Fastify's own client errors (body parsing, limits), by code. */
+const FASTIFY_ERRORS: Record<string, { code: string; detail: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'payload-too-large', detail: 'The request body is larger than allowed.' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: 'unsupported-media-type',
+    detail: 'The request body has a content type this route does not accept.',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    code: 'malformed-body',
+    detail: 'The body is empty but the content type says JSON.',
+  },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'malformed-body', detail: 'The body is not valid JSON.' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    code: 'malformed-body',
+    detail: 'The Content-Length header does not match the body.',
+  },
+};
+
+interface FastifyLikeError {
+  code?: string;
+  statusCode?: number;
+}
+
+/**
+ * The one place errors become responses: RFC 9457 problem+json with the
+ * request id. Unknown errors are logged with their cause and answered with a
+ * generic 500, so no stack, SQL or class name ever reaches a client.
+ */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  constructor(private readonly logger: AppLogger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const { problem, headers } = this.toProblem(exception, request);
+    if (reply.sent) return;
+    reply.status(problem.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+  }
+
+  private toProblem(
+    exception: unknown,
+    request: FastifyRequest,
+  ): { problem: Problem; headers: Record<string, string> } {
+    const base = { instance: request.url.split('?')[0], requestId: String(request.id) };
+
+    if (exception instanceof AppError) {
+      return {
+        problem: {
+          type: problemType(exception.code),
+          title: statusTitle(exception.status),
+          status: exception.status,
+          detail: exception.message,
+          ...base,
+          ...(exception.errors ? { errors: exception.errors } : {}),
+        },
+        headers: exception.headers ?? {},
+      };
+    }
+
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      return {
+        problem: {
+          type: problemType(undefined),
+          title: statusTitle(status),
+          status,
+          detail: httpExceptionDetail(exception),
+          ...base,
+        },
+        headers: {},
+      };
+    }
+
+    const fastifyError = exception as FastifyLikeError;
+    const known = fastifyError?.code ? FASTIFY_ERRORS[fastifyError.code] : undefined;
+    if (known && fastifyError.statusCode) {
+      const status = fastifyError.statusCode;
+      return {
+        problem: { type: problemType(known.code), title: statusTitle(status), status, detail: known.detail, ...base },
+        headers: {},
+      };
+    }
+
+    this.logger.write('error', exception instanceof Error ? exception.message : 'non-error thrown', 'Unhandled', {
+      error: exception instanceof Error ? exception.name : typeof exception,
+      stack: exception instanceof Error ? exception.stack : undefined,
+    });
+    return {
+      problem: {
+        type: problemType('internal-error'),
+        title: statusTitle(500),
+        status: 500,
+        detail: 'An unexpected error occurred. Quote the request id when you report it.',
+        ...base,
+      },
+      headers: {},
+    };
+  }
+}
+
+function httpExceptionDetail(exception: HttpException): string {
+  const response = exception.getResponse();
+  if (typeof response === 'string') return response;
+  const message = (response as { message?: unknown }).message;
+  if (typeof message === 'string') return message;
+  if (Array.isArray(message)) return message.join('; ');
+  return exception.message;
+}

@@ -1,0 +1,186 @@
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+
+export type NodeEnv = 'development' | 'production' | 'test';
+export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
+export type DatabaseSsl = false | 'verify' | 'no-verify';
+
+/** The whole configuration, read once from the environment at start-up. */
+export class AppConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly nodeEnv: NodeEnv;
+  /** Unset means the embedded PGlite database under `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  readonly databaseSsl: DatabaseSsl;
+  readonly databasePoolMax: number;
+  readonly redisUrl: string | undefined;
+  readonly jwtSecret: string;
+  /** True when no JWT_SECRET was given and a random one was made for this process. */
+  readonly jwtSecretGenerated: boolean;
+  readonly logLevel: LogLevel;
+  /** Empty: CORS off. `['*']`: any origin. */
+  readonly corsOrigins: string[];
+  readonly trustProxy: boolean | number;
+  readonly dataDir: string;
+  /** Bound on a database round trip made by a health check. */
+  readonly healthTimeoutMs: number;
+  /** Bound on the graceful shutdown before the process gives up and exits 1. */
+  readonly shutdownTimeoutMs: number;
+
+  get production(): boolean {
+    return this.nodeEnv === 'production';
+  }
+
+  get embeddedDatabase(): boolean {
+    return this.databaseUrl === undefined;
+  }
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const NODE_ENVS: readonly NodeEnv[] = ['development', 'production', 'test'];
+const LOG_LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
+const MIN_PRODUCTION_SECRET = 32;
+
+/**
+ * Reads and validates every variable, collecting all problems before failing,
+ * so one start shows everything that has to be fixed. Values of secrets are
+ * never repeated in a message.
+ */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  };
+
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      problems.push(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+      return fallback;
+    }
+    return raw as T;
+  };
+
+  const url = (name: string, protocols: string[]): string | undefined => {
+    const raw = read(name);
+    if (raw === undefined) return undefined;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !protocols.includes(parsed.protocol)) {
+      // The URL may hold a password: name the rule, not the value.
+      problems.push(`${name} must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+      return undefined;
+    }
+    return raw;
+  };
+
+  const nodeEnv = oneOf('NODE_ENV', NODE_ENVS, 'development');
+  const production = nodeEnv === 'production';
+
+  const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  if (production && read('DATABASE_URL') === undefined) {
+    problems.push(
+      'DATABASE_URL is required when NODE_ENV=production (the embedded database is for development only)',
+    );
+  }
+
+  let databaseSsl: DatabaseSsl = false;
+  const sslRaw = read('DATABASE_SSL');
+  if (sslRaw !== undefined) {
+    const ssl = parseBoolean(sslRaw);
+    if (ssl !== undefined) databaseSsl = ssl ? 'verify' : false;
+    else if (sslRaw === 'no-verify') databaseSsl = 'no-verify';
+    else problems.push(`DATABASE_SSL must be true, false or no-verify (got "${sslRaw}")`);
+  }
+
+  let jwtSecret = read('JWT_SECRET');
+  let jwtSecretGenerated = false;
+  if (jwtSecret === undefined) {
+    if (production) problems.push('JWT_SECRET is required when NODE_ENV=production');
+    jwtSecret = randomBytes(32).toString('base64url');
+    jwtSecretGenerated = true;
+  } else if (production && jwtSecret.length < MIN_PRODUCTION_SECRET) {
+    problems.push(
+      `JWT_SECRET must be at least ${MIN_PRODUCTION_SECRET} characters when NODE_ENV=production (it has ${jwtSecret.length})`,
+    );
+  }
+
+  const corsOrigins: string[] = [];
+  for (const origin of (read('CORS_ORIGINS') ?? '').split(',').map((o) => o.trim())) {
+    if (origin === '') continue;
+    if (origin === '*' || isOrigin(origin)) corsOrigins.push(origin);
+    else problems.push(`CORS_ORIGINS entries must be origins like https://app.example.com or * (got "${origin}")`);
+  }
+
+  let trustProxy: boolean | number = false;
+  const proxyRaw = read('TRUST_PROXY');
+  if (proxyRaw !== undefined) {
+    const asBool = parseBoolean(proxyRaw);
+    if (asBool !== undefined) trustProxy = asBool;
+    else if (/^\d{1,2}$/.test(proxyRaw)) trustProxy = Number(proxyRaw);
+    else problems.push(`TRUST_PROXY must be true, false or a number of proxy hops (got "${proxyRaw}")`);
+  }
+
+  const config = Object.assign(new AppConfig(), {
+    port: integer('PORT', 3000, 1, 65535),
+    host: read('HOST') ?? '0.0.0.0',
+    nodeEnv,
+    databaseUrl,
+    databaseSsl,
+    databasePoolMax: integer('DATABASE_POOL_MAX', 10, 1, 100),
+    redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
+    jwtSecret,
+    jwtSecretGenerated,
+    logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    corsOrigins,
+    trustProxy,
+    dataDir: resolve(read('DATA_DIR') ?? './.data'),
+    healthTimeoutMs: integer('HEALTH_TIMEOUT_MS', 1000, 50, 60_000),
+    shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 8000, 100, 60_000),
+  } satisfies Omit<AppConfig, 'production' | 'embeddedDatabase'>);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function parseBoolean(raw: string): boolean | undefined {
+  const value = raw.toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  return undefined;
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    const parsed = new URL(value);
+    return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.origin === value;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,24 @@
+import type { DataSourceOptions } from 'typeorm';
+import { MIGRATIONS } from '../../migrations/index.js';
+import type { AppConfig } from '../config/config.js';
+import { ENTITIES } from './entities.js';
+
+export function dataSourceOptions(config: AppConfig, embeddedPgOptions?: Record<string, unknown>): DataSourceOptions {
+  const ssl =
+    config.databaseSsl === false ? undefined : { rejectUnauthorized: config.databaseSsl === 'verify' };
+  return {
+    type: 'postgres',
+    url: embeddedPgOptions ? undefined : config.databaseUrl,
+    ssl,
+    poolSize: embeddedPgOptions ? 1 : config.databasePoolMax,
+    connectTimeoutMS: 5000,
+    applicationName: 'ultrai-core',
+    extra: embeddedPgOptions ?? { idleTimeoutMillis: 30_000 },
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    migrationsRun: false,
+    synchronize: false,
+    logging: false,
+  };
+}

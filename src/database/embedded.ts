@@ -1,0 +1,57 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PGlite } from '@electric-sql/pglite';
+import type { AppLogger } from '../common/logger.js';
+import { DirectoryLock } from './directory-lock.js';
+
+export interface EmbeddedDatabase {
+  pglite: PGlite;
+  /** Options for `pg`: route its one connection into PGlite, in process. */
+  pgOptions: Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens PGlite under `dataDir/pgdata`, holding the directory lock for as long
+ * as it is open. PGlite is imported lazily so a PostgreSQL deployment never
+ * loads its WebAssembly.
+ */
+export async function openEmbeddedDatabase(dataDir: string, logger: AppLogger): Promise<EmbeddedDatabase> {
+  const lock = DirectoryLock.acquire(dataDir);
+  try {
+    const pgdata = join(dataDir, 'pgdata');
+    if (existsSync(pgdata)) {
+      logger.log(`Opening the embedded database in ${pgdata}`, 'Database');
+    } else {
+      logger.log(
+        `No DATABASE_URL: creating the embedded database in ${pgdata} (first start only, ~10 s). ` +
+          'It is for development; set DATABASE_URL for production.',
+        'Database',
+      );
+    }
+    const [{ PGlite }, { createPgConfig }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('@electric-sql/pglite/node-postgres'),
+    ]);
+    const pglite = await PGlite.create({ dataDir: pgdata });
+    const pgConfig = createPgConfig(pglite);
+    let closed = false;
+    return {
+      pglite,
+      // One connection only, never closed for idleness: PGlite is a single backend.
+      pgOptions: { connection: pgConfig.connection, max: 1, idleTimeoutMillis: 0 },
+      async close() {
+        if (closed) return;
+        closed = true;
+        try {
+          await pglite.close();
+        } finally {
+          lock.release();
+        }
+      },
+    };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}

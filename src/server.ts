@@ -1,0 +1,52 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createApp, createLogger } from './app.js';
+import type { AppLogger } from './common/logger.js';
+import type { AppConfig } from './config/config.js';
+
+export interface StartOptions {
+  logger?: AppLogger;
+  /** Called after the app is built and before it listens. */
+  beforeListen?: (app: NestFastifyApplication) => void | Promise<void>;
+}
+
+export async function startServer(config: AppConfig, options: StartOptions = {}): Promise<NestFastifyApplication> {
+  const logger = options.logger ?? createLogger(config);
+  if (config.jwtSecretGenerated) {
+    logger.warn('JWT_SECRET is not set: using a random one, so tokens stop working on restart', 'Config');
+  }
+  const app = await createApp(config, logger);
+  await options.beforeListen?.(app);
+  await app.listen({ port: config.port, host: config.host });
+  logger.log(`Listening on ${await app.getUrl()} (Swagger UI at /docs)`, 'Server');
+  handleShutdownSignals(app, config, logger);
+  return app;
+}
+
+/**
+ * SIGTERM (Render sends it on every deploy) and SIGINT: stop accepting, let
+ * in-flight requests finish, close the database, exit 0. Past the bound, exit 1.
+ */
+function handleShutdownSignals(app: NestFastifyApplication, config: AppConfig, logger: AppLogger): void {
+  let shuttingDown = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.log(`${signal} received: finishing in-flight requests`, 'Server');
+    setTimeout(() => {
+      logger.error(`Shutdown took longer than ${config.shutdownTimeoutMs} ms; exiting`, undefined, 'Server');
+      process.exit(1);
+    }, config.shutdownTimeoutMs).unref();
+    app.close().then(
+      () => {
+        logger.log('Shut down cleanly', 'Server');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error(`Shutdown failed: ${String(error)}`, undefined, 'Server');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
