@@ -1,3 +1,4 @@
+import type { DynamicModule, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
@@ -14,8 +15,15 @@ export function createLogger(config: AppConfig): AppLogger {
   return new AppLogger(config.logLevel, config.production);
 }
 
+export interface CreateAppOptions {
+  logger?: AppLogger;
+  /** Extra modules mounted beside the application's own (tests add probe routes). */
+  extraModules?: Array<Type | DynamicModule>;
+}
+
 /** Builds the whole application (not yet listening); tests use it as main.ts does. */
-export async function createApp(config: AppConfig, logger = createLogger(config)): Promise<NestFastifyApplication> {
+export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+  const logger = options.logger ?? createLogger(config);
   const adapter = new FastifyAdapter({
     bodyLimit: JSON_BODY_LIMIT_BYTES,
     // Fastify takes a hop count too; its adapter typings only list the other forms.
@@ -24,10 +32,14 @@ export async function createApp(config: AppConfig, logger = createLogger(config)
     logger: false,
     return503OnClosing: true,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
-    logger,
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, logger, options.extraModules),
+    adapter,
+    {
+      logger,
+      abortOnError: false,
+    },
+  );
 
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {

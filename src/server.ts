@@ -14,7 +14,7 @@ export async function startServer(config: AppConfig, options: StartOptions = {})
   if (config.jwtSecretGenerated) {
     logger.warn('JWT_SECRET is not set: using a random one, so tokens stop working on restart', 'Config');
   }
-  const app = await createApp(config, logger);
+  const app = await createApp(config, { logger });
   await options.beforeListen?.(app);
   await app.listen({ port: config.port, host: config.host });
   logger.log(`Listening on ${await app.getUrl()} (Swagger UI at /docs)`, 'Server');
@@ -36,8 +36,13 @@ function handleShutdownSignals(app: NestFastifyApplication, config: AppConfig, l
       logger.error(`Shutdown took longer than ${config.shutdownTimeoutMs} ms; exiting`, undefined, 'Server');
       process.exit(1);
     }, config.shutdownTimeoutMs).unref();
+    // Keep-alive connections would hold the server open until their idle
+    // timeout: close each as soon as its in-flight response is done.
+    const server = app.getHttpServer();
+    const reaper = setInterval(() => server.closeIdleConnections(), 100);
     app.close().then(
       () => {
+        clearInterval(reaper);
         logger.log('Shut down cleanly', 'Server');
         process.exit(0);
       },

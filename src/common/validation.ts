@@ -5,7 +5,12 @@ import { type FieldError, ValidationFailedError } from './problem.js';
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
   const flat: FieldError[] = [];
   for (const error of errors) {
-    const field = parent === '' ? error.property : /^\d+$/.test(error.property) ? `${parent}[${error.property}]` : `${parent}.${error.property}`;
+    const field =
+      parent === ''
+        ? error.property
+        : /^\d+$/.test(error.property)
+          ? `${parent}[${error.property}]`
+          : `${parent}.${error.property}`;
     for (const message of Object.values(error.constraints ?? {})) flat.push({ field, message });
     if (error.children?.length) flat.push(...flattenValidationErrors(error.children, field));
   }

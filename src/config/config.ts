@@ -105,9 +105,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
   if (production && read('DATABASE_URL') === undefined) {
-    problems.push(
-      'DATABASE_URL is required when NODE_ENV=production (the embedded database is for development only)',
-    );
+    problems.push('DATABASE_URL is required when NODE_ENV=production (the embedded database is for development only)');
   }
 
   let databaseSsl: DatabaseSsl = false;
@@ -142,8 +140,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const proxyRaw = read('TRUST_PROXY');
   if (proxyRaw !== undefined) {
     const asBool = parseBoolean(proxyRaw);
-    if (asBool !== undefined) trustProxy = asBool;
-    else if (/^\d{1,2}$/.test(proxyRaw)) trustProxy = Number(proxyRaw);
+    // Digits are a hop count (1 = Render's one proxy); 0 means off.
+    if (/^\d{1,2}$/.test(proxyRaw)) trustProxy = Number(proxyRaw) === 0 ? false : Number(proxyRaw);
+    else if (asBool !== undefined) trustProxy = asBool;
     else problems.push(`TRUST_PROXY must be true, false or a number of proxy hops (got "${proxyRaw}")`);
   }
 

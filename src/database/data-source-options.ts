@@ -4,8 +4,7 @@ import type { AppConfig } from '../config/config.js';
 import { ENTITIES } from './entities.js';
 
 export function dataSourceOptions(config: AppConfig, embeddedPgOptions?: Record<string, unknown>): DataSourceOptions {
-  const ssl =
-    config.databaseSsl === false ? undefined : { rejectUnauthorized: config.databaseSsl === 'verify' };
+  const ssl = config.databaseSsl === false ? undefined : { rejectUnauthorized: config.databaseSsl === 'verify' };
   return {
     type: 'postgres',
     url: embeddedPgOptions ? undefined : config.databaseUrl,

@@ -29,10 +29,10 @@ export async function openEmbeddedDatabase(dataDir: string, logger: AppLogger): 
         'Database',
       );
     }
-    const [{ PGlite }, { createPgConfig }] = await Promise.all([
-      import('@electric-sql/pglite'),
-      import('@electric-sql/pglite/node-postgres'),
-    ]);
+    // One after the other: both share chunks, and Jest's ESM loader fails on
+    // two concurrent imports of the same chunk.
+    const { PGlite } = await import('@electric-sql/pglite');
+    const { createPgConfig } = await import('@electric-sql/pglite/node-postgres');
     const pglite = await PGlite.create({ dataDir: pgdata });
     const pgConfig = createPgConfig(pglite);
     let closed = false;

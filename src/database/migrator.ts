@@ -10,7 +10,10 @@ const MIGRATION_LOCK_KEY = 7_361_004_221;
  * the others then find nothing pending. If the process dies, the database
  * ends the session and the lock with it.
  */
-async function withMigrationLock<T>(dataSource: DataSource, work: (executor: MigrationExecutor) => Promise<T>): Promise<T> {
+async function withMigrationLock<T>(
+  dataSource: DataSource,
+  work: (executor: MigrationExecutor) => Promise<T>,
+): Promise<T> {
   const queryRunner = dataSource.createQueryRunner();
   try {
     await queryRunner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);

@@ -1,0 +1,64 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { freePort, spawnNode, type Spawned, waitFor200 } from './support/process.js';
+
+/** No DATABASE_URL at all: the service must stand up on PGlite by itself. */
+describe('embedded database (no DATABASE_URL)', () => {
+  let dataDir: string;
+  const running: Spawned[] = [];
+
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'ultrai-embedded-'));
+  });
+  afterAll(async () => {
+    for (const p of running) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function start(): Promise<{ server: Spawned; base: string }> {
+    const port = await freePort();
+    const server = spawnNode(['dist/main.js'], { DATA_DIR: dataDir, PORT: String(port) });
+    running.push(server);
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor200(`${base}/health/ready`, server, 60_000);
+    return { server, base };
+  }
+
+  async function stop(server: Spawned): Promise<void> {
+    server.child.kill('SIGTERM');
+    expect((await server.exit).code).toBe(0);
+  }
+
+  it('creates, migrates, keeps data across restarts and refuses a second process', async () => {
+    const first = await start();
+    expect(first.server.output()).toMatch(/creating the embedded database in .*first start only/);
+    expect(first.server.output()).toMatch(/Applied migrations: CreateUsersAndSessions/);
+    expect(await (await fetch(`${first.base}/health/database`)).json()).toEqual({
+      status: 'ok',
+      database: 'connected',
+    });
+
+    const second = spawnNode(['dist/main.js'], { DATA_DIR: dataDir, PORT: String(await freePort()) });
+    expect((await second.exit).code).toBe(1);
+    expect(second.output()).toMatch(/is in use by another process \(pid \d+\)/);
+    expect(second.output()).not.toMatch(/\n\s+at /);
+
+    await stop(first.server);
+
+    const pglite = await PGlite.create({ dataDir: join(dataDir, 'pgdata') });
+    await pglite.query(`INSERT INTO users (email, username, password_hash) VALUES ('kept@example.com', 'kept', 'x')`);
+    await pglite.close();
+
+    const restarted = await start();
+    expect(restarted.server.output()).toMatch(/Opening the embedded database/);
+    expect(restarted.server.output()).not.toMatch(/Applied migrations/);
+    await stop(restarted.server);
+
+    const check = await PGlite.create({ dataDir: join(dataDir, 'pgdata') });
+    const { rows } = await check.query<{ email: string }>('SELECT email FROM users');
+    await check.close();
+    expect(rows).toEqual([{ email: 'kept@example.com' }]);
+  });
+});

@@ -1,0 +1,69 @@
+import { startTestApp, type TestApp } from './support/app.js';
+import { createTestDatabase } from './support/database.js';
+
+describe('health routes, database up', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('GET / says alive', async () => {
+    const res = await t.http.get('/').expect(200);
+    expect(res.body).toMatchObject({ status: 'alive', service: 'ultrai-core' });
+  });
+
+  it('GET /health is liveness in the legacy shape', async () => {
+    const res = await t.http.get('/health').expect(200);
+    expect(res.body).toMatchObject({ status: 'ok', services: expect.arrayContaining(['api', 'database']) });
+  });
+
+  it('GET /health/database says connected', async () => {
+    const res = await t.http.get('/health/database').expect(200);
+    expect(res.body).toEqual({ status: 'ok', database: 'connected' });
+  });
+
+  it('GET /health/ready reports the database up', async () => {
+    const res = await t.http.get('/health/ready').expect(200);
+    expect(res.body).toMatchObject({ status: 'ok', details: { database: { status: 'up' } } });
+  });
+
+  it('needs no token and is documented as public', async () => {
+    const doc = (await t.http.get('/docs/openapi.json').expect(200)).body;
+    for (const path of ['/', '/health', '/health/database', '/health/ready']) {
+      expect(doc.paths[path].get.security).toBeUndefined();
+    }
+  });
+});
+
+describe('health routes, database unreachable', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    const db = await createTestDatabase();
+    // Port 9 (discard) is closed here: connecting fails at once.
+    t = await startTestApp({
+      db,
+      env: { DATABASE_URL: 'postgres://postgres@127.0.0.1:9/none', HEALTH_TIMEOUT_MS: '300' },
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await t.db.drop();
+  });
+
+  it('still answers liveness: the app starts without its database', async () => {
+    await t.http.get('/').expect(200);
+    const res = await t.http.get('/health').expect(200);
+    expect(res.body.status).toBe('ok');
+  });
+
+  it('GET /health/database is 503 in the legacy shape', async () => {
+    const res = await t.http.get('/health/database').expect(503);
+    expect(res.body).toEqual({ status: 'error', database: 'connection_failed' });
+  });
+
+  it('GET /health/ready is 503 with the database down', async () => {
+    const res = await t.http.get('/health/ready').expect(503);
+    expect(res.body).toMatchObject({ status: 'error', error: { database: { status: 'down' } } });
+  });
+});

@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { parse } from 'yaml';
+import { ROOT } from './support/process.js';
+
+const schemaPath = join(ROOT, '..', 'shared', 'render', 'render.yaml.schema.json');
+
+interface EnvVar {
+  key: string;
+  value?: string;
+  generateValue?: boolean;
+  fromDatabase?: { name: string; property: string };
+  fromService?: { type: string; name: string; property?: string };
+}
+
+describe('render.yaml', () => {
+  const blueprint = parse(readFileSync(join(ROOT, 'render.yaml'), 'utf8'));
+
+  it('is valid against the Render Blueprint schema (JSON Schema 2020-12)', () => {
+    const schema = JSON.parse(readFileSync(schemaPath, 'utf8'));
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    const validate = ajv.compile(schema);
+    const valid = validate(blueprint);
+    expect(validate.errors ?? []).toEqual([]);
+    expect(valid).toBe(true);
+    // and the validator is not vacuous: a Key Value without ipAllowList is refused
+    const broken = structuredClone(blueprint);
+    delete broken.services.find((s: { type: string }) => s.type === 'keyvalue').ipAllowList;
+    expect(validate(broken)).toBe(false);
+  });
+
+  it('wires a Docker web service to its database, Key Value and a generated secret', () => {
+    const web = blueprint.services.find((s: { type: string }) => s.type === 'web');
+    expect(web).toMatchObject({ runtime: 'docker', healthCheckPath: '/health/ready', plan: expect.any(String) });
+    const env = new Map<string, EnvVar>(web.envVars.map((v: EnvVar) => [v.key, v]));
+    expect(env.get('NODE_ENV')?.value).toBe('production');
+    expect(env.get('JWT_SECRET')).toEqual({ key: 'JWT_SECRET', generateValue: true });
+
+    const database = blueprint.databases[0];
+    expect(database.plan).toEqual(expect.any(String));
+    expect(env.get('DATABASE_URL')?.fromDatabase).toEqual({ name: database.name, property: 'connectionString' });
+
+    const keyvalue = blueprint.services.find((s: { type: string }) => s.type === 'keyvalue');
+    expect(keyvalue).toMatchObject({ plan: expect.any(String), ipAllowList: [] });
+    expect(env.get('REDIS_URL')?.fromService).toEqual({
+      type: 'keyvalue',
+      name: keyvalue.name,
+      property: 'connectionString',
+    });
+  });
+});
