@@ -1,8 +1,10 @@
 import { type DynamicModule, Global, Module, type Type } from '@nestjs/common';
+import { AuthModule } from './auth/auth.module.js';
 import { AppLogger } from './common/logger.js';
 import { AppConfig } from './config/config.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
+import { UsersModule } from './users/users.module.js';
 
 @Global()
 @Module({})
@@ -24,7 +26,14 @@ export class AppModule {
   static forRoot(config: AppConfig, logger: AppLogger, extraModules: Array<Type | DynamicModule> = []): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config, logger), DatabaseModule, HealthModule, ...extraModules],
+      imports: [
+        CoreModule.forRoot(config, logger),
+        DatabaseModule,
+        HealthModule,
+        AuthModule,
+        UsersModule,
+        ...extraModules,
+      ],
     };
   }
 }

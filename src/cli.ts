@@ -5,9 +5,14 @@ import { ConfigError, loadConfig } from './config/config.js';
 import { dataSourceOptions } from './database/data-source-options.js';
 import { openEmbeddedDatabase } from './database/embedded.js';
 import { revertLastMigration, runPendingMigrations } from './database/migrator.js';
+import type { Role } from './users/user.entity.js';
+import { UsersRepository } from './users/users.repository.js';
 
 /** A mistake in how the command was called: printed alone, exit code 2. */
 class UsageError extends Error {}
+
+/** The command cannot do what was asked (e.g. no such user): printed alone, exit code 1. */
+class CommandError extends Error {}
 
 type Command = (dataSource: DataSource, args: string[]) => Promise<string>;
 
@@ -26,7 +31,24 @@ const COMMANDS: Record<string, { usage: string; run: Command }> = {
       return 'Reverted the most recent migration.';
     },
   },
+  'users:promote': {
+    usage: 'users:promote <email>         make a user an administrator',
+    run: (dataSource, args) => setRole(dataSource, args, 'admin'),
+  },
+  'users:demote': {
+    usage: 'users:demote <email>          make an administrator a plain user',
+    run: (dataSource, args) => setRole(dataSource, args, 'user'),
+  },
 };
+
+async function setRole(dataSource: DataSource, args: string[], role: Role): Promise<string> {
+  const [email] = args;
+  if (!email || args.length !== 1)
+    throw new UsageError(`Usage: node dist/cli.js users:${role === 'admin' ? 'promote' : 'demote'} <email>`);
+  const user = await new UsersRepository(dataSource).setRoleByEmail(email.trim().toLowerCase(), role);
+  if (!user) throw new CommandError(`No user has the email ${email}.`);
+  return `${user.email} is now ${role === 'admin' ? 'an administrator' : 'a plain user'}.`;
+}
 
 function usage(): string {
   return `Usage: node dist/cli.js <command> [args]\n\n${Object.values(COMMANDS)
@@ -37,10 +59,7 @@ function usage(): string {
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   const command = name ? COMMANDS[name] : undefined;
-  if (!command) {
-    process.stderr.write(name ? `Unknown command: ${name}\n\n${usage()}` : usage());
-    return 2;
-  }
+  if (!command) throw new UsageError(name ? `Unknown command: ${name}\n\n${usage()}` : usage());
   const config = loadConfig();
   const logger = new AppLogger(config.logLevel === 'debug' ? 'debug' : 'warn', false, (line) =>
     process.stderr.write(line),
@@ -60,11 +79,10 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const expected = error instanceof UsageError || error instanceof ConfigError;
+    const usage = error instanceof UsageError || error instanceof ConfigError;
+    const expected = usage || error instanceof CommandError;
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`${expected ? message : `Failed: ${message}`}\n`);
-    process.exit(expected ? 2 : 1);
+    process.stderr.write(`${expected ? message.trimEnd() : `Failed: ${message}`}\n`);
+    process.exit(usage ? 2 : 1);
   },
 );
-
-export { UsageError };

@@ -23,6 +23,12 @@ export class AppConfig {
   readonly corsOrigins: string[];
   readonly trustProxy: boolean | number;
   readonly dataDir: string;
+  /** Lifetime of an access token (JWT), in seconds. */
+  readonly accessTokenTtlSeconds: number;
+  /** Lifetime of a session's refresh token, renewed on each rotation, in seconds. */
+  readonly refreshTokenTtlSeconds: number;
+  /** How long the refresh token just rotated away still works (two tabs refreshing at once). */
+  readonly refreshReuseGraceSeconds: number;
   /** Bound on a database round trip made by a health check. */
   readonly healthTimeoutMs: number;
   /** Bound on the graceful shutdown before the process gives up and exits 1. */
@@ -160,6 +166,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     corsOrigins,
     trustProxy,
     dataDir: resolve(read('DATA_DIR') ?? './.data'),
+    accessTokenTtlSeconds: integer('ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400),
+    refreshTokenTtlSeconds: integer('REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 300, 365 * 86_400),
+    refreshReuseGraceSeconds: integer('REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
     healthTimeoutMs: integer('HEALTH_TIMEOUT_MS', 1000, 50, 60_000),
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 8000, 100, 60_000),
   } satisfies Omit<AppConfig, 'production' | 'embeddedDatabase'>);

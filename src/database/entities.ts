@@ -1,2 +1,5 @@
+import { Session } from '../auth/session.entity.js';
+import { User } from '../users/user.entity.js';
+
 /** Every entity, listed explicitly (no globs): adding one means adding it here. */
-export const ENTITIES: Function[] = [];
+export const ENTITIES: Function[] = [User, Session];

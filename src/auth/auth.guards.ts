@@ -1,0 +1,62 @@
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard } from '@nestjs/passport';
+import { AppError } from '../common/problem.js';
+import { IS_PUBLIC_KEY } from '../common/public.decorator.js';
+import type { Role } from '../users/user.entity.js';
+import { UsersRepository } from '../users/users.repository.js';
+import { type Principal, ROLES_KEY } from './principal.js';
+
+export class UnauthorizedError extends AppError {
+  constructor(detail = 'A valid access token is required.') {
+    super(401, 'unauthorized', detail, undefined, { 'www-authenticate': 'Bearer' });
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(detail = 'This account may not do that.') {
+    super(403, 'forbidden', detail);
+  }
+}
+
+/** Global: every route needs a valid access token unless it is marked @Public(). */
+@Injectable()
+export class JwtAuthGuard extends AuthGuard('jwt') {
+  constructor(private readonly reflector: Reflector) {
+    super();
+  }
+
+  override canActivate(context: ExecutionContext) {
+    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    return isPublic ? true : super.canActivate(context);
+  }
+
+  override handleRequest<T = Principal>(error: unknown, principal: T | false): T {
+    if (error || !principal) throw new UnauthorizedError();
+    return principal;
+  }
+}
+
+/** Global: enforces @Roles(), reading the role from the database (admin routes are rare). */
+@Injectable()
+export class RolesGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly users: UsersRepository,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (!roles?.length) return true;
+    const principal = context.switchToHttp().getRequest<{ user?: Principal }>().user;
+    const user = principal ? await this.users.findById(principal.userId) : null;
+    if (!user || !roles.includes(user.role)) throw new ForbiddenError('This route is for administrators.');
+    return true;
+  }
+}

@@ -1,0 +1,69 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsString, MaxLength } from 'class-validator';
+import { PageDto } from '../../common/pagination.js';
+import { EmailField, PasswordField, UserDto, UsernameField } from '../../users/dto/user.dto.js';
+
+export class RegisterDto {
+  @EmailField() email: string;
+  @PasswordField() password: string;
+  @UsernameField() username: string;
+}
+
+export class LoginDto {
+  @EmailField() email: string;
+  // Not held to the registration rules: a wrong password is a 401, never a 400 that hints.
+  @ApiProperty({ example: 'correct horse battery staple', format: 'password' })
+  @IsString()
+  @MaxLength(1024)
+  password: string;
+}
+
+export class RefreshDto {
+  @ApiProperty({ description: 'The refresh token from login or the previous refresh (single use).' })
+  @IsString()
+  @MaxLength(200)
+  refresh_token: string;
+}
+
+/** Login and refresh: the legacy fields plus the refresh token. */
+export class TokenResponseDto {
+  @ApiProperty({ description: 'JWT for `Authorization: Bearer <token>`.' }) access_token: string;
+  @ApiProperty({ example: 'bearer' }) token_type: 'bearer';
+  @ApiProperty({ example: 900, description: 'Seconds until the access token expires.' }) expires_in: number;
+  @ApiProperty({ description: 'Opaque, single use: exchange it at POST /auth/refresh.' }) refresh_token: string;
+  @ApiProperty({ example: 2592000, description: 'Seconds until the refresh token expires.' })
+  refresh_expires_in: number;
+  @ApiProperty({ type: UserDto }) user: UserDto;
+}
+
+export class SessionDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty() createdAt: Date;
+  @ApiProperty({ description: 'Login or last refresh.' }) lastUsedAt: Date;
+  @ApiProperty({ type: String, nullable: true }) userAgent: string | null;
+  @ApiProperty({ type: String, nullable: true }) ip: string | null;
+  @ApiProperty({ description: 'True for the session of the token making this request.' }) current: boolean;
+}
+
+export class SessionPageDto extends PageDto<SessionDto> {
+  @ApiProperty({ type: [SessionDto] }) declare items: SessionDto[];
+}
+
+export class VerifyDto {
+  @ApiProperty({ example: true }) valid: true;
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty() email: string;
+  @ApiProperty() username: string;
+  @ApiProperty({ enum: ['user', 'admin'] }) role: string;
+}
+
+class ProtectedUserDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty() email: string;
+  @ApiProperty() username: string;
+}
+
+export class ProtectedDto {
+  @ApiProperty({ example: 'This is a protected route' }) message: string;
+  @ApiProperty({ type: ProtectedUserDto }) user: ProtectedUserDto;
+}

@@ -1,0 +1,112 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, IsNull, type Repository } from 'typeorm';
+import { Session } from './session.entity.js';
+
+export interface NewSession {
+  userId: string;
+  refreshTokenHash: string;
+  userAgent: string | null;
+  ip: string | null;
+  expiresAt: Date;
+}
+
+@Injectable()
+export class SessionsRepository {
+  private readonly sessions: Repository<Session>;
+
+  constructor(private readonly dataSource: DataSource) {
+    this.sessions = dataSource.getRepository(Session);
+  }
+
+  create(values: NewSession): Promise<Session> {
+    return this.sessions.save(this.sessions.create(values));
+  }
+
+  findById(id: string): Promise<Session | null> {
+    return this.sessions.findOneBy({ id });
+  }
+
+  /** The user id behind an access token, if its session is live and its user enabled. */
+  async findActiveUserId(sessionId: string, userId: string): Promise<string | null> {
+    const rows: Array<{ user_id: string }> = await this.dataSource.query(
+      `SELECT s.user_id FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now() AND NOT u.disabled`,
+      [sessionId, userId],
+    );
+    return rows[0]?.user_id ?? null;
+  }
+
+  /**
+   * Replaces the refresh token hash, but only if it is still `expectedHash`
+   * (so two concurrent refreshes cannot both rotate from the same state).
+   */
+  async rotate(
+    id: string,
+    expectedHash: string,
+    next: {
+      refreshTokenHash: string;
+      previousTokenHash: string;
+      expiresAt: Date;
+      userAgent: string | null;
+      ip: string | null;
+    },
+  ): Promise<boolean> {
+    const result = await this.sessions
+      .createQueryBuilder()
+      .update(Session)
+      .set({
+        refreshTokenHash: next.refreshTokenHash,
+        previousTokenHash: next.previousTokenHash,
+        rotatedAt: () => 'now()',
+        rotationCount: () => 'rotation_count + 1',
+        lastUsedAt: () => 'now()',
+        expiresAt: next.expiresAt,
+        userAgent: next.userAgent,
+        ip: next.ip,
+      })
+      .where('id = :id AND refresh_token_hash = :expectedHash AND revoked_at IS NULL', { id, expectedHash })
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+
+  async revoke(id: string, userId: string): Promise<boolean> {
+    const result = await this.sessions.update({ id, userId, revokedAt: IsNull() }, { revokedAt: () => 'now()' });
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** Revokes every live session of a user except `keep`; returns the ids revoked. */
+  async revokeAllForUser(userId: string, keep?: string): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.dataSource.query(
+      `UPDATE sessions SET revoked_at = now()
+        WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2::uuid)
+        RETURNING id`,
+      [userId, keep ?? null],
+    );
+    return this.returnedIds(rows);
+  }
+
+  async idsForUser(userId: string): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.dataSource.query(
+      'SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL',
+      [userId],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Live sessions, most recently used first, keyset on (last_used_at, id). */
+  listActive(userId: string, limit: number, after?: { lastUsedAt: string; id: string }): Promise<Session[]> {
+    const qb = this.sessions
+      .createQueryBuilder('s')
+      .where('s.user_id = :userId AND s.revoked_at IS NULL AND s.expires_at > now()', { userId })
+      .orderBy('s.last_used_at', 'DESC')
+      .addOrderBy('s.id', 'DESC');
+    if (after) qb.andWhere('(s.last_used_at, s.id) < (:lastUsedAt, :id)', after);
+    return qb.limit(limit + 1).getMany();
+  }
+
+  /** TypeORM answers UPDATE ... RETURNING with [rows, count]. */
+  private returnedIds(result: unknown): string[] {
+    const rows = (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result) as Array<{ id: string }>;
+    return rows.map((r) => r.id);
+  }
+}

@@ -1,0 +1,99 @@
+import { Injectable } from '@nestjs/common';
+import { ForbiddenError, UnauthorizedError } from '../auth/auth.guards.js';
+import { PasswordService } from '../auth/password.service.js';
+import type { Principal } from '../auth/principal.js';
+import { SessionsService } from '../auth/sessions.service.js';
+import { decodeCursor, isIsoDate, isUuid, toPage } from '../common/pagination.js';
+import { AppError, NotFoundError } from '../common/problem.js';
+import { type AdminUpdateUserDto, toUserDto, type UserDto, type UserListQueryDto } from './dto/user.dto.js';
+import type { Role, User } from './user.entity.js';
+import { UsersRepository } from './users.repository.js';
+
+export class UnknownEmailError extends Error {}
+
+@Injectable()
+export class UsersService {
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly sessions: SessionsService,
+    private readonly passwords: PasswordService,
+  ) {}
+
+  async me(principal: Principal): Promise<UserDto> {
+    return toUserDto(await this.existing(principal.userId));
+  }
+
+  async updateMe(principal: Principal, username: string): Promise<UserDto> {
+    await this.existing(principal.userId);
+    return toUserDto((await this.users.update(principal.userId, { username }))!);
+  }
+
+  /** Changes the password and ends every other session of the account. */
+  async changePassword(principal: Principal, currentPassword: string, newPassword: string): Promise<void> {
+    const user = await this.existing(principal.userId);
+    await this.checkPassword(user, currentPassword);
+    await this.users.update(user.id, { passwordHash: await this.passwords.hash(newPassword) });
+    await this.sessions.revokeAll(user.id, principal.sessionId);
+  }
+
+  /** Deletes the account; its sessions (and documents) go with it by cascade. */
+  async deleteMe(principal: Principal, password: string): Promise<void> {
+    const user = await this.existing(principal.userId);
+    await this.checkPassword(user, password);
+    await this.sessions.removeUser(user.id, () => this.users.delete(user.id));
+  }
+
+  async list(query: UserListQueryDto): Promise<{ items: UserDto[]; nextCursor: string | null }> {
+    const after = query.cursor ? decodeCursor(query.cursor, [isIsoDate, isUuid]) : undefined;
+    const rows = await this.users.list({
+      limit: query.limit,
+      q: query.q,
+      after: after ? { createdAt: after[0] as string, id: after[1] as string } : undefined,
+    });
+    return toPage(rows, query.limit, toUserDto, (u) => [u.createdAt.toISOString(), u.id]);
+  }
+
+  async get(id: string): Promise<UserDto> {
+    const user = await this.users.findById(id);
+    if (!user) throw new NotFoundError('No such user.');
+    return toUserDto(user);
+  }
+
+  async adminUpdate(actor: Principal, id: string, changes: AdminUpdateUserDto): Promise<UserDto> {
+    const user = await this.users.findById(id);
+    if (!user) throw new NotFoundError('No such user.');
+    if (id === actor.userId && (changes.role === 'user' || changes.disabled === true)) {
+      throw new ForbiddenError('An administrator cannot remove their own admin role or disable themselves.');
+    }
+    const updated = (await this.users.update(id, changes))!;
+    // Disabling ends every session: the user's tokens stop working at once.
+    if (changes.disabled === true) await this.sessions.revokeAll(id);
+    return toUserDto(updated);
+  }
+
+  async adminDelete(actor: Principal, id: string): Promise<void> {
+    if (id === actor.userId) {
+      throw new ForbiddenError('Delete your own account with DELETE /users/me.');
+    }
+    if (!(await this.sessions.removeUser(id, () => this.users.delete(id)))) throw new NotFoundError('No such user.');
+  }
+
+  /** For the operator CLI. */
+  async setRole(email: string, role: Role): Promise<UserDto> {
+    const user = await this.users.setRoleByEmail(email.trim().toLowerCase(), role);
+    if (!user) throw new UnknownEmailError(`No user has the email ${email}.`);
+    return toUserDto(user);
+  }
+
+  private async existing(id: string): Promise<User> {
+    const user = await this.users.findById(id);
+    if (!user) throw new UnauthorizedError();
+    return user;
+  }
+
+  private async checkPassword(user: User, password: string): Promise<void> {
+    if (!(await this.passwords.verify(user.passwordHash, password))) {
+      throw new AppError(403, 'wrong-password', 'The password is not correct.');
+    }
+  }
+}
