@@ -21,7 +21,7 @@ export class LoginDto {
 export class RefreshDto {
   @ApiProperty({ description: 'The refresh token from login or the previous refresh (single use).' })
   @IsString()
-  @MaxLength(200)
+  @MaxLength(1024)
   refresh_token: string;
 }
 
