@@ -16,6 +16,7 @@ export default tseslint.config(
           'fetch',
           'URL',
           'Buffer',
+          'performance',
           'setTimeout',
           'clearTimeout',
           'setInterval',
