@@ -104,12 +104,12 @@ describe('users', () => {
       let cursor: string | null = null;
       let pages = 0;
       do {
-        const res = await t.http
+        const res: { body: { items: Array<{ id: string }>; nextCursor: string | null } } = await t.http
           .get(`/users?limit=2${cursor ? `&cursor=${cursor}` : ''}`)
           .set(bearer(admin.access))
           .expect(200);
         expect(res.body.items.length).toBeLessThanOrEqual(2);
-        seen.push(...res.body.items.map((u: { id: string }) => u.id));
+        seen.push(...res.body.items.map((u) => u.id));
         cursor = res.body.nextCursor;
         pages += 1;
       } while (cursor);

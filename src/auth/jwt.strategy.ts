@@ -5,7 +5,7 @@ import { isUuid } from '../common/pagination.js';
 import { AppConfig } from '../config/config.js';
 import type { AccessTokenClaims, Principal } from './principal.js';
 import { SessionsService } from './sessions.service.js';
-import { JWT_ALGORITHM } from './token.service.js';
+import { JWT_ALGORITHM, jwtKey } from './token.service.js';
 
 /**
  * Accepts only HS256 access tokens signed with JWT_SECRET, unexpired, of type
@@ -19,7 +19,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   ) {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      secretOrKey: config.jwtSecret,
+      // passport-jwt hands it to jsonwebtoken, which takes a KeyObject (its typings say string).
+      secretOrKey: jwtKey(config.jwtSecret) as unknown as string,
       algorithms: [JWT_ALGORITHM],
       ignoreExpiration: false,
     });
