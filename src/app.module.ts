@@ -3,6 +3,7 @@ import { AuthModule } from './auth/auth.module.js';
 import { AppLogger } from './common/logger.js';
 import { AppConfig } from './config/config.js';
 import { DatabaseModule } from './database/database.module.js';
+import { DocumentsModule } from './documents/documents.module.js';
 import { HealthModule } from './health/health.module.js';
 import { UsersModule } from './users/users.module.js';
 
@@ -32,6 +33,7 @@ export class AppModule {
         HealthModule,
         AuthModule,
         UsersModule,
+        DocumentsModule,
         ...extraModules,
       ],
     };

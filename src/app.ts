@@ -31,6 +31,17 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     genReqId: requestIdFor,
     logger: false,
     return503OnClosing: true,
+    // Uploads are streamed and checked by the documents module; these bound what the parser accepts.
+    multipart: {
+      limits: {
+        fileSize: config.uploadMaxBytes,
+        files: 1,
+        fields: 8,
+        fieldSize: 64 * 1024,
+        parts: 10,
+        headerPairs: 50,
+      },
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, logger, options.extraModules),

@@ -27,3 +27,8 @@ export function createValidationPipe(): ValidationPipe {
     exceptionFactory: (errors) => new ValidationFailedError(flattenValidationErrors(errors)),
   });
 }
+
+/** Validates a value against a DTO class outside parameter binding (e.g. multipart fields). */
+export async function validateAs<T extends object>(metatype: new () => T, value: unknown): Promise<T> {
+  return (await createValidationPipe().transform(value, { type: 'body', metatype })) as T;
+}

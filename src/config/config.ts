@@ -29,6 +29,10 @@ export class AppConfig {
   readonly refreshTokenTtlSeconds: number;
   /** How long the refresh token just rotated away still works (two tabs refreshing at once). */
   readonly refreshReuseGraceSeconds: number;
+  /** Largest file one upload may carry. */
+  readonly uploadMaxBytes: number;
+  /** Total size of the documents one user may keep. */
+  readonly userQuotaBytes: number;
   /** Bound on a database round trip made by a health check. */
   readonly healthTimeoutMs: number;
   /** Bound on the graceful shutdown before the process gives up and exits 1. */
@@ -169,6 +173,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     accessTokenTtlSeconds: integer('ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400),
     refreshTokenTtlSeconds: integer('REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 300, 365 * 86_400),
     refreshReuseGraceSeconds: integer('REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
+    uploadMaxBytes: integer('UPLOAD_MAX_BYTES', 10 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+    userQuotaBytes: integer('USER_QUOTA_BYTES', 100 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
     healthTimeoutMs: integer('HEALTH_TIMEOUT_MS', 1000, 50, 60_000),
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 8000, 100, 60_000),
   } satisfies Omit<AppConfig, 'production' | 'embeddedDatabase'>);

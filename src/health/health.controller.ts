@@ -29,7 +29,7 @@ export class HealthController {
   liveness(): LivenessDto {
     return {
       status: 'ok',
-      services: ['api', 'database'],
+      services: ['api', 'database', 'auth', 'users', 'documents'],
       version: packageInfo.version,
       uptime: Math.round(process.uptime() * 10) / 10,
     };

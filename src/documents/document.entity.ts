@@ -1,0 +1,18 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+/** A document's metadata and extracted text; the bytes live in `document_contents`. */
+@Entity('documents')
+export class Document {
+  @PrimaryGeneratedColumn('uuid') id: string;
+  @Column({ name: 'owner_id', type: 'uuid' }) ownerId: string;
+  @Column({ type: 'varchar', length: 200 }) title: string;
+  @Column({ type: 'varchar', length: 255 }) filename: string;
+  @Column({ name: 'mime_type', type: 'varchar', length: 100 }) mimeType: string;
+  @Column({ type: 'integer' }) size: number;
+  @Column({ type: 'char', length: 64 }) sha256: string;
+  @Column({ type: 'text', array: true, default: () => "'{}'" }) tags: string[];
+  @Column({ type: 'integer', default: 1 }) version: number;
+  @Column({ name: 'text_content', type: 'text', nullable: true, select: false }) textContent: string | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz', precision: 3 }) createdAt: Date;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz', precision: 3 }) updatedAt: Date;
+}

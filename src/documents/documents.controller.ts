@@ -1,0 +1,186 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  HttpStatus,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiConsumes,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { CurrentUser, type Principal } from '../auth/principal.js';
+import { ApiProblems } from '../common/api-problems.decorator.js';
+import { UuidPipe } from '../common/uuid.pipe.js';
+import { validateAs } from '../common/validation.js';
+import { AppConfig } from '../config/config.js';
+import { ACCEPTED_TYPES, EXTENSION_OF } from './content-type.js';
+import { DocumentsService, type IncomingDocument, sha256Of } from './documents.service.js';
+import {
+  CreateTextDocumentDto,
+  DocumentDto,
+  DocumentListQueryDto,
+  DocumentPageDto,
+  MULTIPART_UPLOAD_SCHEMA,
+  UpdateDocumentDto,
+  UploadFieldsDto,
+} from './dto/document.dto.js';
+import { contentDisposition } from './filename.js';
+import { readMultipartUpload } from './upload-reader.js';
+
+@ApiTags('Documents')
+@ApiBearerAuth('bearer')
+@Controller('documents')
+export class DocumentsController {
+  constructor(
+    private readonly documents: DocumentsService,
+    private readonly config: AppConfig,
+  ) {}
+
+  @Post()
+  @ApiOperation({
+    summary: 'Upload a document (multipart file, or JSON text)',
+    description:
+      'multipart/form-data with `file` (and optional `title`, `tags`), or JSON `{ title, content, mimeType?, tags? }`. ' +
+      `Accepted: ${ACCEPTED_TYPES.join(', ')}, checked against the content.`,
+  })
+  @ApiConsumes('multipart/form-data', 'application/json')
+  @ApiBody({ schema: MULTIPART_UPLOAD_SCHEMA })
+  @ApiCreatedResponse({ type: DocumentDto, headers: { Location: { description: 'URL of the new document' } } })
+  @ApiProblems(400, 401, 413, 415)
+  async create(
+    @CurrentUser() principal: Principal,
+    @Req() request: FastifyRequest,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<DocumentDto> {
+    const incoming = request.isMultipart() ? await this.fromMultipart(principal, request) : await this.fromJson(body);
+    const document = await this.documents.create(principal, incoming);
+    reply.header('location', `/documents/${document.id}`);
+    return document;
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Your documents: keyset pages, full-text search, tag filter, sort' })
+  @ApiOkResponse({ type: DocumentPageDto })
+  @ApiProblems(400, 401, 403)
+  list(@CurrentUser() principal: Principal, @Query() query: DocumentListQueryDto): Promise<DocumentPageDto> {
+    return this.documents.list(principal, query);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'A document’s metadata' })
+  @ApiOkResponse({ type: DocumentDto, headers: { ETag: { description: '"<version>", for If-Match' } } })
+  @ApiProblems(400, 401, 404)
+  async get(
+    @CurrentUser() principal: Principal,
+    @Param('id', new UuidPipe()) id: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<DocumentDto> {
+    const document = await this.documents.get(principal, id);
+    reply.header('etag', `"${document.version}"`);
+    return document;
+  }
+
+  @Get(':id/content')
+  @ApiOperation({ summary: 'Download the bytes (ETag is the sha256; If-None-Match gives 304)' })
+  @ApiProduces(...ACCEPTED_TYPES)
+  @ApiHeader({ name: 'If-None-Match', required: false })
+  @ApiOkResponse({ schema: { type: 'string', format: 'binary' } })
+  @ApiResponse({ status: 304, description: 'Not modified' })
+  @ApiProblems(400, 401, 404)
+  async content(
+    @CurrentUser() principal: Principal,
+    @Param('id', new UuidPipe()) id: string,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Buffer | undefined> {
+    const { document, data } = await this.documents.content(principal, id, ifNoneMatch);
+    reply
+      .header('etag', `"${document.sha256}"`)
+      .header('cache-control', 'private, no-cache')
+      .header('x-content-type-options', 'nosniff');
+    if (!data) {
+      reply.status(HttpStatus.NOT_MODIFIED);
+      return undefined;
+    }
+    reply
+      .header(
+        'content-type',
+        document.mimeType.startsWith('text/') ? `${document.mimeType}; charset=utf-8` : document.mimeType,
+      )
+      .header('content-length', data.length)
+      .header('content-disposition', contentDisposition(document.filename));
+    return data;
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Change title and/or tags; If-Match: "<version>" refuses a stale change with 412' })
+  @ApiHeader({ name: 'If-Match', required: false, description: '"<version>" as last read' })
+  @ApiOkResponse({ type: DocumentDto })
+  @ApiProblems(400, 401, 404, 412)
+  async update(
+    @CurrentUser() principal: Principal,
+    @Param('id', new UuidPipe()) id: string,
+    @Body() body: UpdateDocumentDto,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<DocumentDto> {
+    const document = await this.documents.update(principal, id, body, ifMatch);
+    reply.header('etag', `"${document.version}"`);
+    return document;
+  }
+
+  @Delete(':id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: 'Delete a document' })
+  @ApiNoContentResponse()
+  @ApiProblems(400, 401, 404)
+  delete(@CurrentUser() principal: Principal, @Param('id', new UuidPipe()) id: string): Promise<void> {
+    return this.documents.delete(principal, id);
+  }
+
+  private async fromMultipart(principal: Principal, request: FastifyRequest): Promise<IncomingDocument> {
+    await this.documents.checkBeforeReading(principal, Number(request.headers['content-length']) || 0);
+    const { fields, file } = await readMultipartUpload(request, this.config.uploadMaxBytes);
+    const { title, tags, ...unknown } = fields;
+    const checked = await validateAs(UploadFieldsDto, {
+      ...Object.fromEntries(Object.entries(unknown).map(([k, v]) => [k, v[0]])),
+      title: title?.[0],
+      tags: tags?.join(','),
+    });
+    return { title: checked.title, tags: checked.tags, ...file };
+  }
+
+  private async fromJson(body: unknown): Promise<IncomingDocument> {
+    const dto = await validateAs(CreateTextDocumentDto, body);
+    const data = Buffer.from(dto.content, 'utf8');
+    const declaredType = dto.mimeType ?? 'text/plain';
+    return {
+      title: dto.title,
+      tags: dto.tags,
+      filename: `${dto.title}.${EXTENSION_OF[declaredType]}`,
+      declaredType,
+      data,
+      sha256: sha256Of(data),
+    };
+  }
+}

@@ -1,0 +1,180 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { Sort } from './dto/document.dto.js';
+
+/** A document row as the API shows it (no text, no bytes). */
+export interface DocumentRow {
+  id: string;
+  ownerId: string;
+  title: string;
+  filename: string;
+  mimeType: string;
+  size: number;
+  sha256: string;
+  tags: string[];
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewDocument {
+  ownerId: string;
+  title: string;
+  filename: string;
+  mimeType: string;
+  size: number;
+  sha256: string;
+  tags: string[];
+  textContent: string | null;
+  data: Buffer;
+}
+
+export type ListOrder = Sort | 'rank';
+
+export interface ListQuery {
+  ownerId: string;
+  limit: number;
+  order: ListOrder;
+  q?: string;
+  tag?: string;
+  /** Keyset position: the order's key and the id of the last item seen. */
+  after?: { key: string | number; id: string };
+}
+
+export class QuotaExceededError extends Error {
+  constructor(
+    readonly used: number,
+    readonly quota: number,
+  ) {
+    super('quota exceeded');
+  }
+}
+
+const COLUMNS = `id, owner_id AS "ownerId", title, filename, mime_type AS "mimeType", size, sha256, tags, version,
+  created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+/** `$viewer` may see a document when it is theirs or when they are an administrator. */
+const VISIBLE = `(owner_id = $2 OR EXISTS (SELECT 1 FROM users WHERE users.id = $2 AND users.role = 'admin'))`;
+
+const ORDERS: Record<ListOrder, { by: string; key: string; op: '<' | '>' }> = {
+  '-createdAt': { by: 'created_at DESC, id DESC', key: 'created_at', op: '<' },
+  createdAt: { by: 'created_at ASC, id ASC', key: 'created_at', op: '>' },
+  title: { by: 'title ASC, id ASC', key: 'title', op: '>' },
+  '-title': { by: 'title DESC, id DESC', key: 'title', op: '<' },
+  rank: { by: 'rank DESC, id DESC', key: 'rank', op: '<' },
+};
+
+@Injectable()
+export class DocumentsRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * Stores metadata and bytes in one transaction, after checking the owner's
+   * quota with their user row locked, so concurrent uploads by one user are
+   * counted one after the other and cannot both slip past the quota.
+   */
+  async insert(doc: NewDocument, quotaBytes: number): Promise<DocumentRow> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [doc.ownerId]);
+      const [{ used }] = await manager.query(
+        'SELECT coalesce(sum(size), 0)::float8 AS used FROM documents WHERE owner_id = $1',
+        [doc.ownerId],
+      );
+      if (used + doc.size > quotaBytes) throw new QuotaExceededError(used, quotaBytes);
+      const [row] = await manager.query(
+        `INSERT INTO documents (owner_id, title, filename, mime_type, size, sha256, tags, text_content)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
+        [doc.ownerId, doc.title, doc.filename, doc.mimeType, doc.size, doc.sha256, doc.tags, doc.textContent],
+      );
+      await manager.query('INSERT INTO document_contents (document_id, data) VALUES ($1, $2)', [row.id, doc.data]);
+      return row as DocumentRow;
+    });
+  }
+
+  async usedBytes(ownerId: string): Promise<number> {
+    const [{ used }] = await this.dataSource.query(
+      'SELECT coalesce(sum(size), 0)::float8 AS used FROM documents WHERE owner_id = $1',
+      [ownerId],
+    );
+    return used;
+  }
+
+  async findVisible(id: string, viewerId: string): Promise<DocumentRow | null> {
+    const rows = await this.dataSource.query(`SELECT ${COLUMNS} FROM documents WHERE id = $1 AND ${VISIBLE}`, [
+      id,
+      viewerId,
+    ]);
+    return rows[0] ?? null;
+  }
+
+  async content(id: string): Promise<Buffer | null> {
+    const rows: Array<{ data: Buffer }> = await this.dataSource.query(
+      'SELECT data FROM document_contents WHERE document_id = $1',
+      [id],
+    );
+    return rows[0]?.data ?? null;
+  }
+
+  /**
+   * Changes title and/or tags when the document is visible to the viewer
+   * and, if `expectedVersion` is given, still at that version.
+   */
+  async update(
+    id: string,
+    viewerId: string,
+    changes: { title?: string; tags?: string[] },
+    expectedVersion?: number,
+  ): Promise<DocumentRow | null> {
+    const rows = await this.dataSource.query(
+      `UPDATE documents SET title = coalesce($3, title), tags = coalesce($4, tags), version = version + 1, updated_at = now()
+        WHERE id = $1 AND ${VISIBLE} AND ($5::integer IS NULL OR version = $5::integer)
+        RETURNING ${COLUMNS}`,
+      [id, viewerId, changes.title ?? null, changes.tags ?? null, expectedVersion ?? null],
+    );
+    return (Array.isArray(rows[0]) ? rows[0][0] : rows[0]) ?? null;
+  }
+
+  async delete(id: string, viewerId: string): Promise<boolean> {
+    const result = await this.dataSource.query(`DELETE FROM documents WHERE id = $1 AND ${VISIBLE} RETURNING id`, [
+      id,
+      viewerId,
+    ]);
+    const rows = Array.isArray(result[0]) ? result[0] : result;
+    return rows.length > 0;
+  }
+
+  async isAdmin(userId: string): Promise<boolean> {
+    const rows = await this.dataSource.query(`SELECT 1 FROM users WHERE id = $1 AND role = 'admin'`, [userId]);
+    return rows.length > 0;
+  }
+
+  /** One page (plus one row, to know if there is more) of a user's documents. */
+  async list(query: ListQuery): Promise<Array<DocumentRow & { rank?: number }>> {
+    const params: unknown[] = [query.ownerId];
+    const where = ['owner_id = $1'];
+    let rank = '';
+    let tsquery = '';
+    if (query.q !== undefined) {
+      params.push(query.q);
+      tsquery = `websearch_to_tsquery('english', $${params.length})`;
+      where.push(`search @@ ${tsquery}`);
+      rank = `, ts_rank(search, ${tsquery})::real AS rank`;
+    }
+    if (query.tag !== undefined) {
+      params.push([query.tag]);
+      where.push(`tags @> $${params.length}::text[]`);
+    }
+    const order = ORDERS[query.order];
+    if (query.after) {
+      params.push(query.after.key, query.after.id);
+      const key = query.order === 'rank' ? `ts_rank(search, ${tsquery})::real` : order.key;
+      const cast = query.order === 'rank' ? '::real' : order.key === 'created_at' ? '::timestamptz' : '::text';
+      where.push(`(${key}, id) ${order.op} ($${params.length - 1}${cast}, $${params.length}::uuid)`);
+    }
+    params.push(query.limit + 1);
+    return this.dataSource.query(
+      `SELECT ${COLUMNS}${rank} FROM documents WHERE ${where.join(' AND ')} ORDER BY ${order.by} LIMIT $${params.length}`,
+      params,
+    );
+  }
+}

@@ -1,0 +1,194 @@
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import type { Principal } from '../auth/principal.js';
+import { ForbiddenError } from '../auth/auth.guards.js';
+import { decodeCursor, isIsoDate, isUuid, toPage } from '../common/pagination.js';
+import { AppError, NotFoundError, ValidationFailedError } from '../common/problem.js';
+import { AppConfig } from '../config/config.js';
+import { detectContentType, EXTENSION_OF } from './content-type.js';
+import { DocumentsRepository, type DocumentRow, type ListOrder, QuotaExceededError } from './documents.repository.js';
+import type { DocumentDto, DocumentListQueryDto, UpdateDocumentDto } from './dto/document.dto.js';
+import { sanitizeFilename } from './filename.js';
+import { PayloadTooLargeError } from './upload-reader.js';
+
+/** What an upload brings, however it arrived (multipart or JSON). */
+export interface IncomingDocument {
+  title?: string;
+  tags?: string[];
+  filename: string;
+  declaredType: string;
+  data: Buffer;
+  sha256: string;
+}
+
+export interface DocumentContent {
+  document: DocumentDto;
+  /** Absent when the caller's ETag matched: nothing to send. */
+  data?: Buffer;
+}
+
+export function toDocumentDto(row: DocumentRow): DocumentDto {
+  return {
+    id: row.id,
+    title: row.title,
+    filename: row.filename,
+    mimeType: row.mimeType,
+    size: row.size,
+    sha256: row.sha256,
+    tags: row.tags,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    version: row.version,
+  };
+}
+
+export function sha256Of(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+const NOT_FOUND = 'No such document.';
+/** Room for the multipart boundaries, part headers, title and tags around the file. */
+const MULTIPART_OVERHEAD_BYTES = 256 * 1024;
+
+@Injectable()
+export class DocumentsService {
+  constructor(
+    private readonly documents: DocumentsRepository,
+    private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * Refuses before the body is read what cannot be stored anyway: a declared
+   * length far over the file limit (the form's other fields are small), or
+   * an owner whose quota is already full. The exact checks come later.
+   */
+  async checkBeforeReading(principal: Principal, contentLength: number): Promise<void> {
+    if (contentLength > this.config.uploadMaxBytes + MULTIPART_OVERHEAD_BYTES) {
+      throw new PayloadTooLargeError(`The file is larger than the ${this.config.uploadMaxBytes}-byte limit.`);
+    }
+    const used = await this.documents.usedBytes(principal.userId);
+    if (used >= this.config.userQuotaBytes) throw this.quotaError(used);
+  }
+
+  async create(principal: Principal, incoming: IncomingDocument): Promise<DocumentDto> {
+    if (incoming.data.length > this.config.uploadMaxBytes) {
+      throw new PayloadTooLargeError(`The file is larger than the ${this.config.uploadMaxBytes}-byte limit.`);
+    }
+    const detected = detectContentType(incoming.data, incoming.declaredType, incoming.filename);
+    if (!detected.ok) throw new AppError(415, 'unsupported-media-type', `Not accepted: ${detected.reason}.`);
+    const filename = sanitizeFilename(incoming.filename, EXTENSION_OF[detected.type]);
+    const title = incoming.title ?? filename.replace(/\.[^.]+$/, '').slice(0, 200);
+    try {
+      return toDocumentDto(
+        await this.documents.insert(
+          {
+            ownerId: principal.userId,
+            title: title === '' ? filename.slice(0, 200) : title,
+            filename,
+            mimeType: detected.type,
+            size: incoming.data.length,
+            sha256: incoming.sha256,
+            tags: incoming.tags ?? [],
+            textContent: detected.text,
+            data: incoming.data,
+          },
+          this.config.userQuotaBytes,
+        ),
+      );
+    } catch (error) {
+      if (error instanceof QuotaExceededError) throw this.quotaError(error.used);
+      throw error;
+    }
+  }
+
+  async list(
+    principal: Principal,
+    query: DocumentListQueryDto,
+  ): Promise<{ items: DocumentDto[]; nextCursor: string | null }> {
+    const ownerId = query.owner?.toLowerCase() ?? principal.userId;
+    if (ownerId !== principal.userId && !(await this.documents.isAdmin(principal.userId))) {
+      throw new ForbiddenError('Only administrators may list another user’s documents.');
+    }
+    const order: ListOrder = query.sort ?? (query.q !== undefined ? 'rank' : '-createdAt');
+    let after: { key: string | number; id: string } | undefined;
+    if (query.cursor) {
+      const isKey =
+        order === 'rank'
+          ? (v: unknown) => typeof v === 'number'
+          : order.endsWith('createdAt')
+            ? isIsoDate
+            : (v: unknown) => typeof v === 'string';
+      const [cursorOrder, key, id] = decodeCursor(query.cursor, [(v) => v === order, isKey, isUuid]);
+      if (cursorOrder !== order)
+        throw new ValidationFailedError([{ field: 'cursor', message: 'cursor is from another sort' }]);
+      after = { key: key as string | number, id: id as string };
+    }
+    const rows = await this.documents.list({ ownerId, limit: query.limit, order, q: query.q, tag: query.tag, after });
+    return toPage(rows, query.limit, toDocumentDto, (row) => [
+      order,
+      order === 'rank' ? row.rank! : order.endsWith('createdAt') ? row.createdAt.toISOString() : row.title,
+      row.id,
+    ]);
+  }
+
+  async get(principal: Principal, id: string): Promise<DocumentDto> {
+    return toDocumentDto(await this.visible(principal, id));
+  }
+
+  /** The bytes, unless `ifNoneMatch` already names this content. */
+  async content(principal: Principal, id: string, ifNoneMatch?: string): Promise<DocumentContent> {
+    const row = await this.visible(principal, id);
+    if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, row.sha256)) return { document: toDocumentDto(row) };
+    const data = await this.documents.content(id);
+    if (!data) throw new NotFoundError(NOT_FOUND);
+    return { document: toDocumentDto(row), data };
+  }
+
+  async update(principal: Principal, id: string, changes: UpdateDocumentDto, ifMatch?: string): Promise<DocumentDto> {
+    if (changes.title === undefined && changes.tags === undefined) {
+      throw new ValidationFailedError([{ field: 'title', message: 'send title and/or tags' }]);
+    }
+    const expected = ifMatch === undefined ? undefined : parseVersionTag(ifMatch);
+    if (expected === null) throw preconditionFailed();
+    const updated = await this.documents.update(id, principal.userId, changes, expected);
+    if (updated) return toDocumentDto(updated);
+    await this.visible(principal, id); // 404 when it is not there (or not the caller's)
+    throw preconditionFailed();
+  }
+
+  async delete(principal: Principal, id: string): Promise<void> {
+    if (!(await this.documents.delete(id, principal.userId))) throw new NotFoundError(NOT_FOUND);
+  }
+
+  private async visible(principal: Principal, id: string): Promise<DocumentRow> {
+    const row = await this.documents.findVisible(id, principal.userId);
+    if (!row) throw new NotFoundError(NOT_FOUND);
+    return row;
+  }
+
+  private quotaError(used: number): AppError {
+    return new PayloadTooLargeError(
+      `This upload would exceed your storage quota (${used} of ${this.config.userQuotaBytes} bytes used).`,
+    );
+  }
+}
+
+function preconditionFailed(): AppError {
+  return new AppError(412, 'precondition-failed', 'The document changed since that version: read it again.');
+}
+
+/** If-Match for PATCH: `"<version>"`, or `*` for any (undefined: no check); null when it cannot match. */
+function parseVersionTag(value: string): number | undefined | null {
+  const trimmed = value.trim();
+  if (trimmed === '*') return undefined;
+  const match = /^"(\d{1,9})"$/.exec(trimmed);
+  return match ? Number(match[1]) : null;
+}
+
+/** If-None-Match: a list of entity tags (weak ones compare equal too), or `*`. */
+function etagMatches(header: string, sha256: string): boolean {
+  return header
+    .split(',')
+    .map((tag) => tag.trim().replace(/^W\//, ''))
+    .some((tag) => tag === '*' || tag === `"${sha256}"`);
+}

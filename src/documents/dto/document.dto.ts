@@ -1,0 +1,130 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  Matches,
+  MaxLength,
+  ValidateIf,
+} from 'class-validator';
+import { PageDto, PageQueryDto } from '../../common/pagination.js';
+
+export const MAX_TAGS = 20;
+const TAG = /^[^,\s][^,]{0,49}$/;
+
+/** Tags are trimmed, lower-cased and de-duplicated; a comma-separated string is split. */
+const NormalizeTags = () =>
+  Transform(({ value }) => {
+    const list = typeof value === 'string' ? value.split(',') : value;
+    if (!Array.isArray(list)) return value;
+    const tags = list.map((t) => (typeof t === 'string' ? t.trim().toLowerCase() : t)).filter((t) => t !== '');
+    return [...new Set(tags)];
+  });
+
+const TagsField = () => (target: object, key: string) => {
+  ApiPropertyOptional({ type: [String], example: ['report', '2026'], maxItems: MAX_TAGS })(target, key);
+  IsOptional()(target, key);
+  NormalizeTags()(target, key);
+  IsArray()(target, key);
+  ArrayMaxSize(MAX_TAGS)(target, key);
+  IsString({ each: true })(target, key);
+  Matches(TAG, { each: true, message: 'each tag must be 1 to 50 characters without commas' })(target, key);
+};
+
+const TitleField = (required: boolean) => (target: object, key: string) => {
+  (required ? ApiProperty : ApiPropertyOptional)({ example: 'Quarterly report', minLength: 1, maxLength: 200 })(
+    target,
+    key,
+  );
+  if (!required) IsOptional()(target, key);
+  Transform(({ value }) => (typeof value === 'string' ? value.trim() : value))(target, key);
+  IsString()(target, key);
+  Length(1, 200, { message: 'title must be 1 to 200 characters' })(target, key);
+};
+
+/** The fields of a multipart upload besides the file. */
+export class UploadFieldsDto {
+  @TitleField(false) title?: string;
+  @TagsField() tags?: string[];
+}
+
+/** A text document sent as JSON. */
+export class CreateTextDocumentDto {
+  @TitleField(true) title: string;
+  @ApiProperty({ example: '# Notes\n\nThe quick brown fox.' }) @IsString() content: string;
+  @ApiPropertyOptional({ enum: ['text/plain', 'text/markdown'], default: 'text/plain' })
+  @IsOptional()
+  @IsIn(['text/plain', 'text/markdown'])
+  mimeType?: 'text/plain' | 'text/markdown';
+  @TagsField() tags?: string[];
+}
+
+export class UpdateDocumentDto {
+  @TitleField(false) title?: string;
+  @TagsField() tags?: string[];
+}
+
+export const SORTS = ['-createdAt', 'createdAt', 'title', '-title'] as const;
+export type Sort = (typeof SORTS)[number];
+
+export class DocumentListQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ description: 'Full-text search over title and content; results ranked by relevance.' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  q?: string;
+
+  @ApiPropertyOptional({ description: 'Only documents with this tag.' })
+  @IsOptional()
+  @Transform(({ value }) => (typeof value === 'string' ? value.trim().toLowerCase() : value))
+  @IsString()
+  @Matches(TAG, { message: 'tag must be 1 to 50 characters without commas' })
+  tag?: string;
+
+  @ApiPropertyOptional({
+    enum: SORTS,
+    description: 'Default `-createdAt`; with `q` and no `sort`, by relevance.',
+  })
+  @IsOptional()
+  @IsIn(SORTS)
+  sort?: Sort;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'Administrators only: list this user’s documents.' })
+  @IsOptional()
+  @ValidateIf((_o, v) => v !== undefined)
+  @IsUUID('all', { message: 'owner must be a UUID' })
+  owner?: string;
+}
+
+export class DocumentDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ example: 'Quarterly report' }) title: string;
+  @ApiProperty({ example: 'report.pdf' }) filename: string;
+  @ApiProperty({ example: 'application/pdf' }) mimeType: string;
+  @ApiProperty({ example: 48213, description: 'Bytes.' }) size: number;
+  @ApiProperty({ example: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' }) sha256: string;
+  @ApiProperty({ type: [String] }) tags: string[];
+  @ApiProperty() createdAt: Date;
+  @ApiProperty() updatedAt: Date;
+  @ApiProperty({ example: 1, description: 'Increases on each change; send it back in If-Match.' }) version: number;
+}
+
+export class DocumentPageDto extends PageDto<DocumentDto> {
+  @ApiProperty({ type: [DocumentDto] }) declare items: DocumentDto[];
+}
+
+/** For Swagger UI: the multipart form of POST /documents. */
+export const MULTIPART_UPLOAD_SCHEMA = {
+  type: 'object',
+  required: ['file'],
+  properties: {
+    file: { type: 'string', format: 'binary', description: 'The file (text, Markdown, CSV, JSON or PDF).' },
+    title: { type: 'string', maxLength: 200, description: 'Defaults to the file name.' },
+    tags: { type: 'string', description: 'Comma-separated, e.g. `report,2026`.' },
+  },
+};

@@ -1,0 +1,43 @@
+const MAX_FILENAME_BYTES = 255;
+
+/**
+ * A file name as the client gave it, made safe to store and to send back:
+ * no directory parts, no control or bidi-override characters, NFC, at most
+ * 255 UTF-8 bytes (the extension kept when shortened), never empty.
+ */
+export function sanitizeFilename(raw: string | undefined, fallbackExtension: string): string {
+  const base = (raw ?? '').split(/[/\\]/).pop() ?? '';
+  const cleaned = base
+    .normalize('NFC')
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/^\.+/, '');
+  const name = cleaned === '' ? `document.${fallbackExtension}` : cleaned;
+  return truncateUtf8(name, MAX_FILENAME_BYTES);
+}
+
+function truncateUtf8(name: string, maxBytes: number): string {
+  if (Buffer.byteLength(name) <= maxBytes) return name;
+  const dot = name.lastIndexOf('.');
+  const extension = dot > 0 && name.length - dot <= 16 ? name.slice(dot) : '';
+  let stem = extension ? name.slice(0, dot) : name;
+  const budget = maxBytes - Buffer.byteLength(extension);
+  // Drop whole code points until the stem fits.
+  while (Buffer.byteLength(stem) > budget) stem = Array.from(stem).slice(0, -1).join('');
+  return stem + extension;
+}
+
+/**
+ * `Content-Disposition: attachment` per RFC 6266, with an ASCII fallback
+ * `filename` and the exact name in RFC 5987 `filename*`.
+ */
+export function contentDisposition(filename: string): string {
+  const fallback = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  const encoded = encodeURIComponent(filename).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
+}
