@@ -81,7 +81,8 @@ async function readFile(part: MultipartFile, request: FastifyRequest, maxBytes: 
     throw new PayloadTooLargeError(`The file is larger than the ${maxBytes}-byte limit.`);
   }
   return {
-    filename: part.filename,
+    // Browsers send `"`, CR and LF in a file name as %22, %0D and %0A (the HTML form encoding).
+    filename: part.filename.replace(/%22/g, '"').replace(/%0D/gi, '\r').replace(/%0A/gi, '\n'),
     declaredType: part.mimetype,
     data: buffer.subarray(0, size),
     sha256: hash.digest('hex'),
