@@ -68,7 +68,9 @@ export async function json(url, method, body, headers = {}) {
 
 /** Runs autocannon; returns req/s, latency percentiles (ms) and the count of non-2xx answers and errors. */
 export async function load(options) {
-  const result = await autocannon({ connections: 50, duration: 10, ...options });
+  const settings = { connections: 50, duration: 10, ...options };
+  if (settings.amount !== undefined) delete settings.duration;
+  const result = await autocannon(settings);
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
@@ -80,4 +82,40 @@ export async function load(options) {
 
 export function row(label, r) {
   return `${label.padEnd(44)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms   failed ${r.failed}`;
+}
+
+/** A fresh database on the server named by `adminUrl`, dropped by `drop()`. */
+export async function freshDatabase(adminUrl, prefix = 'ultrai_bench') {
+  const { default: pg } = await import('pg');
+  const name = `${prefix}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+export function peakRssMiB(pid) {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match[1]) / 1024;
+}
+
+/** A multipart/form-data body with one file, built once and sent many times. */
+export function multipartBody(filename, type, data) {
+  const boundary = `----ultrai-bench-${Math.random().toString(16).slice(2)}`;
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: ${type}\r\n\r\n`,
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  return { body: Buffer.concat([head, data, tail]), contentType: `multipart/form-data; boundary=${boundary}` };
 }

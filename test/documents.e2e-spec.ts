@@ -284,6 +284,11 @@ describe('documents', () => {
         'Vegetables',
         'Pasta',
       ]);
+      const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('Zucchini first, then more.')]);
+      await upload(carol, bom, 'bom.txt', 'text/plain', { title: 'With a byte order mark' }).expect(201);
+      const first = await t.http.get('/documents?q=zucchini').set(bearer(carol.access)).expect(200);
+      expect(first.body.items.map((d: { title: string }) => d.title)).toEqual(['With a byte order mark']);
+      await t.http.delete(`/documents/${first.body.items[0].id}`).set(bearer(carol.access)).expect(204);
       const none = await t.http.get('/documents?q=zeppelin').set(bearer(carol.access)).expect(200);
       expect(none.body).toEqual({ items: [], nextCursor: null });
     });

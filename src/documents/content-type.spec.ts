@@ -30,18 +30,16 @@ describe('detectContentType', () => {
     expect(detectContentType(data, declared, filename)).toMatchObject({ ok: true, type });
   });
 
-  it('returns the decoded text for text types (without a BOM) and none for PDF', () => {
-    expect(
-      detectContentType(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), text('héllo')]), 'text/plain', 'a.txt'),
-    ).toEqual({
+  it('says which types carry text to index', () => {
+    expect(detectContentType(text('héllo'), 'text/plain', 'a.txt')).toEqual({
       ok: true,
       type: 'text/plain',
-      text: 'héllo',
+      text: true,
     });
     expect(detectContentType(PDF, 'application/pdf', 'a.pdf')).toEqual({
       ok: true,
       type: 'application/pdf',
-      text: null,
+      text: false,
     });
   });
 

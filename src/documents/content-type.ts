@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /**
  * What we store is decided by the bytes, not by what the client says: a
  * declared type is only a claim that the content must bear out.
@@ -33,22 +35,21 @@ export const EXTENSION_OF: Record<AcceptedType, string> = {
 /** Types that say nothing about the content: the file name decides then. */
 const GENERIC = new Set(['', 'application/octet-stream', 'binary/octet-stream', 'application/unknown']);
 
-export type Detection = { ok: true; type: AcceptedType; text: string | null } | { ok: false; reason: string };
+export type Detection = { ok: true; type: AcceptedType; text: boolean } | { ok: false; reason: string };
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
-
-/** C0 controls other than tab, line feed, vertical tab, form feed and carriage return, and DEL. */
-// eslint-disable-next-line no-control-regex
-const BINARY_CONTROL = /[\x00-\x08\x0e-\x1f\x7f]/;
-
-function decodeText(data: Uint8Array): string | null {
-  let text: string;
-  try {
-    text = utf8.decode(data);
-  } catch {
-    return null;
+/**
+ * Text: valid UTF-8 without C0 control characters other than tab, line feed,
+ * vertical tab, form feed and carriage return, nor DEL. Checked on the bytes
+ * (in UTF-8 a control character is only ever its own byte), so a large file
+ * is never copied into a string here.
+ */
+function isText(data: Uint8Array): boolean {
+  if (!isUtf8(data)) return false;
+  for (let i = 0; i < data.length; i++) {
+    const byte = data[i];
+    if (byte < 0x20 ? byte < 0x09 || byte > 0x0d : byte === 0x7f) return false;
   }
-  return BINARY_CONTROL.test(text) ? null : text;
+  return true;
 }
 
 export function isPdf(data: Uint8Array): boolean {
@@ -83,18 +84,16 @@ export function detectContentType(data: Uint8Array, declared: string | undefined
   }
 
   if (type === 'application/pdf') {
-    return isPdf(data) ? { ok: true, type, text: null } : { ok: false, reason: 'the content is not a PDF' };
+    return isPdf(data) ? { ok: true, type, text: false } : { ok: false, reason: 'the content is not a PDF' };
   }
   if (isPdf(data)) return { ok: false, reason: `the content is a PDF, not ${type}` };
-  const decoded = decodeText(data);
-  if (decoded === null) return { ok: false, reason: `the content is not ${type}: it is not UTF-8 text` };
-  const text = decoded.startsWith('\ufeff') ? decoded.slice(1) : decoded;
+  if (!isText(data)) return { ok: false, reason: `the content is not ${type}: it is not UTF-8 text` };
   if (type === 'application/json') {
     try {
-      JSON.parse(text);
+      JSON.parse(new TextDecoder().decode(data));
     } catch {
       return { ok: false, reason: 'the content is not valid JSON' };
     }
   }
-  return { ok: true, type, text };
+  return { ok: true, type, text: true };
 }

@@ -25,7 +25,8 @@ export interface NewDocument {
   size: number;
   sha256: string;
   tags: string[];
-  textContent: string | null;
+  /** UTF-8 text to index for search (PostgreSQL decodes it from `data`). */
+  isText: boolean;
   data: Buffer;
 }
 
@@ -81,12 +82,20 @@ export class DocumentsRepository {
         [doc.ownerId],
       );
       if (used + doc.size > quotaBytes) throw new QuotaExceededError(used, quotaBytes);
+      // One statement, so the bytes cross the wire once; the text for search
+      // is decoded from them by PostgreSQL (without a leading BOM).
       const [row] = await manager.query(
-        `INSERT INTO documents (owner_id, title, filename, mime_type, size, sha256, tags, text_content)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
-        [doc.ownerId, doc.title, doc.filename, doc.mimeType, doc.size, doc.sha256, doc.tags, doc.textContent],
+        `WITH inserted AS (
+           INSERT INTO documents (owner_id, title, filename, mime_type, size, sha256, tags, text_content)
+           VALUES ($1, $2, $3, $4, $5, $6, $7,
+                   CASE WHEN $8::boolean THEN regexp_replace(convert_from($9::bytea, 'UTF8'), '^\uFEFF', '') END)
+           RETURNING ${COLUMNS}
+         ), content AS (
+           INSERT INTO document_contents (document_id, data) SELECT id, $9::bytea FROM inserted
+         )
+         SELECT * FROM inserted`,
+        [doc.ownerId, doc.title, doc.filename, doc.mimeType, doc.size, doc.sha256, doc.tags, doc.isText, doc.data],
       );
-      await manager.query('INSERT INTO document_contents (document_id, data) VALUES ($1, $2)', [row.id, doc.data]);
       return row as DocumentRow;
     });
   }

@@ -89,7 +89,7 @@ export class DocumentsService {
             size: incoming.data.length,
             sha256: incoming.sha256,
             tags: incoming.tags ?? [],
-            textContent: detected.text,
+            isText: detected.text,
             data: incoming.data,
           },
           this.config.userQuotaBytes,
