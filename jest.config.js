@@ -15,6 +15,8 @@ export default {
   transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts', '<rootDir>/test/**/*.spec.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
+  setupFilesAfterEnv: ['<rootDir>/test/support/jest-setup.ts'],
+  resolver: '<rootDir>/test/support/jest-resolver.cjs',
   testTimeout: 60_000,
   maxWorkers: 2,
 };

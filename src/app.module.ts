@@ -1,10 +1,12 @@
 import { type DynamicModule, Global, Module, type Type } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module.js';
+import { CacheModule } from './cache/cache.module.js';
 import { AppLogger } from './common/logger.js';
 import { AppConfig } from './config/config.js';
 import { DatabaseModule } from './database/database.module.js';
 import { DocumentsModule } from './documents/documents.module.js';
 import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { UsersModule } from './users/users.module.js';
 
 @Global()
@@ -30,6 +32,8 @@ export class AppModule {
       imports: [
         CoreModule.forRoot(config, logger),
         DatabaseModule,
+        MetricsModule,
+        CacheModule,
         HealthModule,
         AuthModule,
         UsersModule,

@@ -2,6 +2,7 @@ import type { DynamicModule, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
+import { Metrics } from './metrics/metrics.service.js';
 import { AppLogger } from './common/logger.js';
 import { ProblemFilter } from './common/problem.filter.js';
 import { REQUEST_ID_HEADER, requestIdFor, runWithRequestId } from './common/request-context.js';
@@ -57,7 +58,14 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     reply.header(REQUEST_ID_HEADER, request.id);
     runWithRequestId(request.id, done);
   });
+  const metrics = app.get(Metrics);
   fastify.addHook('onResponse', (request, reply, done) => {
+    metrics.observe(
+      request.method,
+      request.routeOptions.url ?? '(no route)',
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
     logger.write('info', `${request.method} ${request.routeOptions.url ?? '(no route)'} ${reply.statusCode}`, 'HTTP', {
       method: request.method,
       route: request.routeOptions.url ?? null,

@@ -330,7 +330,19 @@ describe('documents', () => {
       const res = await t.http.get('/documents').set(bearer(carol.access)).expect(200);
       for (const item of res.body.items) {
         expect(Object.keys(item).sort()).toEqual(
-          ['createdAt', 'filename', 'id', 'mimeType', 'sha256', 'size', 'tags', 'title', 'updatedAt', 'version'].sort(),
+          [
+            'createdAt',
+            'filename',
+            'id',
+            'mimeType',
+            'ownerId',
+            'sha256',
+            'size',
+            'tags',
+            'title',
+            'updatedAt',
+            'version',
+          ].sort(),
         );
       }
     });

@@ -7,6 +7,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { AuthRateLimit } from '../cache/rate-limit.guard.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { PageQueryDto } from '../common/pagination.js';
 import { Public } from '../common/public.decorator.js';
@@ -31,6 +32,7 @@ export class AuthController {
   constructor(private readonly auth: AuthService) {}
 
   @Public()
+  @AuthRateLimit()
   @Post('auth/register')
   @ApiOperation({ summary: 'Create an account' })
   @ApiCreatedResponse({ type: UserDto })
@@ -40,6 +42,7 @@ export class AuthController {
   }
 
   @Public()
+  @AuthRateLimit()
   @Post('auth/login')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
@@ -53,6 +56,7 @@ export class AuthController {
   }
 
   @Public()
+  @AuthRateLimit()
   @Post('auth/refresh')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({

@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { RedisConnection } from '../cache/redis.connection.js';
+import { AppConfig } from '../config/config.js';
 
 const TTL_MS = 10_000;
 const MAX_ENTRIES = 10_000;
@@ -6,32 +8,68 @@ const MAX_ENTRIES = 10_000;
 /**
  * Remembers, for a few seconds, that a session is live and its user enabled,
  * so an authenticated request costs no database round trip. Entries are
- * dropped the moment a session is revoked or its user disabled or deleted;
- * the TTL bounds how long another instance (with its own memory) can lag.
+ * dropped the moment a session is revoked or its user disabled or deleted.
+ *
+ * With Redis, the entries are shared, so a revocation on one instance counts
+ * on all of them at once; if Redis is down, lookups go to the database.
+ * Without Redis, each process keeps its own, and the TTL bounds how long
+ * another instance can lag.
  */
 @Injectable()
 export class SessionCache {
-  private readonly entries = new Map<string, { userId: string; until: number }>();
+  private readonly memory = new Map<string, { userId: string; until: number }>();
 
-  get(sessionId: string): string | undefined {
-    const entry = this.entries.get(sessionId);
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly config: AppConfig,
+  ) {}
+
+  async get(sessionId: string): Promise<string | undefined> {
+    if (this.redis.configured) {
+      if (!this.redis.ready) return undefined;
+      try {
+        return (await this.redis.client!.get(this.key(sessionId))) ?? undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    const entry = this.memory.get(sessionId);
     if (!entry) return undefined;
     if (entry.until <= Date.now()) {
-      this.entries.delete(sessionId);
+      this.memory.delete(sessionId);
       return undefined;
     }
     return entry.userId;
   }
 
-  set(sessionId: string, userId: string): void {
-    if (this.entries.size >= MAX_ENTRIES) {
-      // Oldest first: a Map iterates in insertion order.
-      this.entries.delete(this.entries.keys().next().value as string);
+  async set(sessionId: string, userId: string): Promise<void> {
+    if (this.redis.configured) {
+      if (!this.redis.ready) return;
+      try {
+        await this.redis.client!.set(this.key(sessionId), userId, { expiration: { type: 'PX', value: TTL_MS } });
+      } catch {
+        // not cached: the next request asks the database again
+      }
+      return;
     }
-    this.entries.set(sessionId, { userId, until: Date.now() + TTL_MS });
+    if (this.memory.size >= MAX_ENTRIES) {
+      // Oldest first: a Map iterates in insertion order.
+      this.memory.delete(this.memory.keys().next().value as string);
+    }
+    this.memory.set(sessionId, { userId, until: Date.now() + TTL_MS });
   }
 
-  drop(sessionIds: Iterable<string>): void {
-    for (const id of sessionIds) this.entries.delete(id);
+  async drop(sessionIds: string[]): Promise<void> {
+    for (const id of sessionIds) this.memory.delete(id);
+    if (!this.redis.configured || sessionIds.length === 0) return;
+    try {
+      await this.redis.client!.del(sessionIds.map((id) => this.key(id)));
+    } catch {
+      // Redis is down: its entries expire within the TTL
+    }
+  }
+
+  private key(sessionId: string): string {
+    return `${this.config.redisKeyPrefix}sess:${sessionId}`;
   }
 }

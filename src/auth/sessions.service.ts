@@ -12,20 +12,20 @@ export class SessionsService {
 
   /** True when the access token's session is live and its user enabled. Cached briefly. */
   async isActive(sessionId: string, userId: string): Promise<boolean> {
-    if (this.cache.get(sessionId) === userId) return true;
+    if ((await this.cache.get(sessionId)) === userId) return true;
     const active = (await this.sessions.findActiveUserId(sessionId, userId)) !== null;
-    if (active) this.cache.set(sessionId, userId);
+    if (active) await this.cache.set(sessionId, userId);
     return active;
   }
 
   async revoke(sessionId: string, userId: string): Promise<boolean> {
     const revoked = await this.sessions.revoke(sessionId, userId);
-    this.cache.drop([sessionId]);
+    await this.cache.drop([sessionId]);
     return revoked;
   }
 
   async revokeAll(userId: string, keep?: string): Promise<void> {
-    this.cache.drop(await this.sessions.revokeAllForUser(userId, keep));
+    await this.cache.drop(await this.sessions.revokeAllForUser(userId, keep));
   }
 
   /**
@@ -35,7 +35,7 @@ export class SessionsService {
   async removeUser(userId: string, remove: () => Promise<boolean>): Promise<boolean> {
     const ids = await this.sessions.idsForUser(userId);
     const removed = await remove();
-    this.cache.drop(ids);
+    await this.cache.drop(ids);
     return removed;
   }
 }

@@ -33,6 +33,20 @@ export class AppConfig {
   readonly uploadMaxBytes: number;
   /** Total size of the documents one user may keep. */
   readonly userQuotaBytes: number;
+  /** How long a cached response lives. */
+  readonly cacheTtlMs: number;
+  /** Prefix of every Redis key this service writes (instances of one deployment share it). */
+  readonly redisKeyPrefix: string;
+  /** Bound on one Redis command; past it the cache is bypassed and limits fall back to memory. */
+  readonly redisCommandTimeoutMs: number;
+  /** Requests per client (user, else IP) per window, across all routes. */
+  readonly rateLimitMax: number;
+  readonly rateLimitWindowMs: number;
+  /** Requests per IP per window to each of /auth/login, /auth/register, /auth/refresh. */
+  readonly authRateLimitMax: number;
+  readonly authRateLimitWindowMs: number;
+  /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
+  readonly metricsToken: string | undefined;
   /** Bound on a database round trip made by a health check. */
   readonly healthTimeoutMs: number;
   /** Bound on the graceful shutdown before the process gives up and exits 1. */
@@ -175,6 +189,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     refreshReuseGraceSeconds: integer('REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
     uploadMaxBytes: integer('UPLOAD_MAX_BYTES', 10 * 1024 * 1024, 1, 1024 * 1024 * 1024),
     userQuotaBytes: integer('USER_QUOTA_BYTES', 100 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
+    cacheTtlMs: integer('CACHE_TTL_MS', 30_000, 1, 86_400_000),
+    redisKeyPrefix: read('REDIS_KEY_PREFIX') ?? 'ultrai:',
+    redisCommandTimeoutMs: integer('REDIS_COMMAND_TIMEOUT_MS', 250, 10, 60_000),
+    rateLimitMax: integer('RATE_LIMIT_MAX', 300, 1, 10_000_000),
+    rateLimitWindowMs: integer('RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
+    authRateLimitMax: integer('AUTH_RATE_LIMIT_MAX', 10, 1, 10_000_000),
+    authRateLimitWindowMs: integer('AUTH_RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
+    metricsToken: read('METRICS_TOKEN'),
     healthTimeoutMs: integer('HEALTH_TIMEOUT_MS', 1000, 50, 60_000),
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 8000, 100, 60_000),
   } satisfies Omit<AppConfig, 'production' | 'embeddedDatabase'>);

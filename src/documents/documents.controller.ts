@@ -12,6 +12,7 @@ import {
   Query,
   Req,
   Res,
+  UseInterceptors,
 } from '@nestjs/common';
 import {
   ApiBearerAuth,
@@ -28,6 +29,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentUser, type Principal } from '../auth/principal.js';
+import { cachedResponse } from '../cache/response-cache.interceptor.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { UuidPipe } from '../common/uuid.pipe.js';
 import { validateAs } from '../common/validation.js';
@@ -45,6 +47,12 @@ import {
 } from './dto/document.dto.js';
 import { contentDisposition } from './filename.js';
 import { readMultipartUpload } from './upload-reader.js';
+
+/** Only a user's own list is cached: an administrator's `?owner=` view is someone else's data. */
+function ownList(request: FastifyRequest, principal: Principal): boolean {
+  const owner = (request.query as { owner?: string }).owner;
+  return owner === undefined || owner.toLowerCase() === principal.userId;
+}
 
 @ApiTags('Documents')
 @ApiBearerAuth('bearer')
@@ -79,7 +87,8 @@ export class DocumentsController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'Your documents: keyset pages, full-text search, tag filter, sort' })
+  @UseInterceptors(cachedResponse((_body, request, principal) => ownList(request, principal)))
+  @ApiOperation({ summary: 'Your documents: keyset pages, full-text search, tag filter, sort (cached: X-Cache)' })
   @ApiOkResponse({ type: DocumentPageDto })
   @ApiProblems(400, 401, 403)
   list(@CurrentUser() principal: Principal, @Query() query: DocumentListQueryDto): Promise<DocumentPageDto> {
@@ -87,7 +96,8 @@ export class DocumentsController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'A document’s metadata' })
+  @UseInterceptors(cachedResponse((body, _request, principal) => (body as DocumentDto).ownerId === principal.userId))
+  @ApiOperation({ summary: 'A document’s metadata (cached: X-Cache)' })
   @ApiOkResponse({ type: DocumentDto, headers: { ETag: { description: '"<version>", for If-Match' } } })
   @ApiProblems(400, 401, 404)
   async get(

@@ -143,13 +143,14 @@ export class DocumentsRepository {
     return (Array.isArray(rows[0]) ? rows[0][0] : rows[0]) ?? null;
   }
 
-  async delete(id: string, viewerId: string): Promise<boolean> {
-    const result = await this.dataSource.query(`DELETE FROM documents WHERE id = $1 AND ${VISIBLE} RETURNING id`, [
-      id,
-      viewerId,
-    ]);
-    const rows = Array.isArray(result[0]) ? result[0] : result;
-    return rows.length > 0;
+  /** Deletes when visible to the viewer; returns the owner's id, or null when nothing was deleted. */
+  async delete(id: string, viewerId: string): Promise<string | null> {
+    const result = await this.dataSource.query(
+      `DELETE FROM documents WHERE id = $1 AND ${VISIBLE} RETURNING owner_id AS "ownerId"`,
+      [id, viewerId],
+    );
+    const rows: Array<{ ownerId: string }> = Array.isArray(result[0]) ? result[0] : result;
+    return rows[0]?.ownerId ?? null;
   }
 
   async isAdmin(userId: string): Promise<boolean> {

@@ -4,6 +4,7 @@ import type { Principal } from '../auth/principal.js';
 import { ForbiddenError } from '../auth/auth.guards.js';
 import { decodeCursor, isIsoDate, isUuid, toPage } from '../common/pagination.js';
 import { AppError, NotFoundError, ValidationFailedError } from '../common/problem.js';
+import { CacheGenerations } from '../cache/cache-generations.js';
 import { AppConfig } from '../config/config.js';
 import { detectContentType, EXTENSION_OF } from './content-type.js';
 import { DocumentsRepository, type DocumentRow, type ListOrder, QuotaExceededError } from './documents.repository.js';
@@ -30,6 +31,7 @@ export interface DocumentContent {
 export function toDocumentDto(row: DocumentRow): DocumentDto {
   return {
     id: row.id,
+    ownerId: row.ownerId,
     title: row.title,
     filename: row.filename,
     mimeType: row.mimeType,
@@ -55,6 +57,7 @@ export class DocumentsService {
   constructor(
     private readonly documents: DocumentsRepository,
     private readonly config: AppConfig,
+    private readonly cache: CacheGenerations,
   ) {}
 
   /**
@@ -79,7 +82,7 @@ export class DocumentsService {
     const filename = sanitizeFilename(incoming.filename, EXTENSION_OF[detected.type]);
     const title = incoming.title ?? filename.replace(/\.[^.]+$/, '').slice(0, 200);
     try {
-      return toDocumentDto(
+      const created = toDocumentDto(
         await this.documents.insert(
           {
             ownerId: principal.userId,
@@ -95,6 +98,8 @@ export class DocumentsService {
           this.config.userQuotaBytes,
         ),
       );
+      await this.cache.bump(principal.userId);
+      return created;
     } catch (error) {
       if (error instanceof QuotaExceededError) throw this.quotaError(error.used);
       throw error;
@@ -151,13 +156,18 @@ export class DocumentsService {
     const expected = ifMatch === undefined ? undefined : parseVersionTag(ifMatch);
     if (expected === null) throw preconditionFailed();
     const updated = await this.documents.update(id, principal.userId, changes, expected);
-    if (updated) return toDocumentDto(updated);
+    if (updated) {
+      await this.cache.bump(updated.ownerId);
+      return toDocumentDto(updated);
+    }
     await this.visible(principal, id); // 404 when it is not there (or not the caller's)
     throw preconditionFailed();
   }
 
   async delete(principal: Principal, id: string): Promise<void> {
-    if (!(await this.documents.delete(id, principal.userId))) throw new NotFoundError(NOT_FOUND);
+    const ownerId = await this.documents.delete(id, principal.userId);
+    if (!ownerId) throw new NotFoundError(NOT_FOUND);
+    await this.cache.bump(ownerId);
   }
 
   private async visible(principal: Principal, id: string): Promise<DocumentRow> {

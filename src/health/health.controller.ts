@@ -4,16 +4,20 @@ import { HealthCheckService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { packageInfo } from '../common/package-info.js';
 import { Public } from '../common/public.decorator.js';
+import { SkipThrottle } from '@nestjs/throttler';
+import { CacheHealthIndicator } from './cache.health.js';
 import { DatabaseHealthIndicator } from './database.health.js';
-import { DatabaseHealthDto, LivenessDto, ReadinessDto, RootDto } from './health.dto.js';
+import { CacheHealthDto, DatabaseHealthDto, LivenessDto, ReadinessDto, RootDto } from './health.dto.js';
 
 @ApiTags('Health')
 @Public()
+@SkipThrottle()
 @Controller()
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly databaseHealth: DatabaseHealthIndicator,
+    private readonly cacheHealth: CacheHealthIndicator,
   ) {}
 
   @Get()
@@ -29,7 +33,7 @@ export class HealthController {
   liveness(): LivenessDto {
     return {
       status: 'ok',
-      services: ['api', 'database', 'auth', 'users', 'documents'],
+      services: ['api', 'database', 'cache', 'auth', 'users', 'documents'],
       version: packageInfo.version,
       uptime: Math.round(process.uptime() * 10) / 10,
     };
@@ -46,13 +50,23 @@ export class HealthController {
     return { status: 'error', database: 'connection_failed' };
   }
 
+  @Get('health/cache')
+  @ApiOperation({ summary: 'Cache state: Redis (connected or not) or process memory' })
+  @ApiOkResponse({ type: CacheHealthDto })
+  cache(): CacheHealthDto {
+    return this.cacheHealth.state();
+  }
+
   @Get('health/ready')
-  @ApiOperation({ summary: 'Readiness: 200 when the database answers within the bound, else 503' })
+  @ApiOperation({
+    summary: 'Readiness: 200 when the database answers within the bound, else 503',
+    description: 'The cache is reported too: Redis down is `degraded` (still 200), since the service keeps serving.',
+  })
   @ApiOkResponse({ type: ReadinessDto })
   @ApiServiceUnavailableResponse({ type: ReadinessDto })
   async readiness(@Res({ passthrough: true }) reply: FastifyReply): Promise<unknown> {
     try {
-      return await this.health.check([() => this.databaseHealth.check()]);
+      return await this.health.check([() => this.databaseHealth.check(), () => this.cacheHealth.check()]);
     } catch (error) {
       if (!(error instanceof ServiceUnavailableException)) throw error;
       reply.status(HttpStatus.SERVICE_UNAVAILABLE);

@@ -20,6 +20,12 @@ export class DatabaseHealthDto {
   @ApiProperty({ enum: ['connected', 'connection_failed'] }) database: 'connected' | 'connection_failed';
 }
 
+export class CacheHealthDto {
+  @ApiProperty({ enum: ['ok', 'degraded'] }) status: 'ok' | 'degraded';
+  @ApiProperty({ enum: ['redis', 'memory'] }) cache: 'redis' | 'memory';
+  @ApiProperty({ description: 'Redis connected (false in memory mode).' }) connected: boolean;
+}
+
 export class ReadinessDto {
   @ApiProperty({ enum: ['ok', 'error', 'degraded'] }) status: string;
   @ApiProperty({ example: { database: { status: 'up' } } }) info: Record<string, unknown>;

@@ -3,6 +3,7 @@ import { ForbiddenError, UnauthorizedError } from '../auth/auth.guards.js';
 import { PasswordService } from '../auth/password.service.js';
 import type { Principal } from '../auth/principal.js';
 import { SessionsService } from '../auth/sessions.service.js';
+import { CacheGenerations } from '../cache/cache-generations.js';
 import { decodeCursor, isIsoDate, isUuid, toPage } from '../common/pagination.js';
 import { AppError, NotFoundError } from '../common/problem.js';
 import { type AdminUpdateUserDto, toUserDto, type UserDto, type UserListQueryDto } from './dto/user.dto.js';
@@ -17,6 +18,7 @@ export class UsersService {
     private readonly users: UsersRepository,
     private readonly sessions: SessionsService,
     private readonly passwords: PasswordService,
+    private readonly cache: CacheGenerations,
   ) {}
 
   async me(principal: Principal): Promise<UserDto> {
@@ -25,7 +27,9 @@ export class UsersService {
 
   async updateMe(principal: Principal, username: string): Promise<UserDto> {
     await this.existing(principal.userId);
-    return toUserDto((await this.users.update(principal.userId, { username }))!);
+    const updated = (await this.users.update(principal.userId, { username }))!;
+    await this.cache.bump(principal.userId);
+    return toUserDto(updated);
   }
 
   /** Changes the password and ends every other session of the account. */
@@ -34,6 +38,7 @@ export class UsersService {
     await this.checkPassword(user, currentPassword);
     await this.users.update(user.id, { passwordHash: await this.passwords.hash(newPassword) });
     await this.sessions.revokeAll(user.id, principal.sessionId);
+    await this.cache.bump(user.id);
   }
 
   /** Deletes the account; its sessions (and documents) go with it by cascade. */
@@ -41,6 +46,7 @@ export class UsersService {
     const user = await this.existing(principal.userId);
     await this.checkPassword(user, password);
     await this.sessions.removeUser(user.id, () => this.users.delete(user.id));
+    await this.cache.bump(user.id);
   }
 
   async list(query: UserListQueryDto): Promise<{ items: UserDto[]; nextCursor: string | null }> {
@@ -68,6 +74,7 @@ export class UsersService {
     const updated = (await this.users.update(id, changes))!;
     // Disabling ends every session: the user's tokens stop working at once.
     if (changes.disabled === true) await this.sessions.revokeAll(id);
+    await this.cache.bump(id);
     return toUserDto(updated);
   }
 
@@ -76,6 +83,7 @@ export class UsersService {
       throw new ForbiddenError('Delete your own account with DELETE /users/me.');
     }
     if (!(await this.sessions.removeUser(id, () => this.users.delete(id)))) throw new NotFoundError('No such user.');
+    await this.cache.bump(id);
   }
 
   /** For the operator CLI. */

@@ -6,7 +6,7 @@ import { createApp } from '../../src/app.js';
 import { AppLogger } from '../../src/common/logger.js';
 import { type AppConfig, loadConfig } from '../../src/config/config.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
-import { TEST_JWT_SECRET } from './env.js';
+import { REAL_REDIS_URL, TEST_JWT_SECRET } from './env.js';
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -18,7 +18,16 @@ export interface TestApp {
 }
 
 export function testConfig(env: Record<string, string>): AppConfig {
-  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', JWT_SECRET: TEST_JWT_SECRET, ...env });
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    JWT_SECRET: TEST_JWT_SECRET,
+    // Tests log in a lot from one IP: the rate-limit tests set their own limits.
+    RATE_LIMIT_MAX: '1000000',
+    AUTH_RATE_LIMIT_MAX: '1000000',
+    ...(REAL_REDIS_URL ? { REDIS_URL: REAL_REDIS_URL } : {}),
+    ...env,
+  });
 }
 
 export interface TestAppOptions {
@@ -34,7 +43,7 @@ export interface TestAppOptions {
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const ownDb = options.db === undefined;
   const db = options.db ?? (await createTestDatabase());
-  const config = testConfig({ ...db.env, ...options.env });
+  const config = testConfig({ ...db.env, REDIS_KEY_PREFIX: `test:${db.id}:`, ...options.env });
   const logs: string[] = [];
   const logger = options.logs
     ? new AppLogger(options.logs.level, options.logs.json, (line) => logs.push(line))

@@ -5,6 +5,8 @@ import pg from 'pg';
 import { PGLITE_TEMPLATE_DIR, REAL_DATABASE_URL, realPostgres } from './env.js';
 
 export interface TestDatabase {
+  /** Unique per database: also isolates the Redis keys of the apps on it. */
+  id: string;
   /** Env for the app: DATABASE_URL for real PostgreSQL, DATA_DIR for embedded. */
   env: Record<string, string>;
   /** For assertions on what is stored (real PostgreSQL only; embedded is locked by the app). */
@@ -35,6 +37,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     const url = new URL(base);
     url.pathname = `/${name}`;
     return {
+      id: name,
       env: { DATABASE_URL: url.toString() },
       url: url.toString(),
       drop: () =>
@@ -44,6 +47,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ultrai-test-'));
   cpSync(PGLITE_TEMPLATE_DIR, dataDir, { recursive: true });
   return {
+    id: dataDir.split('/').pop()!,
     env: { DATA_DIR: dataDir },
     drop: async () => rmSync(dataDir, { recursive: true, force: true }),
   };

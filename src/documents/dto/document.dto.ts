@@ -103,6 +103,7 @@ export class DocumentListQueryDto extends PageQueryDto {
 
 export class DocumentDto {
   @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid', description: 'The user who owns it.' }) ownerId: string;
   @ApiProperty({ example: 'Quarterly report' }) title: string;
   @ApiProperty({ example: 'report.pdf' }) filename: string;
   @ApiProperty({ example: 'application/pdf' }) mimeType: string;

@@ -1,0 +1,76 @@
+import { Injectable } from '@nestjs/common';
+import { AppLogger } from '../common/logger.js';
+import { AppConfig } from '../config/config.js';
+import { RedisConnection } from './redis.connection.js';
+
+/**
+ * A number per user that is part of every cache key of theirs. Any write by
+ * or about a user increments it (one INCR, no scan), so all their cached
+ * responses become unreachable at once, on every instance.
+ *
+ * If Redis is down when a write happens, the increment is remembered and
+ * replayed as soon as Redis is back; until then this instance bypasses the
+ * cache for that user, so nobody reads a stale entry here.
+ */
+@Injectable()
+export class CacheGenerations {
+  private readonly memory = new Map<string, number>();
+  private readonly pending = new Set<string>();
+
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly config: AppConfig,
+    private readonly logger: AppLogger,
+  ) {
+    redis.onReady(() => void this.replayPending());
+  }
+
+  /** The user's current generation, or undefined when the cache must be bypassed. */
+  async current(userId: string): Promise<string | undefined> {
+    if (!this.redis.configured) return String(this.memory.get(userId) ?? 0);
+    if (this.pending.has(userId) || !this.redis.ready) return undefined;
+    try {
+      return (await this.redis.client!.get(this.key(userId))) ?? '0';
+    } catch {
+      return undefined;
+    }
+  }
+
+  async bump(userId: string): Promise<void> {
+    if (!this.redis.configured) {
+      this.memory.set(userId, (this.memory.get(userId) ?? 0) + 1);
+      return;
+    }
+    try {
+      await this.increment(userId);
+    } catch {
+      this.pending.add(userId);
+    }
+  }
+
+  private async replayPending(): Promise<void> {
+    for (const userId of [...this.pending]) {
+      try {
+        await this.increment(userId);
+        this.pending.delete(userId);
+      } catch {
+        this.logger.warn('Could not replay a cache invalidation; will retry when Redis is ready again', 'Cache');
+        return;
+      }
+    }
+  }
+
+  private async increment(userId: string): Promise<void> {
+    const key = this.key(userId);
+    // The generation outlives every entry built on it, then expires.
+    await this.redis
+      .client!.multi()
+      .incr(key)
+      .pExpire(key, this.config.cacheTtlMs * 4 + 60_000)
+      .exec();
+  }
+
+  private key(userId: string): string {
+    return `${this.config.redisKeyPrefix}gen:${userId}`;
+  }
+}

@@ -1,0 +1,71 @@
+import { CacheModule as NestCacheModule } from '@nestjs/cache-manager';
+import { Global, Module } from '@nestjs/common';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { AppLogger } from '../common/logger.js';
+import { AppConfig } from '../config/config.js';
+import { CacheGenerations } from './cache-generations.js';
+import { isAuthRateLimited, trackerOf } from './rate-limit.guard.js';
+import { RateLimitStorage } from './rate-limit.storage.js';
+import { RedisConnection } from './redis.connection.js';
+import { createResponseStore, ResponseCache } from './response-cache.js';
+
+const redisConnection = {
+  provide: RedisConnection,
+  inject: [AppConfig, AppLogger],
+  useFactory: async (config: AppConfig, logger: AppLogger) => {
+    const connection = new RedisConnection(config, logger);
+    await connection.connect();
+    return connection;
+  },
+};
+
+/** The shared Redis connection (or its absence) and what keeps state in it. */
+@Global()
+@Module({
+  providers: [redisConnection, CacheGenerations, RateLimitStorage],
+  exports: [redisConnection, CacheGenerations, RateLimitStorage],
+})
+class RedisModule {}
+
+/** Response cache and rate limits, on Redis when REDIS_URL is set, else in process memory. */
+@Global()
+@Module({
+  imports: [
+    RedisModule,
+    NestCacheModule.registerAsync({
+      imports: [RedisModule],
+      inject: [RedisConnection, AppConfig],
+      useFactory: (redis: RedisConnection, config: AppConfig) => ({
+        stores: [createResponseStore(redis, config)],
+        ttl: config.cacheTtlMs,
+      }),
+    }),
+    ThrottlerModule.forRootAsync({
+      imports: [RedisModule],
+      inject: [AppConfig, RateLimitStorage],
+      useFactory: (config: AppConfig, storage: RateLimitStorage) => ({
+        storage,
+        throttlers: [
+          {
+            name: 'default',
+            limit: config.rateLimitMax,
+            ttl: config.rateLimitWindowMs,
+            getTracker: (request) => trackerOf(request),
+            generateKey: (_context, tracker) => `default:${tracker}`,
+          },
+          {
+            name: 'auth',
+            limit: config.authRateLimitMax,
+            ttl: config.authRateLimitWindowMs,
+            skipIf: (context) => !isAuthRateLimited(context),
+            getTracker: (request) => `ip:${request.ip ?? 'unknown'}`,
+            generateKey: (context, tracker) => `auth:${context.getHandler().name}:${tracker}`,
+          },
+        ],
+      }),
+    }),
+  ],
+  providers: [ResponseCache],
+  exports: [ResponseCache],
+})
+export class CacheModule {}

@@ -1,0 +1,60 @@
+import { type ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import {
+  InjectThrottlerOptions,
+  InjectThrottlerStorage,
+  ThrottlerGuard,
+  type ThrottlerLimitDetail,
+  type ThrottlerModuleOptions,
+  type ThrottlerStorage,
+} from '@nestjs/throttler';
+import type { Principal } from '../auth/principal.js';
+import { AppError } from '../common/problem.js';
+import { Metrics } from '../metrics/metrics.service.js';
+
+export const AUTH_RATE_LIMIT_KEY = 'ultrai:auth-rate-limit';
+
+/** The stricter per-IP limit of the credential routes (login, register, refresh). */
+export const AuthRateLimit = (): MethodDecorator => SetMetadata(AUTH_RATE_LIMIT_KEY, true);
+
+export function isAuthRateLimited(context: ExecutionContext): boolean {
+  return Reflect.getMetadata(AUTH_RATE_LIMIT_KEY, context.getHandler()) === true;
+}
+
+/** Who a limit counts against: the user when the request carries a valid token, else the client IP. */
+export function trackerOf(request: { user?: Principal; ip?: string }): string {
+  return request.user ? `user:${request.user.userId}` : `ip:${request.ip ?? 'unknown'}`;
+}
+
+/**
+ * @nestjs/throttler's guard, answering 429 as problem+json with a plain
+ * `Retry-After` (the stock guard names it per throttler), and counting
+ * rejections. Runs after the JWT guard, so it knows the user.
+ */
+@Injectable()
+export class RateLimitGuard extends ThrottlerGuard {
+  constructor(
+    @InjectThrottlerOptions() options: ThrottlerModuleOptions,
+    @InjectThrottlerStorage() storage: ThrottlerStorage,
+    reflector: Reflector,
+    private readonly metrics: Metrics,
+  ) {
+    super(options, storage, reflector);
+  }
+
+  protected override async throwThrottlingException(
+    _context: ExecutionContext,
+    detail: ThrottlerLimitDetail,
+  ): Promise<void> {
+    this.metrics.rateLimited.inc();
+    throw new AppError(
+      429,
+      'rate-limited',
+      'Too many requests: wait for Retry-After seconds, then try again.',
+      undefined,
+      {
+        'retry-after': String(Math.max(1, detail.timeToBlockExpire)),
+      },
+    );
+  }
+}

@@ -1,0 +1,74 @@
+import { Injectable } from '@nestjs/common';
+import type { ThrottlerStorage } from '@nestjs/throttler';
+import { AppConfig } from '../config/config.js';
+import { RedisConnection } from './redis.connection.js';
+
+/**
+ * Increment, set the window's expiry on the first hit, and report the count
+ * and the time left, in one atomic step, so instances sharing Redis share
+ * the counters exactly.
+ */
+const INCREMENT = `
+local hits = redis.call('INCR', KEYS[1])
+if hits == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return { hits, ttl }`;
+
+const SWEEP_EVERY_MS = 60_000;
+
+type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
+
+/**
+ * Fixed-window counters for @nestjs/throttler: in Redis when it is
+ * configured and answering, otherwise (or while it is down) in this
+ * process's memory, which is right for a single instance only.
+ */
+@Injectable()
+export class RateLimitStorage implements ThrottlerStorage {
+  private readonly memory = new Map<string, { hits: number; expiresAt: number }>();
+  private lastSweep = Date.now();
+
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly config: AppConfig,
+  ) {}
+
+  async increment(key: string, ttl: number, limit: number): Promise<ThrottlerStorageRecord> {
+    const { hits, ttlMs } = (await this.incrementInRedis(key, ttl)) ?? this.incrementInMemory(key, ttl);
+    const seconds = Math.max(1, Math.ceil(ttlMs / 1000));
+    const blocked = hits > limit;
+    return { totalHits: hits, timeToExpire: seconds, isBlocked: blocked, timeToBlockExpire: blocked ? seconds : 0 };
+  }
+
+  private async incrementInRedis(key: string, ttl: number): Promise<{ hits: number; ttlMs: number } | undefined> {
+    if (!this.redis.ready) return undefined;
+    try {
+      const [hits, ttlMs] = (await this.redis.client!.eval(INCREMENT, {
+        keys: [`${this.config.redisKeyPrefix}rl:${key}`],
+        arguments: [String(ttl)],
+      })) as [number, number];
+      return { hits, ttlMs };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private incrementInMemory(key: string, ttl: number): { hits: number; ttlMs: number } {
+    const now = Date.now();
+    if (now - this.lastSweep > SWEEP_EVERY_MS) {
+      for (const [k, entry] of this.memory) if (entry.expiresAt <= now) this.memory.delete(k);
+      this.lastSweep = now;
+    }
+    let entry = this.memory.get(key);
+    if (!entry || entry.expiresAt <= now) {
+      entry = { hits: 0, expiresAt: now + ttl };
+      this.memory.set(key, entry);
+    }
+    entry.hits += 1;
+    return { hits: entry.hits, ttlMs: entry.expiresAt - now };
+  }
+}

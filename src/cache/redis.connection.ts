@@ -1,0 +1,79 @@
+import { createClient, type RedisClientType } from '@keyv/redis';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { AppLogger } from '../common/logger.js';
+import { AppConfig } from '../config/config.js';
+
+/** How long start-up waits for Redis before serving without it (it keeps reconnecting). */
+const CONNECT_WAIT_MS = 2000;
+
+/**
+ * The one Redis connection (node-redis v5, the client @keyv/redis uses),
+ * shared by the response cache, the rate-limit counters and the session
+ * lookup cache. Only made when REDIS_URL is set.
+ *
+ * Commands fail fast instead of queueing while disconnected, and each is
+ * bounded by REDIS_COMMAND_TIMEOUT_MS, so a Redis outage costs callers a
+ * fallback, never a hang. It reconnects on its own.
+ */
+@Injectable()
+export class RedisConnection implements OnApplicationShutdown {
+  readonly client: RedisClientType | undefined;
+  private reportedDown = false;
+  private readonly readyListeners: Array<() => void> = [];
+
+  constructor(
+    config: AppConfig,
+    private readonly logger: AppLogger,
+  ) {
+    if (!config.redisUrl) return;
+    this.client = createClient({
+      url: config.redisUrl,
+      disableOfflineQueue: true,
+      commandOptions: { timeout: config.redisCommandTimeoutMs },
+      socket: {
+        connectTimeout: 2000,
+        reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000),
+      },
+    }) as RedisClientType;
+    this.client.on('error', (error: Error) => {
+      if (this.reportedDown) return;
+      this.reportedDown = true;
+      this.logger.warn(`Redis unavailable (${error.message}); using in-process fallbacks until it returns`, 'Redis');
+    });
+    this.client.on('ready', () => {
+      if (this.reportedDown) this.logger.log('Redis is back', 'Redis');
+      this.reportedDown = false;
+      for (const listener of this.readyListeners) listener();
+    });
+  }
+
+  /** Connects, but waits at most a moment: the service starts without Redis if need be. */
+  async connect(): Promise<void> {
+    if (!this.client) return;
+    const connecting = this.client.connect().catch(() => undefined);
+    await Promise.race([connecting, new Promise((resolve) => setTimeout(resolve, CONNECT_WAIT_MS).unref())]);
+  }
+
+  get configured(): boolean {
+    return this.client !== undefined;
+  }
+
+  /** Connected and accepting commands right now. */
+  get ready(): boolean {
+    return this.client?.isReady ?? false;
+  }
+
+  /** Called each time the connection becomes ready again. */
+  onReady(listener: () => void): void {
+    this.readyListeners.push(listener);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.client?.isOpen) return;
+    try {
+      await this.client.close();
+    } catch {
+      this.client.destroy();
+    }
+  }
+}

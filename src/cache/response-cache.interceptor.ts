@@ -1,0 +1,63 @@
+import { type CallHandler, type ExecutionContext, Injectable, mixin, type NestInterceptor } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { from, type Observable, of, switchMap, tap } from 'rxjs';
+import type { Principal } from '../auth/principal.js';
+import { Metrics } from '../metrics/metrics.service.js';
+import { CacheGenerations } from './cache-generations.js';
+import { ResponseCache } from './response-cache.js';
+
+export type CacheablePredicate = (body: unknown, request: FastifyRequest, principal: Principal) => boolean;
+
+/**
+ * Serves an authenticated GET from the cache (`X-Cache: HIT`) or runs it and
+ * stores a successful answer (`X-Cache: MISS`). Keys hold the user id and the
+ * user's cache generation. Only the caller's own data is stored: `isOwn`
+ * decides, per route. Errors are never cached (they do not reach `tap`).
+ */
+export function cachedResponse(isOwn: CacheablePredicate = () => true) {
+  @Injectable()
+  class ResponseCacheInterceptor implements NestInterceptor {
+    constructor(
+      readonly generations: CacheGenerations,
+      readonly cache: ResponseCache,
+      readonly metrics: Metrics,
+    ) {}
+
+    intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+      const http = context.switchToHttp();
+      const request = http.getRequest<FastifyRequest & { user?: Principal }>();
+      const reply = http.getResponse<FastifyReply>();
+      const principal = request.user;
+      if (request.method !== 'GET' || !principal) return next.handle();
+
+      return from(this.lookup(principal.userId, request.url)).pipe(
+        switchMap(({ key, hit }) => {
+          if (hit) {
+            this.metrics.cacheHits.inc();
+            reply.header('x-cache', 'HIT');
+            if (hit.etag) reply.header('etag', hit.etag);
+            return of(hit.body);
+          }
+          this.metrics.cacheMisses.inc();
+          reply.header('x-cache', 'MISS');
+          return next.handle().pipe(
+            tap((body) => {
+              if (key && reply.statusCode === 200 && isOwn(body, request, principal)) {
+                const etag = reply.getHeader('etag');
+                void this.cache.set(key, { body, etag: typeof etag === 'string' ? etag : undefined });
+              }
+            }),
+          );
+        }),
+      );
+    }
+
+    private async lookup(userId: string, url: string) {
+      const generation = await this.generations.current(userId);
+      if (generation === undefined) return { key: undefined, hit: undefined };
+      const key = this.cache.key(userId, generation, url);
+      return { key, hit: await this.cache.get(key) };
+    }
+  }
+  return mixin(ResponseCacheInterceptor);
+}

@@ -1,0 +1,2 @@
+// See ../jest-resolver.cjs.
+module.exports = globalThis.__esmBridge['@nestjs/common'];
