@@ -12,6 +12,17 @@ import { setupSwagger } from './swagger.js';
 
 export const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
 
+/**
+ * Fastify 5 refuses a bare hop count (a client reaching the service directly
+ * could forge the header), so a count becomes "trust the nearest N hops": right
+ * where the service is reachable only through its proxy, as on Render.
+ */
+function fastifyTrustProxy(
+  setting: AppConfig['trustProxy'],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof setting === 'number' ? (_address, hop) => hop < setting : setting;
+}
+
 export function createLogger(config: AppConfig): AppLogger {
   return new AppLogger(config.logLevel, config.production);
 }
@@ -27,8 +38,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   const logger = options.logger ?? createLogger(config);
   const adapter = new FastifyAdapter({
     bodyLimit: JSON_BODY_LIMIT_BYTES,
-    // Fastify takes a hop count too; its adapter typings only list the other forms.
-    trustProxy: config.trustProxy as boolean,
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     genReqId: requestIdFor,
     logger: false,
     return503OnClosing: true,

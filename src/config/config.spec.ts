@@ -67,6 +67,10 @@ describe('loadConfig', () => {
     expect(config.production).toBe(true);
   });
 
+  it('takes proxy addresses and CIDR ranges for TRUST_PROXY', () => {
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1']);
+  });
+
   it('takes booleans in the usual spellings', () => {
     expect(loadConfig({ TRUST_PROXY: 'true', DATABASE_SSL: 'true' })).toMatchObject({
       trustProxy: true,
@@ -89,7 +93,7 @@ describe('loadConfig', () => {
     ['REDIS_URL', 'http://cache', /REDIS_URL must be a URL starting with redis:\/\/ or rediss:\/\//],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of/],
     ['CORS_ORIGINS', 'https://a.example.com/path', /CORS_ORIGINS entries must be origins/],
-    ['TRUST_PROXY', 'sometimes', /TRUST_PROXY must be true, false or a number/],
+    ['TRUST_PROXY', 'sometimes', /TRUST_PROXY must be true, false, a number of proxy hops, or proxy addresses/],
   ])('refuses %s=%s', (name, value, message) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);

@@ -21,7 +21,8 @@ export class AppConfig {
   readonly logLevel: LogLevel;
   /** Empty: CORS off. `['*']`: any origin. */
   readonly corsOrigins: string[];
-  readonly trustProxy: boolean | number;
+  /** false, true (trust every hop), a hop count, or the proxies' addresses/CIDR ranges. */
+  readonly trustProxy: boolean | number | string[];
   readonly dataDir: string;
   /** Lifetime of an access token (JWT), in seconds. */
   readonly accessTokenTtlSeconds: number;
@@ -160,14 +161,20 @@ export function loadConfig(env: Env = process.env): AppConfig {
     else problems.push(`CORS_ORIGINS entries must be origins like https://app.example.com or * (got "${origin}")`);
   }
 
-  let trustProxy: boolean | number = false;
+  let trustProxy: boolean | number | string[] = false;
   const proxyRaw = read('TRUST_PROXY');
   if (proxyRaw !== undefined) {
     const asBool = parseBoolean(proxyRaw);
     // Digits are a hop count (1 = Render's one proxy); 0 means off.
     if (/^\d{1,2}$/.test(proxyRaw)) trustProxy = Number(proxyRaw) === 0 ? false : Number(proxyRaw);
     else if (asBool !== undefined) trustProxy = asBool;
-    else problems.push(`TRUST_PROXY must be true, false or a number of proxy hops (got "${proxyRaw}")`);
+    else if (proxyRaw.split(',').every((part) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(part.trim()))) {
+      trustProxy = proxyRaw.split(',').map((part) => part.trim());
+    } else {
+      problems.push(
+        `TRUST_PROXY must be true, false, a number of proxy hops, or proxy addresses/CIDR ranges (got "${proxyRaw}")`,
+      );
+    }
   }
 
   const config = Object.assign(new AppConfig(), {

@@ -1,0 +1,429 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { startTestApp, type TestApp } from './support/app.js';
+import { type Account, bearer, makeAdmin, signUp } from './support/auth.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { REAL_REDIS_URL } from './support/env.js';
+import { freePort } from './support/process.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function uploadText(t: TestApp, account: Account, title: string) {
+  return t.http
+    .post('/documents')
+    .set(bearer(account.access))
+    .send({ title, content: `${title} body` })
+    .expect(201);
+}
+
+describe('response cache', () => {
+  let t: TestApp;
+  let alice: Account;
+  let bob: Account;
+  let admin: Account;
+  beforeAll(async () => {
+    t = await startTestApp();
+    [alice, bob, admin] = [await signUp(t), await signUp(t), await signUp(t)];
+    await makeAdmin(t, admin.id);
+  });
+  afterAll(() => t.close());
+
+  it('answers MISS, then HIT with the same body, for /users/me, /documents and /documents/:id', async () => {
+    const doc = (await uploadText(t, alice, 'cached doc')).body;
+    for (const path of ['/users/me', '/documents', `/documents/${doc.id}`]) {
+      const first = await t.http.get(path).set(bearer(alice.access)).expect(200);
+      const second = await t.http.get(path).set(bearer(alice.access)).expect(200);
+      expect({ path, first: first.headers['x-cache'], second: second.headers['x-cache'] }).toEqual({
+        path,
+        first: 'MISS',
+        second: 'HIT',
+      });
+      expect(second.body).toEqual(first.body);
+    }
+    const item = await t.http.get(`/documents/${doc.id}`).set(bearer(alice.access)).expect(200);
+    expect(item.headers.etag).toBe('"1"');
+  });
+
+  it("a user's write invalidates their list and item at once, and another user's entries stay", async () => {
+    const doc = (await uploadText(t, alice, 'first')).body;
+    await uploadText(t, bob, 'bob doc');
+    for (const who of [alice, bob]) {
+      await t.http.get('/documents').set(bearer(who.access));
+      expect((await t.http.get('/documents').set(bearer(who.access))).headers['x-cache']).toBe('HIT');
+    }
+    await t.http.get(`/documents/${doc.id}`).set(bearer(alice.access));
+
+    await uploadText(t, alice, 'second');
+    const list = await t.http.get('/documents').set(bearer(alice.access)).expect(200);
+    expect(list.headers['x-cache']).toBe('MISS');
+    expect(list.body.items.map((d: { title: string }) => d.title)).toContain('second');
+    expect((await t.http.get('/documents').set(bearer(bob.access))).headers['x-cache']).toBe('HIT');
+
+    await t.http.patch(`/documents/${doc.id}`).set(bearer(alice.access)).send({ title: 'renamed' }).expect(200);
+    const item = await t.http.get(`/documents/${doc.id}`).set(bearer(alice.access)).expect(200);
+    expect(item.headers['x-cache']).toBe('MISS');
+    expect(item.body.title).toBe('renamed');
+
+    await t.http.patch('/users/me').set(bearer(alice.access)).send({ username: 'alice_new' }).expect(200);
+    const me = await t.http.get('/users/me').set(bearer(alice.access)).expect(200);
+    expect(me.headers['x-cache']).toBe('MISS');
+    expect(me.body.username).toBe('alice_new');
+  });
+
+  it("an administrator's change to a user invalidates that user's entries", async () => {
+    const user = await signUp(t);
+    await t.http.get('/users/me').set(bearer(user.access));
+    expect((await t.http.get('/users/me').set(bearer(user.access))).headers['x-cache']).toBe('HIT');
+    await t.http.patch(`/users/${user.id}`).set(bearer(admin.access)).send({ role: 'admin' }).expect(200);
+    const me = await t.http.get('/users/me').set(bearer(user.access)).expect(200);
+    expect(me.headers['x-cache']).toBe('MISS');
+    expect(me.body.role).toBe('admin');
+
+    await t.http.patch(`/users/${user.id}`).set(bearer(admin.access)).send({ role: 'user' }).expect(200);
+    await t.http.get('/users/me').set(bearer(user.access)).expect(200);
+    await t.http.patch(`/users/${user.id}`).set(bearer(admin.access)).send({ disabled: true }).expect(200);
+    await t.http.get('/users/me').set(bearer(user.access)).expect(401);
+  });
+
+  it('an administrator editing a document invalidates its owner’s entries', async () => {
+    const doc = (await uploadText(t, bob, 'to be retitled')).body;
+    await t.http.get(`/documents/${doc.id}`).set(bearer(bob.access));
+    await t.http.patch(`/documents/${doc.id}`).set(bearer(admin.access)).send({ title: 'by admin' }).expect(200);
+    const item = await t.http.get(`/documents/${doc.id}`).set(bearer(bob.access)).expect(200);
+    expect(item.headers['x-cache']).toBe('MISS');
+    expect(item.body.title).toBe('by admin');
+  });
+
+  it("never caches another user's data for an administrator", async () => {
+    const doc = (await uploadText(t, bob, 'bob private')).body;
+    for (const path of [`/documents?owner=${bob.id}`, `/documents/${doc.id}`]) {
+      await t.http.get(path).set(bearer(admin.access)).expect(200);
+      const again = await t.http.get(path).set(bearer(admin.access)).expect(200);
+      expect({ path, cache: again.headers['x-cache'] }).toEqual({ path, cache: 'MISS' });
+    }
+  });
+
+  it('never caches errors or unauthenticated requests', async () => {
+    const missing = '/documents/00000000-0000-4000-8000-000000000000';
+    await t.http.get(missing).set(bearer(alice.access)).expect(404);
+    const again = await t.http.get(missing).set(bearer(alice.access)).expect(404);
+    expect(again.headers['x-cache']).not.toBe('HIT');
+    expect(again.headers['content-type']).toMatch(/problem\+json/);
+    await t.http.get('/documents?limit=0').set(bearer(alice.access)).expect(400);
+    expect((await t.http.get('/documents?limit=0').set(bearer(alice.access)).expect(400)).headers['x-cache']).not.toBe(
+      'HIT',
+    );
+    const anonymous = await t.http.get('/users/me').expect(401);
+    expect(anonymous.headers['x-cache']).toBeUndefined();
+  });
+
+  it('counts hits and misses in /metrics', async () => {
+    const text = (await t.http.get('/metrics').expect(200)).text;
+    const hits = Number(/^cache_hits_total (\d+)/m.exec(text)?.[1]);
+    const misses = Number(/^cache_misses_total (\d+)/m.exec(text)?.[1]);
+    expect(hits).toBeGreaterThan(0);
+    expect(misses).toBeGreaterThan(0);
+  });
+});
+
+describe('response cache TTL', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { CACHE_TTL_MS: '400' } });
+  });
+  afterAll(() => t.close());
+
+  it('expires entries after CACHE_TTL_MS', async () => {
+    const user = await signUp(t);
+    await t.http.get('/users/me').set(bearer(user.access));
+    expect((await t.http.get('/users/me').set(bearer(user.access))).headers['x-cache']).toBe('HIT');
+    await sleep(700);
+    expect((await t.http.get('/users/me').set(bearer(user.access))).headers['x-cache']).toBe('MISS');
+  });
+});
+
+describe('rate limits', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { RATE_LIMIT_MAX: '5', AUTH_RATE_LIMIT_MAX: '3', TRUST_PROXY: '1' } });
+  });
+  afterAll(() => t.close());
+
+  it('limits each user across routes, with the limit headers, then 429 problem+json with Retry-After', async () => {
+    const user = await signUp(t);
+    const other = await signUp(t);
+    const remaining: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await t.http
+        .get(i % 2 ? '/users/me' : '/documents')
+        .set(bearer(user.access))
+        .expect(200);
+      expect(res.headers['x-ratelimit-limit']).toBe('5');
+      remaining.push(res.headers['x-ratelimit-remaining']);
+    }
+    expect(remaining).toEqual(['4', '3', '2', '1', '0']);
+    const refused = await t.http.get('/users/me').set(bearer(user.access)).expect(429);
+    expect(refused.headers['content-type']).toMatch(/problem\+json/);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.body).toMatchObject({ status: 429, type: 'urn:ultrai:problem:rate-limited' });
+    await t.http.get('/users/me').set(bearer(other.access)).expect(200);
+  });
+
+  it('never limits the health routes', async () => {
+    for (let i = 0; i < 12; i++) await t.http.get('/health').expect(200);
+    await t.http.get('/health/ready').expect(200);
+  });
+
+  it('limits login per client IP more strictly, and counts each credential route apart', async () => {
+    const ip = { 'x-forwarded-for': '198.51.100.7' };
+    for (let i = 0; i < 3; i++) {
+      const res = await t.http
+        .post('/auth/login')
+        .set(ip)
+        .send({ email: 'nobody@example.com', password: 'wrong-pass' });
+      expect(res.status).toBe(401);
+      expect(res.headers['x-ratelimit-limit-auth']).toBe('3');
+    }
+    const refused = await t.http
+      .post('/auth/login')
+      .set(ip)
+      .send({ email: 'nobody@example.com', password: 'wrong-pass' });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    // another IP, and another credential route, still have their own counts
+    await t.http
+      .post('/auth/login')
+      .set({ 'x-forwarded-for': '198.51.100.8' })
+      .send({ email: 'nobody@example.com', password: 'wrong-pass' })
+      .expect(401);
+    await t.http.post('/auth/refresh').set(ip).send({ refresh_token: 'nope' }).expect(401);
+  });
+
+  it('counts rejections in /metrics', async () => {
+    const text = (await t.http.get('/metrics').expect(200)).text;
+    expect(Number(/^rate_limit_rejections_total (\d+)/m.exec(text)?.[1])).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('rate limits without TRUST_PROXY', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { AUTH_RATE_LIMIT_MAX: '2' } });
+  });
+  afterAll(() => t.close());
+
+  it('ignores X-Forwarded-For, so a client cannot dodge the limit by forging it', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await t.http
+        .post('/auth/login')
+        .set('x-forwarded-for', `192.0.2.${i}`)
+        .send({ email: 'nobody@example.com', password: 'wrong-pass' });
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([401, 401, 429]);
+  });
+});
+
+describe('metrics', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { METRICS_TOKEN: 'metrics-token-0123456789' } });
+  });
+  afterAll(() => t.close());
+
+  it('needs METRICS_TOKEN when it is set', async () => {
+    await t.http.get('/metrics').expect(401);
+    await t.http.get('/metrics').set('authorization', 'Bearer wrong').expect(401);
+    const user = await signUp(t);
+    await t.http.get('/metrics').set(bearer(user.access)).expect(401);
+  });
+
+  it('serves Prometheus text: requests and latency by route template and status, db pool, process', async () => {
+    const user = await signUp(t);
+    const doc = (await uploadText(t, user, 'metric me')).body;
+    await t.http.get(`/documents/${doc.id}`).set(bearer(user.access)).expect(200);
+    await t.http.get('/nowhere').expect(404);
+    const res = await t.http.get('/metrics').set('authorization', 'Bearer metrics-token-0123456789').expect(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.text).toMatch(/^http_requests_total\{method="GET",route="\/documents\/:id",status="200"\} 1$/m);
+    expect(res.text).toMatch(/^http_requests_total\{method="GET",route="\(no route\)",status="404"\} 1$/m);
+    expect(res.text).toMatch(
+      /^http_request_duration_seconds_bucket\{le="0.05",method="GET",route="\/documents\/:id",status="200"\} \d+$/m,
+    );
+    expect(res.text).not.toContain(doc.id);
+    expect(res.text).toMatch(/^db_pool_connections\{state="idle"\} \d+$/m);
+    expect(res.text).toMatch(/^db_pool_connections\{state="in_use"\} \d+$/m);
+    expect(res.text).toMatch(/^process_resident_memory_bytes \d+/m);
+    expect(res.text).toMatch(/^cache_hits_total \d+$/m);
+    expect(res.text).toMatch(/^rate_limit_rejections_total \d+$/m);
+  });
+});
+
+describe('cache health', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('reports the cache in /health/cache and /health/ready', async () => {
+    const cache = await t.http.get('/health/cache').expect(200);
+    expect(cache.body).toEqual(
+      REAL_REDIS_URL
+        ? { status: 'ok', cache: 'redis', connected: true }
+        : { status: 'ok', cache: 'memory', connected: false },
+    );
+    const ready = await t.http.get('/health/ready').expect(200);
+    expect(ready.body).toMatchObject({ status: 'ok', details: { cache: { status: 'up' } } });
+  });
+});
+
+/** A redis-server of this test's own, on its own port, to stop and start at will. */
+class OwnRedis {
+  private process: ChildProcess | undefined;
+  constructor(readonly port: number) {}
+
+  async start(): Promise<void> {
+    this.process = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
+    for (let i = 0; i < 100; i++) {
+      if (await this.answers()) return;
+      await sleep(50);
+    }
+    throw new Error('redis-server did not start');
+  }
+
+  async kill(): Promise<void> {
+    const exited = new Promise((r) => this.process?.once('exit', r));
+    this.process?.kill('SIGKILL');
+    await exited;
+  }
+
+  private answers(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const socket = connect(this.port, '127.0.0.1');
+      socket.on('connect', () => {
+        socket.write('PING\r\n');
+      });
+      socket.on('data', (data: Buffer) => {
+        socket.destroy();
+        resolve(data.toString().startsWith('+PONG'));
+      });
+      socket.on('error', () => resolve(false));
+    });
+  }
+}
+
+describe('Redis outage (a redis-server of the test’s own)', () => {
+  let t: TestApp;
+  let redis: OwnRedis;
+  let user: Account;
+  beforeAll(async () => {
+    redis = new OwnRedis(await freePort());
+    await redis.start();
+    t = await startTestApp({ env: { REDIS_URL: `redis://127.0.0.1:${redis.port}`, REDIS_COMMAND_TIMEOUT_MS: '200' } });
+    user = await signUp(t);
+  });
+  afterAll(async () => {
+    await t.close();
+    await redis.kill().catch(() => undefined);
+  });
+
+  it('keeps serving with Redis gone, says degraded, and goes back to Redis when it returns', async () => {
+    await t.http.get('/users/me').set(bearer(user.access)).expect(200);
+    expect((await t.http.get('/users/me').set(bearer(user.access))).headers['x-cache']).toBe('HIT');
+
+    await redis.kill();
+    const failures: string[] = [];
+    const expectOk = async (what: string, status: number, run: () => Promise<{ status: number }>) => {
+      const res = await run();
+      if (res.status !== status) failures.push(`${what}: ${res.status}`);
+    };
+    for (let i = 0; i < 5; i++) {
+      await expectOk('GET /users/me', 200, () => t.http.get('/users/me').set(bearer(user.access)));
+      await expectOk('GET /documents', 200, () => t.http.get('/documents').set(bearer(user.access)));
+      await expectOk('POST /documents', 201, () =>
+        t.http
+          .post('/documents')
+          .set(bearer(user.access))
+          .send({ title: `during outage ${i}`, content: 'x' }),
+      );
+      await expectOk('POST /auth/login', 200, () =>
+        t.http.post('/auth/login').send({ email: user.email, password: user.password }),
+      );
+    }
+    expect(failures).toEqual([]);
+    const during = await t.http.get('/users/me').set(bearer(user.access)).expect(200);
+    expect(during.headers['x-cache']).toBe('MISS');
+    const list = await t.http.get('/documents').set(bearer(user.access)).expect(200);
+    expect(list.body.items).toHaveLength(5);
+
+    const ready = await t.http.get('/health/ready').expect(200);
+    expect(ready.body).toMatchObject({ status: 'degraded', details: { cache: { status: 'degraded' } } });
+    expect((await t.http.get('/health/cache').expect(200)).body).toEqual({
+      status: 'degraded',
+      cache: 'redis',
+      connected: false,
+    });
+
+    await redis.start();
+    const started = Date.now();
+    while ((await t.http.get('/health/cache')).body.connected !== true) {
+      if (Date.now() - started > 5000) throw new Error('did not reconnect to Redis within 5 s');
+      await sleep(100);
+    }
+    await t.http.get('/users/me').set(bearer(user.access)).expect(200);
+    expect((await t.http.get('/users/me').set(bearer(user.access))).headers['x-cache']).toBe('HIT');
+    expect((await t.http.get('/health/ready').expect(200)).body.status).toBe('ok');
+  });
+});
+
+if (REAL_REDIS_URL) {
+  describe('two instances sharing PostgreSQL and Redis', () => {
+    let db: TestDatabase;
+    let a: TestApp;
+    let b: TestApp;
+    beforeAll(async () => {
+      db = await createTestDatabase();
+      const env = { AUTH_RATE_LIMIT_MAX: '6' };
+      a = await startTestApp({ db, env });
+      b = await startTestApp({ db, env });
+    });
+    afterAll(async () => {
+      await a.close();
+      await b.close();
+      await db.drop();
+    });
+
+    it('a write on A is seen by the next read on B, never a stale HIT', async () => {
+      const user = await signUp(a);
+      await b.http.get('/documents').set(bearer(user.access)).expect(200);
+      expect((await b.http.get('/documents').set(bearer(user.access))).headers['x-cache']).toBe('HIT');
+      await uploadText(a, user, 'written on A');
+      const read = await b.http.get('/documents').set(bearer(user.access)).expect(200);
+      expect(read.headers['x-cache']).toBe('MISS');
+      expect(read.body.items.map((d: { title: string }) => d.title)).toEqual(['written on A']);
+      await a.http.post('/auth/logout').set(bearer(user.access)).expect(204);
+      await b.http.get('/users/me').set(bearer(user.access)).expect(401);
+    });
+
+    it('shares the login limit: attempts split across A and B hit 429 at the same total', async () => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        const app = i % 2 === 0 ? a : b;
+        statuses.push(
+          (await app.http.post('/auth/login').send({ email: 'x@example.com', password: 'wrong-pass' })).status,
+        );
+      }
+      // The login counter of this run started at the signUp above (one login).
+      expect(statuses.filter((s) => s === 429).length).toBe(3);
+      expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    });
+  });
+} else {
+  process.stdout.write('cache: the two-instance tests are not registered: no REDIS_URL (memory cannot be shared)\n');
+}
