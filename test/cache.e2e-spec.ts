@@ -142,6 +142,22 @@ describe('response cache TTL', () => {
   });
 });
 
+describe('response cache off (CACHE_TTL_MS=0)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { CACHE_TTL_MS: '0' } });
+  });
+  afterAll(() => t.close());
+
+  it('serves every read fresh, without X-Cache', async () => {
+    const user = await signUp(t);
+    for (let i = 0; i < 2; i++) {
+      const res = await t.http.get('/users/me').set(bearer(user.access)).expect(200);
+      expect(res.headers['x-cache']).toBeUndefined();
+    }
+  });
+});
+
 describe('rate limits', () => {
   let t: TestApp;
   beforeAll(async () => {

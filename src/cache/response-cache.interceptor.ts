@@ -2,6 +2,7 @@ import { type CallHandler, type ExecutionContext, Injectable, mixin, type NestIn
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, type Observable, of, switchMap, tap } from 'rxjs';
 import type { Principal } from '../auth/principal.js';
+import { AppConfig } from '../config/config.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { CacheGenerations } from './cache-generations.js';
 import { ResponseCache } from './response-cache.js';
@@ -21,6 +22,7 @@ export function cachedResponse(isOwn: CacheablePredicate = () => true) {
       readonly generations: CacheGenerations,
       readonly cache: ResponseCache,
       readonly metrics: Metrics,
+      readonly config: AppConfig,
     ) {}
 
     intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -28,7 +30,7 @@ export function cachedResponse(isOwn: CacheablePredicate = () => true) {
       const request = http.getRequest<FastifyRequest & { user?: Principal }>();
       const reply = http.getResponse<FastifyReply>();
       const principal = request.user;
-      if (request.method !== 'GET' || !principal) return next.handle();
+      if (request.method !== 'GET' || !principal || this.config.cacheTtlMs === 0) return next.handle();
 
       return from(this.lookup(principal.userId, request.url)).pipe(
         switchMap(({ key, hit }) => {

@@ -34,7 +34,7 @@ export class AppConfig {
   readonly uploadMaxBytes: number;
   /** Total size of the documents one user may keep. */
   readonly userQuotaBytes: number;
-  /** How long a cached response lives. */
+  /** How long a cached response lives; 0 turns the response cache off. */
   readonly cacheTtlMs: number;
   /** Prefix of every Redis key this service writes (instances of one deployment share it). */
   readonly redisKeyPrefix: string;
@@ -196,7 +196,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     refreshReuseGraceSeconds: integer('REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
     uploadMaxBytes: integer('UPLOAD_MAX_BYTES', 10 * 1024 * 1024, 1, 1024 * 1024 * 1024),
     userQuotaBytes: integer('USER_QUOTA_BYTES', 100 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
-    cacheTtlMs: integer('CACHE_TTL_MS', 30_000, 1, 86_400_000),
+    cacheTtlMs: integer('CACHE_TTL_MS', 30_000, 0, 86_400_000),
     redisKeyPrefix: read('REDIS_KEY_PREFIX') ?? 'ultrai:',
     redisCommandTimeoutMs: integer('REDIS_COMMAND_TIMEOUT_MS', 250, 10, 60_000),
     rateLimitMax: integer('RATE_LIMIT_MAX', 300, 1, 10_000_000),
