@@ -28,7 +28,7 @@ export class SessionCache {
     if (this.redis.configured) {
       if (!this.redis.ready) return undefined;
       try {
-        return (await this.redis.client!.get(this.key(sessionId))) ?? undefined;
+        return (await this.redis.run((redis) => redis.get(this.key(sessionId)))) ?? undefined;
       } catch {
         return undefined;
       }
@@ -46,7 +46,9 @@ export class SessionCache {
     if (this.redis.configured) {
       if (!this.redis.ready) return;
       try {
-        await this.redis.client!.set(this.key(sessionId), userId, { expiration: { type: 'PX', value: TTL_MS } });
+        await this.redis.run((redis) =>
+          redis.set(this.key(sessionId), userId, { expiration: { type: 'PX', value: TTL_MS } }),
+        );
       } catch {
         // not cached: the next request asks the database again
       }
@@ -63,7 +65,7 @@ export class SessionCache {
     for (const id of sessionIds) this.memory.delete(id);
     if (!this.redis.configured || sessionIds.length === 0) return;
     try {
-      await this.redis.client!.del(sessionIds.map((id) => this.key(id)));
+      await this.redis.run((redis) => redis.del(sessionIds.map((id) => this.key(id))));
     } catch {
       // Redis is down: its entries expire within the TTL
     }

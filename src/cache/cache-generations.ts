@@ -30,7 +30,7 @@ export class CacheGenerations {
     if (!this.redis.configured) return String(this.memory.get(userId) ?? 0);
     if (this.pending.has(userId) || !this.redis.ready) return undefined;
     try {
-      return (await this.redis.client!.get(this.key(userId))) ?? '0';
+      return (await this.redis.run((redis) => redis.get(this.key(userId)))) ?? '0';
     } catch {
       return undefined;
     }
@@ -63,11 +63,13 @@ export class CacheGenerations {
   private async increment(userId: string): Promise<void> {
     const key = this.key(userId);
     // The generation outlives every entry built on it, then expires.
-    await this.redis
-      .client!.multi()
-      .incr(key)
-      .pExpire(key, this.config.cacheTtlMs * 4 + 60_000)
-      .exec();
+    await this.redis.run((redis) =>
+      redis
+        .multi()
+        .incr(key)
+        .pExpire(key, this.config.cacheTtlMs * 4 + 60_000)
+        .exec(),
+    );
   }
 
   private key(userId: string): string {

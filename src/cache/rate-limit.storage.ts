@@ -47,10 +47,9 @@ export class RateLimitStorage implements ThrottlerStorage {
   private async incrementInRedis(key: string, ttl: number): Promise<{ hits: number; ttlMs: number } | undefined> {
     if (!this.redis.ready) return undefined;
     try {
-      const [hits, ttlMs] = (await this.redis.client!.eval(INCREMENT, {
-        keys: [`${this.config.redisKeyPrefix}rl:${key}`],
-        arguments: [String(ttl)],
-      })) as [number, number];
+      const [hits, ttlMs] = (await this.redis.run((redis) =>
+        redis.eval(INCREMENT, { keys: [`${this.config.redisKeyPrefix}rl:${key}`], arguments: [String(ttl)] }),
+      )) as [number, number];
       return { hits, ttlMs };
     } catch {
       return undefined;

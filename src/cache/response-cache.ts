@@ -3,7 +3,7 @@ import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Cache } from 'cache-manager';
 import { AppConfig } from '../config/config.js';
-import type { RedisConnection } from './redis.connection.js';
+import { RedisConnection } from './redis.connection.js';
 
 export interface CachedResponse {
   body: unknown;
@@ -31,6 +31,7 @@ export class ResponseCache {
   constructor(
     @Inject(CACHE_MANAGER) private readonly cache: Cache,
     private readonly config: AppConfig,
+    private readonly redis: RedisConnection,
   ) {}
 
   key(userId: string, generation: string, url: string): string {
@@ -39,7 +40,7 @@ export class ResponseCache {
 
   async get(key: string): Promise<CachedResponse | undefined> {
     try {
-      return (await this.cache.get<CachedResponse>(key)) ?? undefined;
+      return (await this.redis.bounded(this.cache.get<CachedResponse>(key))) ?? undefined;
     } catch {
       return undefined;
     }
@@ -47,7 +48,7 @@ export class ResponseCache {
 
   async set(key: string, value: CachedResponse): Promise<void> {
     try {
-      await this.cache.set(key, value, this.config.cacheTtlMs);
+      await this.redis.bounded(this.cache.set(key, value, this.config.cacheTtlMs));
     } catch {
       // a cache that cannot store is a cache that misses
     }
