@@ -2,6 +2,7 @@ import type { DynamicModule, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
+import { Database } from './database/database.js';
 import { Metrics } from './metrics/metrics.service.js';
 import { AppLogger } from './common/logger.js';
 import { ProblemFilter } from './common/problem.filter.js';
@@ -99,7 +100,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       maxAge: 600,
     });
   }
-  app.useGlobalFilters(new ProblemFilter(logger));
+  const database = app.get(Database);
+  app.useGlobalFilters(new ProblemFilter(logger, () => database.ready));
   app.useGlobalPipes(createValidationPipe());
   setupSwagger(app);
   return app;

@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type SwaggerCustomOptions, SwaggerModule } from '@nestjs/swagger';
 import { ProblemDto } from './common/api-problems.decorator.js';
 import { CreateTextDocumentDto } from './documents/dto/document.dto.js';
 import { packageInfo } from './common/package-info.js';
@@ -23,6 +23,12 @@ export function setupSwagger(app: INestApplication): void {
     jsonDocumentUrl: 'docs/openapi.json',
     raw: ['json'],
     customSiteTitle: `${packageInfo.name} API`,
-    swaggerOptions: { persistAuthorization: true, displayRequestDuration: true, tryItOutEnabled: true },
+    swaggerOptions: {
+      persistAuthorization: true,
+      displayRequestDuration: true,
+      tryItOutEnabled: true,
+      // No badge from the public validator: the CSP would (rightly) block it.
+      validatorUrl: null,
+    } as SwaggerCustomOptions['swaggerOptions'],
   });
 }

@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { startTestApp, type TestApp } from './support/app.js';
+import { bearer, craftJwt } from './support/auth.js';
+import { TEST_JWT_SECRET } from './support/env.js';
 import { createTestDatabase } from './support/database.js';
 
 describe('health routes, database up', () => {
@@ -60,6 +63,27 @@ describe('health routes, database unreachable', () => {
   it('GET /health/database is 503 in the legacy shape', async () => {
     const res = await t.http.get('/health/database').expect(503);
     expect(res.body).toEqual({ status: 'error', database: 'connection_failed' });
+  });
+
+  it('answers other routes with 503 problem+json, not 401 or 500', async () => {
+    const login = await t.http.post('/auth/login').send({ email: 'a@example.com', password: 'whatever-123' });
+    expect(login.status).toBe(503);
+    expect(login.headers['content-type']).toMatch(/problem\+json/);
+    expect(login.headers['retry-after']).toBe('5');
+    const token = craftJwt(
+      { alg: 'HS256', typ: 'JWT' },
+      {
+        sub: randomUUID(),
+        sid: randomUUID(),
+        typ: 'access',
+        iat: Math.floor(Date.now() / 1000),
+        exp: Math.floor(Date.now() / 1000) + 60,
+      },
+      TEST_JWT_SECRET,
+    );
+    const me = await t.http.get('/users/me').set(bearer(token));
+    expect(me.status).toBe(503);
+    expect(me.body.type).toBe('urn:ultrai:problem:database-unavailable');
   });
 
   it('GET /health/ready is 503 with the database down', async () => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse } from 'yaml';
+import { loadConfig } from '../src/config/config.js';
 import { ROOT } from './support/process.js';
 
 const schemaPath = join(ROOT, '..', 'shared', 'render', 'render.yaml.schema.json');
@@ -14,8 +15,22 @@ interface EnvVar {
   fromService?: { type: string; name: string; property?: string };
 }
 
+/** What Render would put in the environment for each kind of entry (with stand-in values). */
+function renderEnvironment(envVars: EnvVar[]): Record<string, string> {
+  const env: Record<string, string> = { PORT: '10000' }; // Render sets PORT; 10000 by default
+  for (const v of envVars) {
+    if (v.value !== undefined) env[v.key] = String(v.value);
+    else if (v.generateValue)
+      env[v.key] = Buffer.alloc(32, 7).toString('base64'); // a base64 256-bit value
+    else if (v.fromDatabase) env[v.key] = 'postgresql://ultrai:secret@dpg-internal:5432/ultrai';
+    else if (v.fromService?.type === 'keyvalue') env[v.key] = 'redis://red-internal:6379';
+  }
+  return env;
+}
+
 describe('render.yaml', () => {
   const blueprint = parse(readFileSync(join(ROOT, 'render.yaml'), 'utf8'));
+  const web = blueprint.services.find((s: { type: string }) => s.type === 'web');
 
   it('is valid against the Render Blueprint schema (JSON Schema 2020-12)', () => {
     const schema = JSON.parse(readFileSync(schemaPath, 'utf8'));
@@ -31,7 +46,6 @@ describe('render.yaml', () => {
   });
 
   it('wires a Docker web service to its database, Key Value and a generated secret', () => {
-    const web = blueprint.services.find((s: { type: string }) => s.type === 'web');
     expect(web).toMatchObject({ runtime: 'docker', healthCheckPath: '/health/ready', plan: expect.any(String) });
     const env = new Map<string, EnvVar>(web.envVars.map((v: EnvVar) => [v.key, v]));
     expect(env.get('NODE_ENV')?.value).toBe('production');
@@ -48,5 +62,18 @@ describe('render.yaml', () => {
       name: keyvalue.name,
       property: 'connectionString',
     });
+  });
+
+  it('provides every variable the service needs in production, and the service takes them', () => {
+    const env = renderEnvironment(web.envVars);
+    const config = loadConfig(env); // throws, listing what is missing or wrong, if anything is
+    expect(config).toMatchObject({ production: true, port: 10000, trustProxy: 1 });
+    expect(config.databaseUrl).toBeDefined();
+    expect(config.redisUrl).toBeDefined();
+    expect(config.jwtSecret.length).toBeGreaterThanOrEqual(32);
+    // and without them it would refuse to start
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
+      /DATABASE_URL is required[\s\S]*JWT_SECRET is required/,
+    );
   });
 });

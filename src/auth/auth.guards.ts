@@ -1,6 +1,8 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
+import { isDatabaseUnavailable } from '../common/database-errors.js';
+import { Database } from '../database/database.js';
 import { AppError } from '../common/problem.js';
 import { IS_PUBLIC_KEY } from '../common/public.decorator.js';
 import type { Role } from '../users/user.entity.js';
@@ -22,7 +24,10 @@ export class ForbiddenError extends AppError {
 /** Global: every route needs a valid access token unless it is marked @Public(). */
 @Injectable()
 export class JwtAuthGuard extends AuthGuard('jwt') {
-  constructor(private readonly reflector: Reflector) {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly database: Database,
+  ) {
     super();
   }
 
@@ -35,6 +40,8 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
   }
 
   override handleRequest<T = Principal>(error: unknown, principal: T | false): T {
+    // The session could not be checked: a 503 (try again), not a 401 (log in again).
+    if (isDatabaseUnavailable(error) || (error && !this.database.ready)) throw error;
     if (error || !principal) throw new UnauthorizedError();
     return principal;
   }

@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from './database-errors.js';
 import { AppLogger } from './logger.js';
 import { AppError, type Problem, PROBLEM_CONTENT_TYPE, problemType, statusTitle } from './problem.js';
 
@@ -33,7 +34,11 @@ interface FastifyLikeError {
  */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
-  constructor(private readonly logger: AppLogger) {}
+  constructor(
+    private readonly logger: AppLogger,
+    /** False until the database has been reached once (the app may start before it). */
+    private readonly databaseReady: () => boolean = () => true,
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -75,6 +80,19 @@ export class ProblemFilter implements ExceptionFilter {
           ...base,
         },
         headers: {},
+      };
+    }
+
+    if (isDatabaseUnavailable(exception) || (!this.databaseReady() && exception instanceof Error)) {
+      return {
+        problem: {
+          type: problemType('database-unavailable'),
+          title: statusTitle(503),
+          status: 503,
+          detail: 'The database is unavailable right now; try again in a few seconds.',
+          ...base,
+        },
+        headers: { 'retry-after': '5' },
       };
     }
 

