@@ -20,10 +20,18 @@ export function rssMiB(pid) {
   return Number(match[1]) / 1024;
 }
 
-/** Starts `node dist/main.js` and resolves once /health/ready answers 200. */
-export async function startServer(env) {
+/** CPU time (user + system) a process has used so far, in microseconds, from /proc. */
+export function cpuMicros(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
+  return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
+}
+
+/** Starts `node dist/main.js` (or `script`) and resolves once `readyPath` answers 200. */
+export async function startServer(env, { script = 'dist/main.js', readyPath = '/health/ready' } = {}) {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/main.js'], {
+  const started = performance.now();
+  const child = spawn(process.execPath, [script], {
     cwd: root,
     env: {
       PATH: process.env.PATH,
@@ -40,7 +48,7 @@ export async function startServer(env) {
   for (;;) {
     if (child.exitCode !== null) throw new Error('server exited during start');
     try {
-      if ((await fetch(`${url}/health/ready`)).status === 200) break;
+      if ((await fetch(`${url}${readyPath}`)).status === 200) break;
     } catch {
       /* not listening yet */
     }
@@ -49,6 +57,7 @@ export async function startServer(env) {
   return {
     url,
     pid: child.pid,
+    coldStartMs: performance.now() - started,
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.on('exit', r));

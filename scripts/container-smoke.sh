@@ -19,6 +19,12 @@ PG="-h 127.0.0.1 -U postgres"
 CA=/etc/ssl/certs/ca-certificates.crt
 TMP=$(mktemp -d)
 
+cleanup() {
+  podman rm -f -t 0 "$CTR" &>/dev/null || true
+  dropdb $PG --if-exists --force "$DB" &>/dev/null || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
 now() { date +%s%3N; }
 log() { printf '== %s\n' "$*"; }
 
@@ -44,8 +50,8 @@ export CONTAINERS_CONF=$CACHE/containers.conf
 
 # --- stand-in base image -------------------------------------------------------------------
 # Docker Hub is unreachable: a minbase Debian of the FROM's suite with the same Node major,
-# libatomic1 and a `node` user (uid 1000) like the official image, and the host's CA bundle (TLS is
-# intercepted here, and `npm ci` runs inside the build).
+# libatomic1 (Node needs it) and a `node` user (uid 1000) like the official image, plus the
+# host's CA bundle, since TLS is intercepted here and `npm ci` runs inside the build.
 base_tar=$CACHE/$SUITE-node$NODE_MAJOR.tar
 if [[ ! -f $base_tar ]]; then
   log "making the stand-in for $BASE_REF (once, cached in $CACHE)"
@@ -85,13 +91,6 @@ fi
 build_ms=$(($(now) - t))
 
 # --- checks --------------------------------------------------------------------------------
-cleanup() {
-  podman rm -f -t 0 "$CTR" &>/dev/null || true
-  dropdb $PG --if-exists --force "$DB" &>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
 PORT=$(node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 URL=http://127.0.0.1:$PORT
 createdb $PG "$DB"
@@ -113,6 +112,8 @@ check() { # name, function: one line per check, with its time and the function's
 }
 
 start_ready() {
+  local t0
+  t0=$(now)
   # podman logs an error about systemd timers for HEALTHCHECK: there is no systemd here.
   podman run -d --name "$CTR" --network host \
     -e NODE_ENV=production -e PORT="$PORT" \
@@ -120,14 +121,15 @@ start_ready() {
     -e REDIS_URL=redis://127.0.0.1:6379 \
     -e JWT_SECRET="$(head -c 48 /dev/urandom | base64 | tr -d '\n')" \
     "$IMAGE" 2>&1 >/dev/null | { grep -v systemd || true; }
-  local t0
-  t0=$(now)
-  until [[ $(curl -s -o /dev/null -w '%{http_code}' "$URL/health/ready") == 200 ]]; do
-    if (($(now) - t0 > 5000)); then podman logs "$CTR" | tail -20; return 1; fi
+  until [[ $(curl -s -m 1 -o /dev/null -w '%{http_code}' "$URL/health/ready") == 200 ]]; do
+    if (($(now) - t0 > 30000)); then podman logs "$CTR" | tail -20; break; fi
     sleep 0.05
   done
-  echo "ready $(($(now) - t0)) ms after podman run returned"
+  ready_ms=$(($(now) - t0))
+  echo "cold start: ready ${ready_ms} ms after podman run"
+  ((ready_ms < 5000))
 }
+ready_ms=unknown
 
 EMAIL=smoke-$$@example.com PASSWORD='correct horse battery staple'
 register() {
@@ -197,6 +199,6 @@ log "image $IMAGE: $((size / 1000000)) MB, of which our layers: $((ours / 100000
   "($( ((ours < 120000000)) && echo under || echo OVER) 120 MB)"
 podman history --no-trunc --format '{{.Size}}|{{.CreatedBy}}' "$IMAGE" | grep -v '^0 B' |
   sed -E 's#\|(/bin/sh -c )?(\#\(nop\) )?#\t#; s/(file|dir):[0-9a-f]+ //; s#ADD in /\s*$#base image (stand-in)#; s/^/   /' | cut -c1-100
-log "build ${build_ms} ms"
+log "build ${build_ms} ms, cold start to /health/ready ${ready_ms} ms"
 echo "$passed passed, $failed failed"
 ((failed == 0))

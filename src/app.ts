@@ -5,6 +5,7 @@ import { AppModule } from './app.module.js';
 import { Database } from './database/database.js';
 import { Metrics } from './metrics/metrics.service.js';
 import { AppLogger } from './common/logger.js';
+import { PROBLEM_CONTENT_TYPE, problemType, statusTitle } from './common/problem.js';
 import { ProblemFilter } from './common/problem.filter.js';
 import { REQUEST_ID_HEADER, requestIdFor, runWithRequestId } from './common/request-context.js';
 import { createValidationPipe } from './common/validation.js';
@@ -12,6 +13,13 @@ import type { AppConfig } from './config/config.js';
 import { setupSwagger } from './swagger.js';
 
 export const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
+
+const draining = new WeakSet<object>();
+
+/** From now on, new requests get 503 problem+json; those already accepted run to the end. */
+export function startDraining(app: NestFastifyApplication): void {
+  draining.add(app.getHttpAdapter().getInstance());
+}
 
 /**
  * Fastify 5 refuses a bare hop count (a client reaching the service directly
@@ -42,7 +50,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     trustProxy: fastifyTrustProxy(config.trustProxy),
     genReqId: requestIdFor,
     logger: false,
-    return503OnClosing: true,
+    // Our own hook answers during shutdown, as problem+json (see startDraining).
+    return503OnClosing: false,
     // Uploads are streamed and checked by the documents module; these bound what the parser accepts.
     multipart: {
       limits: {
@@ -67,23 +76,39 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
+    if (draining.has(fastify)) {
+      // Not accepted: the client should retry (on another instance); the connection closes.
+      reply
+        .code(503)
+        .headers({ connection: 'close', 'retry-after': '1' })
+        .type(PROBLEM_CONTENT_TYPE)
+        .send(
+          JSON.stringify({
+            type: problemType('shutting-down'),
+            title: statusTitle(503),
+            status: 503,
+            detail: 'This instance is shutting down; retry in a moment.',
+            instance: request.url.split('?')[0],
+            requestId: request.id,
+          }),
+        );
+      return;
+    }
     runWithRequestId(request.id, done);
   });
   const metrics = app.get(Metrics);
   fastify.addHook('onResponse', (request, reply, done) => {
-    metrics.observe(
-      request.method,
-      request.routeOptions.url ?? '(no route)',
-      reply.statusCode,
-      reply.elapsedTime / 1000,
-    );
-    logger.write('info', `${request.method} ${request.routeOptions.url ?? '(no route)'} ${reply.statusCode}`, 'HTTP', {
-      method: request.method,
-      route: request.routeOptions.url ?? null,
-      status: reply.statusCode,
-      durationMs: Math.round(reply.elapsedTime * 10) / 10,
-      requestId: request.id,
-    });
+    const route = request.routeOptions.url;
+    metrics.observe(request.method, route ?? '(no route)', reply.statusCode, reply.elapsedTime / 1000);
+    if (logger.enabled('info')) {
+      logger.write('info', `${request.method} ${route ?? '(no route)'} ${reply.statusCode}`, 'HTTP', {
+        method: request.method,
+        route: route ?? null,
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 10) / 10,
+        requestId: request.id,
+      });
+    }
     done();
   });
 

@@ -1,5 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createApp, createLogger } from './app.js';
+import { createApp, createLogger, startDraining } from './app.js';
 import type { AppLogger } from './common/logger.js';
 import type { AppConfig } from './config/config.js';
 
@@ -32,6 +32,7 @@ function handleShutdownSignals(app: NestFastifyApplication, config: AppConfig, l
     if (shuttingDown) return;
     shuttingDown = true;
     logger.log(`${signal} received: finishing in-flight requests`, 'Server');
+    startDraining(app);
     setTimeout(() => {
       logger.error(`Shutdown took longer than ${config.shutdownTimeoutMs} ms; exiting`, undefined, 'Server');
       process.exit(1);

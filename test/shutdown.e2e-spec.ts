@@ -20,7 +20,7 @@ describe('SIGTERM', () => {
     server.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 300));
     const late = await fetch(`${base}/health`).then(
-      (res) => res.status,
+      async (res) => (res.status === 503 ? `503 ${((await res.json()) as { type: string }).type}` : res.status),
       () => 'refused',
     );
 
@@ -28,7 +28,7 @@ describe('SIGTERM', () => {
     const { code } = await server.exit;
     expect(code).toBe(0);
     expect(Date.now() - signalledAt).toBeLessThan(10_000);
-    expect([503, 'refused']).toContain(late);
+    expect(['503 urn:ultrai:problem:shutting-down', 'refused']).toContain(late);
     expect(server.output()).toMatch(/SIGTERM received/);
     expect(server.output()).toMatch(/Shut down cleanly/);
   });

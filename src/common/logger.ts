@@ -51,6 +51,10 @@ export class AppLogger implements LoggerService {
     this.write('error', message, context);
   }
 
+  enabled(level: Level): boolean {
+    return RANK[level] <= this.threshold;
+  }
+
   /** Structured entry; `fields` must never hold bodies, tokens or passwords. */
   write(level: Level, message: unknown, context?: string, fields?: Record<string, unknown>): void {
     if (RANK[level] > this.threshold) return;

@@ -1,0 +1,291 @@
+// npm run bench [-- --quick]: the whole service measured in one run, beside a
+// plain node:http server, on real PostgreSQL and Redis (a fresh database,
+// 10,000 documents across 100 users). Prints one table and writes
+// bench/results/latest.json. --quick: 1 round of 3 s per figure.
+// Env: DATABASE_URL (an admin URL; default postgres://postgres@127.0.0.1:5432/postgres), REDIS_URL.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import argon2 from 'argon2';
+import bcrypt from 'bcrypt';
+import pg from 'pg';
+import { cpuMicros, freshDatabase, json, load, multipartBody, peakRssMiB, root, rssMiB, startServer } from './lib.mjs';
+
+const quick = process.argv.includes('--quick');
+const seconds = quick ? 3 : 10;
+const rounds = quick ? 1 : 3;
+const coldStarts = quick ? 3 : 5;
+const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const stats = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+const log = (line) => process.stderr.write(`${line}\n`);
+
+const figures = {};
+let failedRequests = 0;
+
+/** Warm up, then `rounds` measured runs; CPU per request is read from /proc for `pid`. */
+async function measure(name, options, pid) {
+  await load({ ...options, duration: quick ? 0.5 : 1 });
+  const runs = [];
+  for (let i = 0; i < rounds; i++) runs.push(await once(options, pid));
+  record(name, runs);
+}
+
+async function once(options, pid) {
+  const cpuBefore = pid ? cpuMicros(pid) : 0;
+  const r = await load({ connections: 50, duration: seconds, ...options });
+  failedRequests += r.failed;
+  return { ...r, cpuPerRequestUs: pid && r.requests > 0 ? (cpuMicros(pid) - cpuBefore) / r.requests : undefined };
+}
+
+function record(name, runs) {
+  figures[name] = {
+    rps: stats(runs.map((r) => r.rps)),
+    p50: stats(runs.map((r) => r.p50)),
+    p99: stats(runs.map((r) => r.p99)),
+    ...(runs[0].cpuPerRequestUs !== undefined ? { cpuPerRequestUs: stats(runs.map((r) => r.cpuPerRequestUs)) } : {}),
+    failed: runs.reduce((sum, r) => sum + r.failed, 0),
+  };
+  log(`measured ${name}`);
+}
+
+const db = await freshDatabase(adminUrl);
+const common = {
+  DATABASE_URL: db.url,
+  REDIS_URL: redisUrl,
+  REDIS_KEY_PREFIX: `bench${Date.now()}:`,
+  RATE_LIMIT_MAX: '10000000',
+  AUTH_RATE_LIMIT_MAX: '10000000',
+  USER_QUOTA_BYTES: String(Number.MAX_SAFE_INTEGER),
+  // As in the image (see Dockerfile).
+  MALLOC_ARENA_MAX: '2',
+};
+const servers = [];
+try {
+  // Cold start: spawn to the first 200 from /health/ready (migrations already applied after the first).
+  await startServer(common).then((s) => s.stop());
+  const starts = [];
+  for (let i = 0; i < coldStarts; i++) {
+    const s = await startServer(common);
+    starts.push(s.coldStartMs);
+    await s.stop();
+  }
+  figures.coldStartMs = stats(starts);
+  log('measured cold start');
+
+  const service = await startServer(common);
+  servers.push(service);
+  const uncached = await startServer({ ...common, CACHE_TTL_MS: '0' });
+  servers.push(uncached);
+  const reference = await startServer({}, { script: 'bench/reference-server.mjs', readyPath: '/health' });
+  servers.push(reference);
+
+  // The bench user, then 10,000 documents across 100 users (the bench user owns 100 of them).
+  const email = 'bench@example.com';
+  const password = 'bench password 123';
+  await json(`${service.url}/auth/register`, 'POST', { email, password, username: 'bench' });
+  const { access_token: token } = await json(`${service.url}/auth/login`, 'POST', { email, password });
+  const auth = { authorization: `Bearer ${token}` };
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  await client.query(`
+    INSERT INTO users (email, username, password_hash)
+    SELECT 'seed' || i || '@example.com', 'seed' || i, 'x' FROM generate_series(1, 99) i`);
+  await client.query(`
+    WITH words AS (SELECT ARRAY['alpha','bravo','charlie','delta','echo','foxtrot','golf','hotel','india','juliet',
+                                'kilo','lima','mike','november','oscar','papa','quebec','romeo','sierra','tango'] AS w),
+         owners AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM users)
+    INSERT INTO documents (owner_id, title, filename, mime_type, size, sha256, tags, text_content)
+    SELECT o.id, 'Doc ' || g || ' ' || w[1 + g % 20], 'doc' || g || '.txt', 'text/plain', 100, repeat('0', 64),
+           ARRAY[w[1 + g % 7]], (SELECT string_agg(w[1 + (g * k) % 20], ' ') FROM generate_series(1, 60) k)
+    FROM generate_series(0, 9999) g CROSS JOIN words JOIN owners o ON o.n = g % 100`);
+  await client.query('ANALYZE');
+  const { rows } = await client.query(
+    `SELECT d.id FROM documents d JOIN users u ON u.id = d.owner_id WHERE u.email = $1 LIMIT 1`,
+    [email],
+  );
+  const documentId = rows[0].id;
+  figures.documentsInTable = Number((await client.query('SELECT count(*) FROM documents')).rows[0].count);
+  await client.end();
+
+  await new Promise((r) => setTimeout(r, 2000));
+  figures.idleRssMiB = rssMiB(service.pid);
+
+  // GET /health, alternating the service and the reference server.
+  const health = { service: [], reference: [] };
+  for (let i = 0; i < rounds; i++) {
+    await load({ url: `${service.url}/health`, duration: 1 });
+    health.service.push(await once({ url: `${service.url}/health` }, service.pid));
+    await load({ url: `${reference.url}/health`, duration: 1 });
+    health.reference.push(await once({ url: `${reference.url}/health` }, reference.pid));
+  }
+  record('GET /health', health.service);
+  record('GET /health (plain node:http)', health.reference);
+  figures.healthCpuRatio =
+    figures['GET /health'].cpuPerRequestUs.median / figures['GET /health (plain node:http)'].cpuPerRequestUs.median;
+
+  await measure('GET /documents, cache HIT', { url: `${service.url}/documents`, headers: auth }, service.pid);
+  await measure('GET /documents, cache off', { url: `${uncached.url}/documents`, headers: auth }, uncached.pid);
+  await measure(
+    'GET /documents/:id, cache HIT',
+    { url: `${service.url}/documents/${documentId}`, headers: auth },
+    service.pid,
+  );
+  await measure(
+    'GET /documents?q=tango, cache off',
+    { url: `${uncached.url}/documents?q=tango`, headers: auth },
+    uncached.pid,
+  );
+  const login = {
+    url: `${service.url}/auth/login`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  };
+  await measure('POST /auth/login', login, service.pid);
+  figures.endOfLoadRssMiB = rssMiB(service.pid);
+  figures.peakRssMiB = peakRssMiB(service.pid);
+
+  const upload = multipartBody('one-mib.txt', 'text/plain', Buffer.alloc(1024 * 1024, 'u'));
+  await measure(
+    'POST /documents, 1 MiB file',
+    {
+      url: `${service.url}/documents`,
+      method: 'POST',
+      headers: { ...auth, 'content-type': upload.contentType },
+      body: upload.body,
+      connections: 10,
+    },
+    service.pid,
+  );
+  figures.peakRssWithUploadsMiB = peakRssMiB(service.pid);
+
+  // Password hashing at equal CPU: argon2id (OWASP: 19 MiB, t=2, p=1) as our login uses it, against bcrypt cost 12.
+  const hashRate = async (verify) => {
+    const cpu = process.cpuUsage();
+    let n = 0;
+    const until = performance.now() + (quick ? 1500 : 4000);
+    while (performance.now() < until) {
+      await verify();
+      n++;
+    }
+    const used = process.cpuUsage(cpu);
+    return n / ((used.user + used.system) / 1e6 || 1);
+  };
+  const argonHash = await argon2.hash(password, {
+    type: argon2.argon2id,
+    memoryCost: 19 * 1024,
+    timeCost: 2,
+    parallelism: 1,
+  });
+  const bcryptHash = await bcrypt.hash(password, 12);
+  // argon2 and bcrypt hash on libuv threads: their CPU shows in this process's usage.
+  figures.argon2idVerifiesPerCpuSecond = await hashRate(() => argon2.verify(argonHash, password));
+  figures.bcrypt12VerifiesPerCpuSecond = await hashRate(() => bcrypt.compare(password, bcryptHash));
+  figures.loginPerCpuSecond = 1e6 / figures['POST /auth/login'].cpuPerRequestUs.median;
+  figures.loginVsBcrypt = figures.loginPerCpuSecond / figures.bcrypt12VerifiesPerCpuSecond;
+  log('measured password hashing');
+
+  // Production dependencies: what `npm ci --omit=dev` installs.
+  const deps = mkdtempSync(join(tmpdir(), 'ultrai-deps-'));
+  try {
+    copyFileSync(join(root, 'package.json'), join(deps, 'package.json'));
+    copyFileSync(join(root, 'package-lock.json'), join(deps, 'package-lock.json'));
+    execFileSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], {
+      cwd: deps,
+      stdio: 'ignore',
+    });
+    const parseable = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], {
+      cwd: deps,
+      encoding: 'utf8',
+    });
+    figures.productionPackages = new Set(parseable.trim().split('\n').slice(1)).size;
+    figures.nodeModulesMiB =
+      Number(execFileSync('du', ['-sk', 'node_modules'], { cwd: deps, encoding: 'utf8' }).split('\t')[0]) / 1024;
+  } finally {
+    rmSync(deps, { recursive: true, force: true });
+  }
+  log('measured dependencies');
+} finally {
+  for (const s of servers) await s.stop();
+  await db.drop();
+}
+
+const f = (x, digits = 0) => (x === undefined ? '-' : x.toFixed(digits));
+const range = (s, digits = 0) => `${f(s.median, digits)} (${f(s.min, digits)}–${f(s.max, digits)})`;
+const lines = [
+  `ultrai-core benchmark, ${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${cpus().length} CPUs, ${rounds} round(s) of ${seconds} s, 50 connections unless noted; median (min–max)`,
+  '',
+  `${'figure'.padEnd(40)} ${'req/s'.padStart(20)} ${'p50 ms'.padStart(16)} ${'p99 ms'.padStart(16)} ${'CPU µs/req'.padStart(18)}`,
+];
+for (const [name, v] of Object.entries(figures)) {
+  if (typeof v !== 'object' || !('rps' in v)) continue;
+  lines.push(
+    `${name.padEnd(40)} ${range(v.rps).padStart(20)} ${range(v.p50).padStart(16)} ${range(v.p99).padStart(16)} ${(v.cpuPerRequestUs ? range(v.cpuPerRequestUs) : '-').padStart(18)}`,
+  );
+}
+const targets = [
+  [
+    'GET /health CPU per request vs plain node:http (≤ 2.5×)',
+    `${f(figures.healthCpuRatio, 2)}×`,
+    figures.healthCpuRatio <= 2.5,
+  ],
+  [
+    'cached GET /documents p99 (< 20 ms)',
+    `${f(figures['GET /documents, cache HIT'].p99.median)} ms`,
+    figures['GET /documents, cache HIT'].p99.median < 20,
+  ],
+  ['idle RSS (< 110 MB)', `${f(figures.idleRssMiB)} MiB`, figures.idleRssMiB < 110],
+  ['peak RSS during the run, uploads aside (< 200 MB)', `${f(figures.peakRssMiB)} MiB`, figures.peakRssMiB < 200],
+  ['cold start to ready (< 1.5 s)', `${f(figures.coldStartMs.median)} ms`, figures.coldStartMs.median < 1500],
+  ['login vs bcrypt cost 12 at equal CPU (≥ 5×)', `${f(figures.loginVsBcrypt, 1)}×`, figures.loginVsBcrypt >= 5],
+];
+lines.push(
+  '',
+  `cold start (spawn to first 200 from /health/ready, median of ${coldStarts}): ${range(figures.coldStartMs)} ms`,
+  `RSS: idle ${f(figures.idleRssMiB)} MiB, end of load ${f(figures.endOfLoadRssMiB)} MiB, peak ${f(figures.peakRssMiB)} MiB (with 1 MiB uploads: ${f(figures.peakRssWithUploadsMiB)} MiB)`,
+  `password hashing per CPU second: argon2id ${f(figures.argon2idVerifiesPerCpuSecond, 1)}, bcrypt-12 ${f(figures.bcrypt12VerifiesPerCpuSecond, 1)}; POST /auth/login ${f(figures.loginPerCpuSecond, 1)} per CPU second`,
+  `production dependencies: ${figures.productionPackages} packages, node_modules ${f(figures.nodeModulesMiB, 1)} MiB`,
+  `documents in the table: ${figures.documentsInTable}; failed requests: ${failedRequests}`,
+  '',
+  'targets:',
+  ...targets.map(([name, value, met]) => `  ${met ? 'met    ' : 'MISSED '} ${name}: ${value}`),
+);
+console.log(lines.join('\n'));
+
+// For CI: every figure produced, and no request failed (no timing is judged here).
+const expected = [
+  'GET /health',
+  'GET /health (plain node:http)',
+  'GET /documents, cache HIT',
+  'GET /documents, cache off',
+  'GET /documents/:id, cache HIT',
+  'GET /documents?q=tango, cache off',
+  'POST /auth/login',
+  'POST /documents, 1 MiB file',
+];
+const produced = [
+  ...expected.map((name) => Number.isFinite(figures[name]?.rps.median) && figures[name].rps.median > 0),
+  ...['coldStartMs'].map((k) => Number.isFinite(figures[k]?.median)),
+  ...[
+    'idleRssMiB',
+    'endOfLoadRssMiB',
+    'peakRssMiB',
+    'healthCpuRatio',
+    'loginVsBcrypt',
+    'productionPackages',
+    'nodeModulesMiB',
+  ].map((k) => Number.isFinite(figures[k])),
+  failedRequests === 0,
+];
+const missing = produced.filter((ok) => !ok).length;
+console.log(`${produced.length - missing} passed, ${missing} failed`);
+
+mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+writeFileSync(
+  join(root, 'bench', 'results', 'latest.json'),
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rounds, seconds, figures, failedRequests, targets: targets.map(([name, value, met]) => ({ name, value, met })) }, null, 2)}\n`,
+);
+process.exitCode = missing === 0 ? 0 : 1;
