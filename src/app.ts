@@ -1,10 +1,12 @@
 import type { DynamicModule, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import { Database } from './database/database.js';
 import { Metrics } from './metrics/metrics.service.js';
 import { AppLogger } from './common/logger.js';
+import { frameworkProblem, guardInput } from './common/input-guard.js';
 import { PROBLEM_CONTENT_TYPE, problemType, statusTitle } from './common/problem.js';
 import { ProblemFilter } from './common/problem.filter.js';
 import { REQUEST_ID_HEADER, requestIdFor, runWithRequestId } from './common/request-context.js';
@@ -52,6 +54,24 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     logger: false,
     // Our own hook answers during shutdown, as problem+json (see startDraining).
     return503OnClosing: false,
+    // Fastify's own refusals (unroutable URL, overlong parameter, unparsable request) as problem+json too.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const status = (error as { statusCode?: number }).statusCode ?? 400;
+      void reply
+        .code(status)
+        .type(PROBLEM_CONTENT_TYPE)
+        .send(frameworkProblem(status, error.message, request.url.split('?')[0], String(request.id)));
+    },
+    clientErrorHandler: (error, socket) => {
+      if ((error as NodeJS.ErrnoException).code === 'ECONNRESET' || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const body = frameworkProblem(400, 'The request could not be parsed as HTTP.', '', '');
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
     // Uploads are streamed and checked by the documents module; these bound what the parser accepts.
     multipart: {
       limits: {
@@ -70,10 +90,13 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     {
       logger,
       abortOnError: false,
+      // Our JSON parser replaces Fastify's (see guardInput); Nest must not register its own.
+      bodyParser: false,
     },
   );
 
   const fastify = app.getHttpAdapter().getInstance();
+  guardInput(fastify, JSON_BODY_LIMIT_BYTES);
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
     if (draining.has(fastify)) {

@@ -19,6 +19,13 @@ export async function startServer(config: AppConfig, options: StartOptions = {})
   await app.listen({ port: config.port, host: config.host });
   logger.log(`Listening on ${await app.getUrl()} (Swagger UI at /docs)`, 'Server');
   handleShutdownSignals(app, config, logger);
+  // A stray rejection (a driver's background error, say) is logged, not allowed to kill
+  // a process that is serving other requests.
+  process.on('unhandledRejection', (reason) => {
+    logger.write('error', reason instanceof Error ? reason.message : String(reason), 'Unhandled', {
+      stack: reason instanceof Error ? reason.stack : undefined,
+    });
+  });
   return app;
 }
 

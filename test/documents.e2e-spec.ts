@@ -421,6 +421,12 @@ describe('documents', () => {
       await t.http.patch(path).set(bearer(alice.access)).send({}).expect(400);
       await t.http.patch(path).set(bearer(alice.access)).send({ title: '' }).expect(400);
       await t.http.patch(path).set(bearer(alice.access)).send({ size: 1 }).expect(400);
+      await t.http.patch(path).set(bearer(alice.access)).send({ title: null }).expect(400);
+      await t.http
+        .patch(path)
+        .set(bearer(alice.access))
+        .send({ tags: ['a\u0000b'] })
+        .expect(400);
     });
 
     it('DELETE removes it: 204, then 404', async () => {

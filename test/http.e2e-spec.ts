@@ -78,6 +78,51 @@ describe('errors, requests and logs', () => {
     });
   });
 
+  describe('hostile input', () => {
+    it('refuses JSON nested deeper than 32 levels with 400, not a stack overflow', async () => {
+      const deep = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
+      const res = await t.http.post('/__probe/echo').set('content-type', 'application/json').send(deep);
+      expectProblem(res, 400);
+      const array = await t.http
+        .post('/__probe/echo')
+        .set('content-type', 'application/json')
+        .send(`${'['.repeat(5000)}${']'.repeat(5000)}`);
+      expectProblem(array, 400);
+    });
+
+    it('refuses NUL characters and lone surrogates in JSON strings and query values, naming the field', async () => {
+      const nul = await t.http
+        .post('/__probe/echo')
+        .set('content-type', 'application/json')
+        .send('{"name":"a\\u0000b","count":1,"items":[]}');
+      expectProblem(nul, 400);
+      expect(nul.body.errors).toEqual([{ field: 'name', message: expect.stringMatching(/NUL/) }]);
+      const surrogate = await t.http
+        .post('/__probe/echo')
+        .set('content-type', 'application/json')
+        .send('{"name":"x","count":1,"items":[{"label":"\\ud800x"}]}');
+      expectProblem(surrogate, 400);
+      expect(surrogate.body.errors[0].field).toBe('items[0].label');
+      expectProblem(await t.http.get('/health?q=%00'), 400);
+    });
+
+    it('refuses prototype-polluting keys', async () => {
+      const res = await t.http
+        .post('/__probe/echo')
+        .set('content-type', 'application/json')
+        .send('{"name":"x","count":1,"items":[],"__proto__":{"polluted":true}}');
+      expectProblem(res, 400);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
+    it("answers Fastify's own refusals as problem+json (an overlong path parameter)", async () => {
+      const res = await t.http.get(`/__probe/${'a'.repeat(5000)}`);
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    });
+  });
+
   describe('request ids', () => {
     it('echoes a sane X-Request-Id', async () => {
       const res = await t.http.get('/health').set('x-request-id', 'abc-123.XYZ:9').expect(200);

@@ -178,9 +178,11 @@ describe('users', () => {
       await t.http.get('/users').set(bearer(admin.access)).expect(200);
     });
 
-    it('refuses an unknown role', async () => {
+    it('refuses an unknown role, and null for role or disabled', async () => {
       const user = await signUp(t);
       await t.http.patch(`/users/${user.id}`).set(bearer(admin.access)).send({ role: 'root' }).expect(400);
+      await t.http.patch(`/users/${user.id}`).set(bearer(admin.access)).send({ role: null }).expect(400);
+      await t.http.patch(`/users/${user.id}`).set(bearer(admin.access)).send({ disabled: null }).expect(400);
     });
 
     it('DELETE /users/:id removes the user; their token stops at once; then 404', async () => {

@@ -10,6 +10,15 @@ export function isDatabaseUnavailable(exception: unknown): boolean {
   const driverError = (exception as { driverError?: { code?: string; message?: string } }).driverError;
   const code = driverError?.code ?? (exception as NodeJS.ErrnoException).code;
   if (code && (UNAVAILABLE_SQLSTATES.test(code) || UNAVAILABLE_ERRNOS.has(code))) return true;
-  if (exception.name === 'CannotExecuteNotConnectedError') return true;
+  // A connection lost mid-transaction surfaces as a released query runner.
+  if (
+    [
+      'CannotExecuteNotConnectedError',
+      'QueryRunnerAlreadyReleasedError',
+      'QueryRunnerProviderAlreadyReleasedError',
+    ].includes(exception.name)
+  ) {
+    return true;
+  }
   return UNAVAILABLE_MESSAGES.test(driverError?.message ?? exception.message);
 }

@@ -13,6 +13,7 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { PageDto, PageQueryDto } from '../../common/pagination.js';
+import { IfPresent } from '../../users/dto/user.dto.js';
 
 export const MAX_TAGS = 20;
 const TAG = /^[^,\s][^,]{0,49}$/;
@@ -28,7 +29,7 @@ const NormalizeTags = () =>
 
 const TagsField = () => (target: object, key: string) => {
   ApiPropertyOptional({ type: [String], example: ['report', '2026'], maxItems: MAX_TAGS })(target, key);
-  IsOptional()(target, key);
+  IfPresent()(target, key);
   NormalizeTags()(target, key);
   IsArray()(target, key);
   ArrayMaxSize(MAX_TAGS)(target, key);
@@ -41,7 +42,7 @@ const TitleField = (required: boolean) => (target: object, key: string) => {
     target,
     key,
   );
-  if (!required) IsOptional()(target, key);
+  if (!required) IfPresent()(target, key);
   Transform(({ value }) => (typeof value === 'string' ? value.trim() : value))(target, key);
   IsString()(target, key);
   Length(1, 200, { message: 'title must be 1 to 200 characters' })(target, key);

@@ -1,6 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsEmail, IsIn, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
+import {
+  IsBoolean,
+  IsEmail,
+  IsIn,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  MaxLength,
+  ValidateIf,
+} from 'class-validator';
 import { PageDto, PageQueryDto } from '../../common/pagination.js';
 import { type Role, ROLES, type User } from '../user.entity.js';
 
@@ -75,10 +85,13 @@ export class DeleteAccountDto {
   password: string;
 }
 
+/** Optional, but when present must be valid: null is not "absent" (unlike @IsOptional). */
+export const IfPresent = () => ValidateIf((_object, value) => value !== undefined);
+
 export class AdminUpdateUserDto {
-  @ApiPropertyOptional({ enum: ROLES }) @IsOptional() @IsIn(ROLES) role?: Role;
+  @ApiPropertyOptional({ enum: ROLES }) @IfPresent() @IsIn(ROLES) role?: Role;
   @ApiPropertyOptional({ description: 'A disabled user cannot log in; their sessions are revoked.' })
-  @IsOptional()
+  @IfPresent()
   @IsBoolean()
   disabled?: boolean;
 }

@@ -1,0 +1,105 @@
+import type { FastifyInstance } from 'fastify';
+import { AppError, type FieldError, problemType, statusTitle } from './problem.js';
+
+/** Deeper than any body of this API; deep enough nesting overflows the validators' recursion. */
+export const MAX_JSON_DEPTH = 32;
+
+export class MalformedBodyError extends AppError {
+  constructor(detail: string, errors?: FieldError[]) {
+    super(400, 'malformed-body', detail, errors);
+  }
+}
+
+/**
+ * What PostgreSQL cannot store (NUL) or what breaks string handling further
+ * on (a lone UTF-16 surrogate, as `\ud800` can write in JSON) is refused at
+ * the edge with a 400 naming where it was, instead of failing deep inside.
+ */
+function badString(value: string): string | undefined {
+  if (value.includes('\u0000')) return 'must not contain NUL characters';
+  if (!value.isWellFormed()) return 'must be well-formed Unicode (no lone surrogates)';
+  return undefined;
+}
+
+/**
+ * Walks a parsed JSON value without recursion: refuses nesting deeper than
+ * MAX_JSON_DEPTH, prototype-polluting keys, and bad strings.
+ */
+export function checkJson(root: unknown): void {
+  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value: root, path: '', depth: 0 }];
+  while (stack.length > 0) {
+    const { value, path, depth } = stack.pop()!;
+    if (typeof value === 'string') {
+      const problem = badString(value);
+      if (problem)
+        throw new MalformedBodyError(`A string in the body ${problem}.`, [
+          { field: path || '(body)', message: problem },
+        ]);
+      continue;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= MAX_JSON_DEPTH) {
+      throw new MalformedBodyError(`The JSON body is nested more than ${MAX_JSON_DEPTH} levels deep.`);
+    }
+    for (const [key, child] of Object.entries(value)) {
+      if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
+        throw new MalformedBodyError(`The key "${key}" is not allowed.`, [{ field: key, message: 'reserved key' }]);
+      }
+      const keyProblem = badString(key);
+      if (keyProblem) throw new MalformedBodyError(`A key in the body ${keyProblem}.`);
+      const childPath = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+      stack.push({ value: child, path: childPath, depth: depth + 1 });
+    }
+  }
+}
+
+/** Replaces Fastify's JSON parser with one that also runs `checkJson`, and checks query strings. */
+export function guardInput(fastify: FastifyInstance, bodyLimit: number): void {
+  fastify.removeContentTypeParser(['application/json']);
+  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') {
+      done(new MalformedBodyError('The body is empty but the content type says JSON.'), undefined);
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      done(new MalformedBodyError('The body is not valid JSON.'), undefined);
+      return;
+    }
+    try {
+      checkJson(parsed);
+    } catch (error) {
+      done(error as Error, undefined);
+      return;
+    }
+    done(null, parsed);
+  });
+
+  fastify.addHook('preValidation', (request, _reply, done) => {
+    for (const [name, raw] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
+      for (const value of Array.isArray(raw) ? raw : [raw]) {
+        const problem = typeof value === 'string' ? badString(value) : undefined;
+        if (problem) {
+          done(new MalformedBodyError(`The query parameter ${name} ${problem}.`, [{ field: name, message: problem }]));
+          return;
+        }
+      }
+    }
+    done();
+  });
+}
+
+/** Fastify's own answers to requests it cannot route or parse, as problem+json. */
+export function frameworkProblem(status: number, detail: string, instance: string, requestId: string): string {
+  return JSON.stringify({
+    type: problemType(status === 414 ? 'uri-too-long' : 'malformed-request'),
+    title: statusTitle(status),
+    status,
+    detail,
+    instance,
+    requestId,
+  });
+}
