@@ -8,9 +8,12 @@ import { json, load, row, startServer } from './lib.mjs';
 
 const duration = Number(process.env.BENCH_SECONDS ?? 10);
 const dataDir = process.env.DATABASE_URL ? undefined : mkdtempSync(join(tmpdir(), 'ultrai-bench-'));
-const server = await startServer(
-  process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : { DATA_DIR: dataDir },
-);
+const server = await startServer({
+  ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : { DATA_DIR: dataDir }),
+  ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+  RATE_LIMIT_MAX: '10000000',
+  AUTH_RATE_LIMIT_MAX: '10000000',
+});
 try {
   const email = `bench-${Date.now()}@example.com`;
   const password = 'bench password 123';

@@ -10,7 +10,13 @@ if (!process.env.DATABASE_URL) {
 }
 const duration = Number(process.env.BENCH_SECONDS ?? 10);
 const db = await freshDatabase(process.env.DATABASE_URL);
-const server = await startServer({ DATABASE_URL: db.url, USER_QUOTA_BYTES: String(Number.MAX_SAFE_INTEGER) });
+const server = await startServer({
+  DATABASE_URL: db.url,
+  USER_QUOTA_BYTES: String(Number.MAX_SAFE_INTEGER),
+  RATE_LIMIT_MAX: '10000000',
+  AUTH_RATE_LIMIT_MAX: '10000000',
+  ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+});
 try {
   const email = 'bench-docs@example.com';
   const password = 'bench password 123';
