@@ -2,7 +2,17 @@
 // clients upload 10 MiB at once, and list/search latency with 10,000
 // documents in the table (across 100 users). Needs a real PostgreSQL.
 // Usage: npm run build && DATABASE_URL=postgres://postgres@127.0.0.1/postgres node bench/documents.mjs
-import { json, load, multipartBody, peakRssMiB, row, rssMiB, freshDatabase, startServer } from './lib.mjs';
+import {
+  freshDatabase,
+  json,
+  load,
+  multipartBody,
+  peakRssMiB,
+  row,
+  rssMiB,
+  seedDocuments,
+  startServer,
+} from './lib.mjs';
 
 if (!process.env.DATABASE_URL) {
   console.error('Set DATABASE_URL to a PostgreSQL server (a fresh database is made on it and dropped after).');
@@ -65,19 +75,8 @@ try {
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
-  await client.query(`
-    INSERT INTO users (email, username, password_hash)
-    SELECT 'seed' || i || '@example.com', 'seed' || i, 'x' FROM generate_series(1, 99) i`);
-  await client.query(`
-    WITH words AS (SELECT ARRAY['alpha','bravo','charlie','delta','echo','foxtrot','golf','hotel','india','juliet',
-                                'kilo','lima','mike','november','oscar','papa','quebec','romeo','sierra','tango'] AS w)
-    INSERT INTO documents (owner_id, title, filename, mime_type, size, sha256, tags, text_content)
-    SELECT u.id, 'Doc ' || g || ' ' || w[1 + g % 20], 'doc' || g || '.txt', 'text/plain', 100, repeat('0', 64),
-           ARRAY[w[1 + g % 7]], (SELECT string_agg(w[1 + (g * k) % 20], ' ') FROM generate_series(1, 60) k)
-    FROM generate_series(1, 10000) g, words,
-         LATERAL (SELECT id FROM users ORDER BY id OFFSET g % 100 LIMIT 1) u`);
+  await seedDocuments(client);
   const { rows } = await client.query('SELECT count(*)::int AS n FROM documents');
-  await client.query('ANALYZE');
   await client.end();
   console.log(`documents in the table: ${rows[0].n} (the bench user owns about a hundred of them, plus the uploads)`);
 

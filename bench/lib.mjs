@@ -128,3 +128,23 @@ export function multipartBody(filename, type, data) {
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   return { body: Buffer.concat([head, data, tail]), contentType: `multipart/form-data; boundary=${boundary}` };
 }
+
+/**
+ * 99 more users beside the one already registered, and 10,000 documents spread
+ * evenly over all 100, written straight to the tables; each has 60 words of
+ * text from a 20-word alphabet, so every search word matches many documents.
+ */
+export async function seedDocuments(client) {
+  await client.query(`
+    INSERT INTO users (email, username, password_hash)
+    SELECT 'seed' || i || '@example.com', 'seed' || i, 'x' FROM generate_series(1, 99) i`);
+  await client.query(`
+    WITH words AS (SELECT ARRAY['alpha','bravo','charlie','delta','echo','foxtrot','golf','hotel','india','juliet',
+                                'kilo','lima','mike','november','oscar','papa','quebec','romeo','sierra','tango'] AS w),
+         owners AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM users)
+    INSERT INTO documents (owner_id, title, filename, mime_type, size, sha256, tags, text_content)
+    SELECT o.id, 'Doc ' || g || ' ' || w[1 + g % 20], 'doc' || g || '.txt', 'text/plain', 100, repeat('0', 64),
+           ARRAY[w[1 + g % 7]], (SELECT string_agg(w[1 + (g * k) % 20], ' ') FROM generate_series(1, 60) k)
+    FROM generate_series(0, 9999) g CROSS JOIN words JOIN owners o ON o.n = g % 100`);
+  await client.query('ANALYZE');
+}

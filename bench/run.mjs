@@ -10,7 +10,18 @@ import { join } from 'node:path';
 import argon2 from 'argon2';
 import bcrypt from 'bcrypt';
 import pg from 'pg';
-import { cpuMicros, freshDatabase, json, load, multipartBody, peakRssMiB, root, rssMiB, startServer } from './lib.mjs';
+import {
+  cpuMicros,
+  freshDatabase,
+  json,
+  load,
+  multipartBody,
+  peakRssMiB,
+  root,
+  rssMiB,
+  seedDocuments,
+  startServer,
+} from './lib.mjs';
 
 const quick = process.argv.includes('--quick');
 const seconds = quick ? 3 : 10;
@@ -90,18 +101,7 @@ try {
   const auth = { authorization: `Bearer ${token}` };
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
-  await client.query(`
-    INSERT INTO users (email, username, password_hash)
-    SELECT 'seed' || i || '@example.com', 'seed' || i, 'x' FROM generate_series(1, 99) i`);
-  await client.query(`
-    WITH words AS (SELECT ARRAY['alpha','bravo','charlie','delta','echo','foxtrot','golf','hotel','india','juliet',
-                                'kilo','lima','mike','november','oscar','papa','quebec','romeo','sierra','tango'] AS w),
-         owners AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM users)
-    INSERT INTO documents (owner_id, title, filename, mime_type, size, sha256, tags, text_content)
-    SELECT o.id, 'Doc ' || g || ' ' || w[1 + g % 20], 'doc' || g || '.txt', 'text/plain', 100, repeat('0', 64),
-           ARRAY[w[1 + g % 7]], (SELECT string_agg(w[1 + (g * k) % 20], ' ') FROM generate_series(1, 60) k)
-    FROM generate_series(0, 9999) g CROSS JOIN words JOIN owners o ON o.n = g % 100`);
-  await client.query('ANALYZE');
+  await seedDocuments(client);
   const { rows } = await client.query(
     `SELECT d.id FROM documents d JOIN users u ON u.id = d.owner_id WHERE u.email = $1 LIMIT 1`,
     [email],
