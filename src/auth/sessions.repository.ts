@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, IsNull, type Repository } from 'typeorm';
+import { returningRows } from '../database/returning.js';
 import { Session } from './session.entity.js';
 
 export interface NewSession {
@@ -82,7 +83,7 @@ export class SessionsRepository {
         RETURNING id`,
       [userId, keep ?? null],
     );
-    return this.returnedIds(rows);
+    return returningRows<{ id: string }>(rows).map((r) => r.id);
   }
 
   async idsForUser(userId: string): Promise<string[]> {
@@ -102,11 +103,5 @@ export class SessionsRepository {
       .addOrderBy('s.id', 'DESC');
     if (after) qb.andWhere('(s.last_used_at, s.id) < (:lastUsedAt, :id)', after);
     return qb.limit(limit + 1).getMany();
-  }
-
-  /** TypeORM answers UPDATE ... RETURNING with [rows, count]. */
-  private returnedIds(result: unknown): string[] {
-    const rows = (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result) as Array<{ id: string }>;
-    return rows.map((r) => r.id);
   }
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { returningRows } from '../database/returning.js';
 import type { Sort } from './dto/document.dto.js';
 
 /** A document row as the API shows it (no text, no bytes). */
@@ -51,6 +52,9 @@ export class QuotaExceededError extends Error {
   }
 }
 
+/** Bytes a user's live documents take: what counts toward the quota. */
+const USED_BYTES = 'SELECT coalesce(sum(size), 0)::float8 AS used FROM documents WHERE owner_id = $1';
+
 const COLUMNS = `id, owner_id AS "ownerId", title, filename, mime_type AS "mimeType", size, sha256, tags, version,
   created_at AS "createdAt", updated_at AS "updatedAt"`;
 
@@ -77,10 +81,7 @@ export class DocumentsRepository {
   async insert(doc: NewDocument, quotaBytes: number): Promise<DocumentRow> {
     return this.dataSource.transaction(async (manager) => {
       await manager.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [doc.ownerId]);
-      const [{ used }] = await manager.query(
-        'SELECT coalesce(sum(size), 0)::float8 AS used FROM documents WHERE owner_id = $1',
-        [doc.ownerId],
-      );
+      const [{ used }] = await manager.query(USED_BYTES, [doc.ownerId]);
       if (used + doc.size > quotaBytes) throw new QuotaExceededError(used, quotaBytes);
       // One statement, so the bytes cross the wire once; the text for search
       // is decoded from them by PostgreSQL (without a leading BOM).
@@ -101,10 +102,7 @@ export class DocumentsRepository {
   }
 
   async usedBytes(ownerId: string): Promise<number> {
-    const [{ used }] = await this.dataSource.query(
-      'SELECT coalesce(sum(size), 0)::float8 AS used FROM documents WHERE owner_id = $1',
-      [ownerId],
-    );
+    const [{ used }] = await this.dataSource.query(USED_BYTES, [ownerId]);
     return used;
   }
 
@@ -140,7 +138,7 @@ export class DocumentsRepository {
         RETURNING ${COLUMNS}`,
       [id, viewerId, changes.title ?? null, changes.tags ?? null, expectedVersion ?? null],
     );
-    return (Array.isArray(rows[0]) ? rows[0][0] : rows[0]) ?? null;
+    return returningRows<DocumentRow>(rows)[0] ?? null;
   }
 
   /** Deletes when visible to the viewer; returns the owner's id, or null when nothing was deleted. */
@@ -149,8 +147,7 @@ export class DocumentsRepository {
       `DELETE FROM documents WHERE id = $1 AND ${VISIBLE} RETURNING owner_id AS "ownerId"`,
       [id, viewerId],
     );
-    const rows: Array<{ ownerId: string }> = Array.isArray(result[0]) ? result[0] : result;
-    return rows[0]?.ownerId ?? null;
+    return returningRows<{ ownerId: string }>(result)[0]?.ownerId ?? null;
   }
 
   async isAdmin(userId: string): Promise<boolean> {
