@@ -20,6 +20,22 @@ export function rssMiB(pid) {
   return Number(match[1]) / 1024;
 }
 
+/**
+ * The environment the image's final stage sets (Dockerfile ENV), minus PORT, so the
+ * benchmarks measure the server as it is deployed: same allocator, thread pool and
+ * V8 settings.
+ */
+export function imageEnv() {
+  const dockerfile = readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8').replace(/\\\n/g, ' ');
+  const finalStage = dockerfile.split(/^FROM /m).at(-1);
+  const env = {};
+  for (const [, pairs] of finalStage.matchAll(/^ENV (.+)$/gm)) {
+    for (const [, key, value] of pairs.matchAll(/(\w+)=(\S+)/g)) env[key] = value;
+  }
+  delete env.PORT;
+  return env;
+}
+
 /** CPU time (user + system) a process has used so far, in microseconds, from /proc. */
 export function cpuMicros(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');

@@ -13,6 +13,7 @@ import pg from 'pg';
 import {
   cpuMicros,
   freshDatabase,
+  imageEnv,
   json,
   load,
   multipartBody,
@@ -70,8 +71,8 @@ const common = {
   RATE_LIMIT_MAX: '10000000',
   AUTH_RATE_LIMIT_MAX: '10000000',
   USER_QUOTA_BYTES: String(Number.MAX_SAFE_INTEGER),
-  // As in the image (see Dockerfile).
-  MALLOC_ARENA_MAX: '2',
+  // As in the image: allocator, thread pool and V8 settings from the Dockerfile.
+  ...imageEnv(),
 };
 const servers = [];
 try {
