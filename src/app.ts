@@ -12,15 +12,19 @@ import { ProblemFilter } from './common/problem.filter.js';
 import { REQUEST_ID_HEADER, requestIdFor, runWithRequestId } from './common/request-context.js';
 import { createValidationPipe } from './common/validation.js';
 import type { AppConfig } from './config/config.js';
+import { LIVENESS_PATH, LivenessFastPath, serverWithFastPath } from './health/liveness.js';
 import { setupSwagger } from './swagger.js';
 
 export const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
 
 const draining = new WeakSet<object>();
+const fastPaths = new WeakMap<object, LivenessFastPath>();
 
 /** From now on, new requests get 503 problem+json; those already accepted run to the end. */
 export function startDraining(app: NestFastifyApplication): void {
-  draining.add(app.getHttpAdapter().getInstance());
+  const fastify = app.getHttpAdapter().getInstance();
+  draining.add(fastify);
+  fastPaths.get(fastify)?.stop();
 }
 
 /**
@@ -47,7 +51,19 @@ export interface CreateAppOptions {
 /** Builds the whole application (not yet listening); tests use it as main.ts does. */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const logger = options.logger ?? createLogger(config);
+  // Every answer is counted and, at level info, logged: from Fastify's onResponse hook or the liveness fast path.
+  let recordResponse: (
+    method: string,
+    route: string | undefined,
+    status: number,
+    ms: number,
+    id: string,
+  ) => void = () => undefined;
+  const liveness = new LivenessFastPath((requestId, seconds) =>
+    recordResponse('GET', LIVENESS_PATH, 200, seconds * 1000, requestId),
+  );
   const adapter = new FastifyAdapter({
+    serverFactory: serverWithFastPath(liveness),
     bodyLimit: JSON_BODY_LIMIT_BYTES,
     trustProxy: fastifyTrustProxy(config.trustProxy),
     genReqId: requestIdFor,
@@ -120,17 +136,24 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     runWithRequestId(request.id, done);
   });
   const metrics = app.get(Metrics);
+  recordResponse = (method, route, status, ms, requestId) => {
+    metrics.observe(method, route ?? '(no route)', status, ms / 1000);
+    if (logger.enabled('info')) {
+      logger.write('info', `${method} ${route ?? '(no route)'} ${status}`, 'HTTP', {
+        method,
+        route: route ?? null,
+        status,
+        durationMs: Math.round(ms * 10) / 10,
+        requestId,
+      });
+    }
+  };
+  fastPaths.set(fastify, liveness);
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url;
-    metrics.observe(request.method, route ?? '(no route)', reply.statusCode, reply.elapsedTime / 1000);
-    if (logger.enabled('info')) {
-      logger.write('info', `${request.method} ${route ?? '(no route)'} ${reply.statusCode}`, 'HTTP', {
-        method: request.method,
-        route: route ?? null,
-        status: reply.statusCode,
-        durationMs: Math.round(reply.elapsedTime * 10) / 10,
-        requestId: request.id,
-      });
+    recordResponse(request.method, route, reply.statusCode, reply.elapsedTime, String(request.id));
+    if (route === LIVENESS_PATH && reply.statusCode === 200 && LivenessFastPath.eligible(request.raw)) {
+      liveness.learn(reply.getHeaders());
     }
     done();
   });

@@ -21,6 +21,42 @@ describe('health routes, database up', () => {
     expect(res.body).toMatchObject({ status: 'ok', services: expect.arrayContaining(['api', 'database']) });
   });
 
+  it('GET /health answers every time with the same headers the full pipeline gave the first one', async () => {
+    // The first plain GET /health goes through the application; later ones are answered by the
+    // liveness fast path, which must look the same to a client (see src/health/liveness.ts).
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await t.http.get('/health').set('x-request-id', `probe-${i}`).expect(200));
+    const stable = (headers: Record<string, string>) => {
+      const { date: _date, 'x-request-id': _id, ...rest } = headers;
+      return rest;
+    };
+    for (const [i, res] of answers.entries()) {
+      expect(res.headers['x-request-id']).toBe(`probe-${i}`);
+      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+      expect(stable(res.headers)).toEqual(stable(answers[0].headers));
+      expect(Object.keys(res.body).sort()).toEqual(['services', 'status', 'uptime', 'version']);
+      expect(res.body.status).toBe('ok');
+    }
+    // A client's unusable request id is replaced, as on every route.
+    const replaced = await t.http.get('/health').set('x-request-id', 'no spaces allowed').expect(200);
+    expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('counts every GET /health in /metrics, fast or not', async () => {
+    const count = async () => {
+      const text = (await t.http.get('/metrics').expect(200)).text;
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith('http_requests_total{method="GET",route="/health",status="200"}'));
+      return Number(line?.split(' ').at(-1) ?? 0);
+    };
+    const before = await count();
+    for (let i = 0; i < 5; i++) await t.http.get('/health').expect(200);
+    expect((await count()) - before).toBe(5);
+  });
+
   it('GET /health/database says connected', async () => {
     const res = await t.http.get('/health/database').expect(200);
     expect(res.body).toEqual({ status: 'ok', database: 'connected' });

@@ -165,6 +165,13 @@ describe('errors, requests and logs', () => {
       const other = await t.http.get('/health').set('origin', 'https://evil.example.com');
       expect(other.headers['access-control-allow-origin']).toBeUndefined();
     });
+
+    it('gives a cross-origin GET /health its CORS header after plain ones took the fast path', async () => {
+      for (let i = 0; i < 3; i++) await t.http.get('/health').expect(200);
+      const res = await t.http.get('/health').set('origin', 'https://app.example.com').expect(200);
+      expect(res.headers['access-control-allow-origin']).toBe('https://app.example.com');
+      expect(res.headers['access-control-expose-headers']).toMatch(/x-request-id/);
+    });
   });
 
   describe('logs', () => {
@@ -186,6 +193,15 @@ describe('errors, requests and logs', () => {
         requestId: 'log-check-1',
       });
       expect(lines[0]).not.toMatch(/hunter2|top-secret-token/);
+    });
+
+    it('logs every GET /health, including those the liveness fast path answers', async () => {
+      for (let i = 0; i < 3; i++) await t.http.get('/health').set('x-request-id', `live-${i}`).expect(200);
+      for (let i = 0; i < 3; i++) {
+        const lines = t.logs.filter((l) => l.includes(`"live-${i}"`));
+        expect(lines).toHaveLength(1);
+        expect(JSON.parse(lines[0])).toMatchObject({ method: 'GET', route: '/health', status: 200 });
+      }
     });
   });
 });

@@ -13,6 +13,8 @@ describe('SIGTERM', () => {
     const base = `http://127.0.0.1:${port}`;
     const server = spawnNode(['test/fixtures/slow-server.mjs'], { ...db.env, PORT: String(port), SLOW_MS: '2000' });
     await waitFor200(`${base}/health/ready`, server);
+    // Two plain GET /health: from the second on, the liveness fast path answers (it must stop when draining).
+    for (let i = 0; i < 2; i++) expect((await fetch(`${base}/health`)).status).toBe(200);
 
     const slow = fetch(`${base}/__slow`).then(async (res) => ({ status: res.status, body: await res.json() }));
     while (!server.output().includes('slow request started')) await new Promise((r) => setTimeout(r, 20));

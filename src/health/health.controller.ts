@@ -7,6 +7,7 @@ import { Public } from '../common/public.decorator.js';
 import { SkipThrottle } from '@nestjs/throttler';
 import { CacheHealthIndicator } from './cache.health.js';
 import { DatabaseHealthIndicator } from './database.health.js';
+import { livenessBody } from './liveness.js';
 import { CacheHealthDto, DatabaseHealthDto, LivenessDto, ReadinessDto, RootDto } from './health.dto.js';
 
 @ApiTags('Health')
@@ -31,12 +32,8 @@ export class HealthController {
   @ApiOperation({ summary: 'Liveness: the process answers. No dependency is probed.' })
   @ApiOkResponse({ type: LivenessDto })
   liveness(): LivenessDto {
-    return {
-      status: 'ok',
-      services: ['api', 'database', 'cache', 'auth', 'users', 'documents'],
-      version: packageInfo.version,
-      uptime: Math.round(process.uptime() * 10) / 10,
-    };
+    // Also answered by LivenessFastPath (see liveness.ts), with the same body and headers.
+    return livenessBody();
   }
 
   @Get('health/database')
