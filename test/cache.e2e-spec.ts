@@ -39,6 +39,9 @@ describe('response cache', () => {
         second: 'HIT',
       });
       expect(second.body).toEqual(first.body);
+      // A hit is the stored JSON text itself, sent with the same type.
+      expect(second.text).toBe(first.text);
+      expect(second.headers['content-type']).toBe(first.headers['content-type']);
     }
     const item = await t.http.get(`/documents/${doc.id}`).set(bearer(alice.access)).expect(200);
     expect(item.headers.etag).toBe('"1"');

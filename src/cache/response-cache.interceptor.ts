@@ -7,6 +7,8 @@ import { Metrics } from '../metrics/metrics.service.js';
 import { CacheGenerations } from './cache-generations.js';
 import { ResponseCache } from './response-cache.js';
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 export type CacheablePredicate = (body: unknown, request: FastifyRequest, principal: Principal) => boolean;
 
 /**
@@ -38,7 +40,9 @@ export function cachedResponse(isOwn: CacheablePredicate = () => true) {
             this.metrics.cacheHits.inc();
             reply.header('x-cache', 'HIT');
             if (hit.etag) reply.header('etag', hit.etag);
-            return of(hit.body);
+            // JSON text: Fastify sends a string as it is when the type is set.
+            reply.type(JSON_TYPE);
+            return of(hit.json);
           }
           this.metrics.cacheMisses.inc();
           reply.header('x-cache', 'MISS');
@@ -46,7 +50,11 @@ export function cachedResponse(isOwn: CacheablePredicate = () => true) {
             tap((body) => {
               if (key && reply.statusCode === 200 && isOwn(body, request, principal)) {
                 const etag = reply.getHeader('etag');
-                void this.cache.set(key, { body, etag: typeof etag === 'string' ? etag : undefined });
+                // As Fastify serialises it (JSON.stringify), once, on a miss.
+                void this.cache.set(key, {
+                  json: JSON.stringify(body),
+                  etag: typeof etag === 'string' ? etag : undefined,
+                });
               }
             }),
           );
