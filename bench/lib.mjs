@@ -30,7 +30,7 @@ export function imageEnv() {
   const finalStage = dockerfile.split(/^FROM /m).at(-1);
   const env = {};
   for (const [, pairs] of finalStage.matchAll(/^ENV (.+)$/gm)) {
-    for (const [, key, value] of pairs.matchAll(/(\w+)=(\S+)/g)) env[key] = value;
+    for (const [, key, quoted, plain] of pairs.matchAll(/(\w+)=(?:"([^"]*)"|(\S+))/g)) env[key] = quoted ?? plain;
   }
   delete env.PORT;
   return env;
@@ -128,6 +128,25 @@ export async function freshDatabase(adminUrl, prefix = 'ultrai_bench') {
       await client.end();
     },
   };
+}
+
+/**
+ * RSS once it has settled: sampled each second for at least `minMs` (V8's memory
+ * reducer starts about 8 s after the last burst of allocation), then until 3 s pass
+ * without a drop, at most `maxMs`. Returns the last sample.
+ */
+export async function settledRssMiB(pid, minMs = 12_000, maxMs = 25_000) {
+  const started = performance.now();
+  let last = rssMiB(pid);
+  let lastDrop = started;
+  for (;;) {
+    const elapsed = performance.now() - started;
+    if (elapsed >= maxMs || (elapsed >= minMs && performance.now() - lastDrop >= 3000)) return last;
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = rssMiB(pid);
+    if (now < last - 0.5) lastDrop = performance.now();
+    last = now;
+  }
 }
 
 export function peakRssMiB(pid) {

@@ -3,6 +3,12 @@ import { NestFactory } from '@nestjs/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
+import { SessionCache } from './auth/session-cache.js';
+import { TokenService } from './auth/token.service.js';
+import { CacheGenerations } from './cache/cache-generations.js';
+import { CachedReads } from './cache/cached-reads.js';
+import { RateLimitStorage } from './cache/rate-limit.storage.js';
+import { ResponseCache } from './cache/response-cache.js';
 import { Database } from './database/database.js';
 import { Metrics } from './metrics/metrics.service.js';
 import { AppLogger } from './common/logger.js';
@@ -171,6 +177,23 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       maxAge: 600,
     });
   }
+  // After the security headers and CORS hooks, so a hit answered here carries their headers too.
+  const cachedReads = new CachedReads({
+    config,
+    tokens: app.get(TokenService),
+    sessions: app.get(SessionCache),
+    generations: app.get(CacheGenerations),
+    cache: app.get(ResponseCache),
+    limits: app.get(RateLimitStorage),
+    metrics,
+  });
+  fastify.addHook('onRequest', (request, reply, done) => {
+    if (!cachedReads.eligible(request)) return done();
+    cachedReads.answer(request, reply).then(
+      (answered) => answered || done(),
+      () => done(),
+    );
+  });
   const database = app.get(Database);
   app.useGlobalFilters(new ProblemFilter(logger, () => database.ready));
   app.useGlobalPipes(createValidationPipe());

@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { startTestApp, type TestApp } from './support/app.js';
-import { type Account, bearer, makeAdmin, signUp } from './support/auth.js';
+import { type Account, bearer, craftJwt, decodeJwt, logIn, makeAdmin, signUp } from './support/auth.js';
+import { TEST_JWT_SECRET } from './support/env.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { REAL_REDIS_URL } from './support/env.js';
 import { freePort } from './support/process.js';
@@ -126,6 +127,96 @@ describe('response cache', () => {
     const misses = Number(/^cache_misses_total (\d+)/m.exec(text)?.[1]);
     expect(hits).toBeGreaterThan(0);
     expect(misses).toBeGreaterThan(0);
+  });
+});
+
+describe('cache hits answered before the pipeline (src/cache/cached-reads.ts)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  /** Fills the cache for `path` with `token`, and checks the next read is a hit. */
+  async function warm(path: string, token: string) {
+    await t.http.get(path).set(bearer(token)).expect(200);
+    const hit = await t.http.get(path).set(bearer(token)).expect(200);
+    expect(hit.headers['x-cache']).toBe('HIT');
+    return hit;
+  }
+
+  it('gives a hit the headers the pipeline gives its miss: security, rate limit, ETag, type', async () => {
+    const user = await signUp(t);
+    const doc = (await uploadText(t, user, 'headers')).body;
+    for (const path of ['/users/me', '/documents', `/documents/${doc.id}`]) {
+      const miss = await t.http.get(path).set(bearer(user.access)).expect(200);
+      const hit = await t.http.get(path).set(bearer(user.access)).expect(200);
+      expect([miss.headers['x-cache'], hit.headers['x-cache']]).toEqual(['MISS', 'HIT']);
+      const names = (headers: Record<string, string>) =>
+        Object.keys(headers)
+          .filter((name) => !['date', 'x-cache'].includes(name))
+          .sort();
+      expect(names(hit.headers)).toEqual(names(miss.headers));
+      for (const name of ['content-type', 'x-ratelimit-limit', 'x-content-type-options', 'content-security-policy']) {
+        expect(hit.headers[name]).toBe(miss.headers[name]);
+      }
+      expect(Number(hit.headers['x-ratelimit-remaining'])).toBe(Number(miss.headers['x-ratelimit-remaining']) - 1);
+      if (path.startsWith('/documents/')) expect(hit.headers.etag).toBe(miss.headers.etag);
+    }
+  });
+
+  it('accepts the Bearer scheme in any case, as the guard does', async () => {
+    const user = await signUp(t);
+    await warm('/users/me', user.access);
+    const res = await t.http.get('/users/me').set('authorization', `bEaReR ${user.access}`).expect(200);
+    expect(res.headers['x-cache']).toBe('HIT');
+  });
+
+  it('never serves a hit to a token that is expired, forged, unsigned or not an access token', async () => {
+    const user = await signUp(t);
+    await warm('/users/me', user.access);
+    const claims = decodeJwt(user.access);
+    const now = Math.floor(Date.now() / 1000);
+    const header = { alg: 'HS256', typ: 'JWT' };
+    const refused = [
+      craftJwt(header, { ...claims, iat: now - 7200, exp: now - 3600 }, TEST_JWT_SECRET),
+      craftJwt(header, claims, 'another-secret-another-secret-another-1'),
+      craftJwt({ alg: 'none', typ: 'JWT' }, claims, TEST_JWT_SECRET),
+      craftJwt({ alg: 'HS512', typ: 'JWT' }, claims, TEST_JWT_SECRET, 'sha512'),
+      craftJwt(header, { ...claims, typ: 'refresh' }, TEST_JWT_SECRET),
+      craftJwt(header, { ...claims, nbf: now + 3600 }, TEST_JWT_SECRET),
+    ];
+    for (const token of refused) {
+      const res = await t.http.get('/users/me').set(bearer(token));
+      expect({ status: res.status, cache: res.headers['x-cache'] }).toEqual({ status: 401, cache: undefined });
+    }
+    // The genuine token still gets its hit.
+    expect((await t.http.get('/users/me').set(bearer(user.access)).expect(200)).headers['x-cache']).toBe('HIT');
+  });
+
+  it('never serves a hit on a session that was logged out or revoked', async () => {
+    const user = await signUp(t);
+    await warm('/documents', user.access);
+    await t.http.post('/auth/logout').set(bearer(user.access)).expect(204);
+    await t.http.get('/documents').set(bearer(user.access)).expect(401);
+
+    const again = await logIn(t, user.email, user.password);
+    const other = await logIn(t, user.email, user.password);
+    await warm('/documents', again.access);
+    await warm('/documents', other.access);
+    const target = decodeJwt(again.access).sid;
+    await t.http.delete(`/auth/sessions/${target}`).set(bearer(other.access)).expect(204);
+    await t.http.get('/documents').set(bearer(again.access)).expect(401);
+    expect((await t.http.get('/documents').set(bearer(other.access)).expect(200)).headers['x-cache']).toBe('HIT');
+  });
+
+  it('never serves a hit to a user an administrator disabled', async () => {
+    const [user, admin] = [await signUp(t), await signUp(t)];
+    await makeAdmin(t, admin.id);
+    await warm('/users/me', user.access);
+    await t.http.patch(`/users/${user.id}`).set(bearer(admin.access)).send({ disabled: true }).expect(200);
+    const res = await t.http.get('/users/me').set(bearer(user.access));
+    expect(res.status).toBe(401);
   });
 });
 

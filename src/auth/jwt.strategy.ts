@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
-import { isUuid } from '../common/pagination.js';
 import { AppConfig } from '../config/config.js';
 import type { AccessTokenClaims, Principal } from './principal.js';
 import { SessionsService } from './sessions.service.js';
-import { JWT_ALGORITHM, jwtKey } from './token.service.js';
+import { JWT_ALGORITHM, jwtKey, principalOf } from './token.service.js';
 
 /**
  * Accepts only HS256 access tokens signed with JWT_SECRET, unexpired, of type
@@ -27,8 +26,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   }
 
   async validate(claims: Partial<AccessTokenClaims>): Promise<Principal | false> {
-    if (claims.typ !== 'access' || !isUuid(claims.sub) || !isUuid(claims.sid)) return false;
-    if (!(await this.sessions.isActive(claims.sid, claims.sub))) return false;
-    return { userId: claims.sub, sessionId: claims.sid };
+    const principal = principalOf(claims);
+    if (!principal || !(await this.sessions.isActive(principal.sessionId, principal.userId))) return false;
+    return principal;
   }
 }

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import argon2 from 'argon2';
 
-/** OWASP's argon2id recommendation: 19 MiB, 2 iterations, 1 lane. */
-const OPTIONS = { type: argon2.argon2id, memoryCost: 19 * 1024, timeCost: 2, parallelism: 1 } as const;
+import { ARGON2_OPTIONS as OPTIONS } from './password-params.js';
 
 @Injectable()
 export class PasswordService {

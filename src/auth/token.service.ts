@@ -1,9 +1,20 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
+import { isUuid } from '../common/pagination.js';
 import { AppConfig } from '../config/config.js';
+import type { AccessTokenClaims, Principal } from './principal.js';
 
 export const JWT_ALGORITHM = 'HS256';
+
+/** As passport-jwt's fromAuthHeaderAsBearerToken reads it. */
+const BEARER = /^bearer\s+(\S+)$/i;
+
+/** The principal named by verified claims, if they are those of an access token. */
+export function principalOf(claims: Partial<AccessTokenClaims>): Principal | undefined {
+  if (claims.typ !== 'access' || !isUuid(claims.sub) || !isUuid(claims.sid)) return undefined;
+  return { userId: claims.sub, sessionId: claims.sid };
+}
 
 /**
  * JWT_SECRET as a KeyObject. Given a string, jsonwebtoken first tries to
@@ -23,6 +34,25 @@ export class TokenService {
     private readonly config: AppConfig,
   ) {
     this.key = jwtKey(config.jwtSecret);
+  }
+
+  /**
+   * The principal of an `Authorization: Bearer <access token>` header, checked as the
+   * JWT guard checks it (jsonwebtoken, this key, HS256 only, unexpired, the claims
+   * of an access token), or undefined. The session is not checked here.
+   */
+  principalFromBearer(header: string | undefined): Principal | undefined {
+    const match = header === undefined ? null : BEARER.exec(header);
+    if (!match) return undefined;
+    try {
+      const claims = this.jwt.verify<Partial<AccessTokenClaims>>(match[1], {
+        secret: this.key as unknown as string,
+        algorithms: [JWT_ALGORITHM],
+      });
+      return principalOf(claims);
+    } catch {
+      return undefined;
+    }
   }
 
   /** A short-lived HS256 JWT: `sub` (user), `sid` (session), `typ: access`, `iat`, `exp`. */

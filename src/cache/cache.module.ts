@@ -4,7 +4,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { AppLogger } from '../common/logger.js';
 import { AppConfig } from '../config/config.js';
 import { CacheGenerations } from './cache-generations.js';
-import { isAuthRateLimited, trackerOf } from './rate-limit.guard.js';
+import { defaultLimitKey, isAuthRateLimited, trackerOf } from './rate-limit.guard.js';
 import { RateLimitStorage } from './rate-limit.storage.js';
 import { RedisConnection } from './redis.connection.js';
 import { createResponseStore, ResponseCache } from './response-cache.js';
@@ -51,7 +51,7 @@ class RedisModule {}
             limit: config.rateLimitMax,
             ttl: config.rateLimitWindowMs,
             getTracker: (request) => trackerOf(request),
-            generateKey: (_context, tracker) => `default:${tracker}`,
+            generateKey: (_context, tracker) => defaultLimitKey(tracker),
           },
           {
             name: 'auth',

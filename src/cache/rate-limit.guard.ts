@@ -21,6 +21,11 @@ export function isAuthRateLimited(context: ExecutionContext): boolean {
   return Reflect.getMetadata(AUTH_RATE_LIMIT_KEY, context.getHandler()) === true;
 }
 
+/** The counter of the global per-user (or per-IP) limit: the guard and CachedReads count the same one. */
+export function defaultLimitKey(tracker: string): string {
+  return `default:${tracker}`;
+}
+
 /** Who a limit counts against: the user when the request carries a valid token, else the client IP. */
 export function trackerOf(request: { user?: Principal; ip?: string }): string {
   return request.user ? `user:${request.user.userId}` : `ip:${request.ip ?? 'unknown'}`;

@@ -5,9 +5,7 @@ import type { Principal } from '../auth/principal.js';
 import { AppConfig } from '../config/config.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { CacheGenerations } from './cache-generations.js';
-import { ResponseCache } from './response-cache.js';
-
-const JSON_TYPE = 'application/json; charset=utf-8';
+import { JSON_TYPE, ResponseCache } from './response-cache.js';
 
 export type CacheablePredicate = (body: unknown, request: FastifyRequest, principal: Principal) => boolean;
 

@@ -14,6 +14,9 @@ export interface CachedResponse {
 
 const RESPONSE_MARK = 'R\n';
 
+/** The type of every cached answer (they are all JSON). */
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
 /**
  * Keyv's default format is JSON around the value: a cached answer (already JSON text)
  * would be escaped on every write and parsed on every hit. Answers are stored as

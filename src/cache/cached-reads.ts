@@ -1,0 +1,86 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { SessionCache } from '../auth/session-cache.js';
+import type { TokenService } from '../auth/token.service.js';
+import type { AppConfig } from '../config/config.js';
+import type { Metrics } from '../metrics/metrics.service.js';
+import type { CacheGenerations } from './cache-generations.js';
+import { defaultLimitKey, trackerOf } from './rate-limit.guard.js';
+import type { RateLimitStorage } from './rate-limit.storage.js';
+import { type CachedResponse, JSON_TYPE, type ResponseCache } from './response-cache.js';
+
+/** The routes whose GET answers cachedResponse() stores (see the controllers). */
+export const CACHED_ROUTES: ReadonlySet<string> = new Set(['/users/me', '/documents', '/documents/:id']);
+
+export interface CachedReadsDeps {
+  config: AppConfig;
+  tokens: TokenService;
+  sessions: SessionCache;
+  generations: CacheGenerations;
+  cache: ResponseCache;
+  limits: RateLimitStorage;
+  metrics: Metrics;
+}
+
+/**
+ * Cache hits answered from a Fastify onRequest hook, before Nest's guards and
+ * interceptors, which cost several times the hit itself. It only ever answers
+ * what the full pipeline would answer with a HIT, and hands everything else to it:
+ *
+ * - the access token must verify (same library, key and algorithm as the guard),
+ *   be an access token, and its session must be in the session cache for its user
+ *   (the cache that revocation, logout, password change and disabling clear);
+ * - the answer must be in the response cache under the user's current generation
+ *   and the exact URL: it was stored by cachedResponse(), which stores only the
+ *   caller's own data;
+ * - the per-user rate limit is counted as the guard counts it (same key, limit and
+ *   window) and only then, once a hit is certain; a request over the limit goes to the
+ *   pipeline, which answers 429 (counting it once more, which changes nothing for a
+ *   client already over the limit).
+ *
+ * Anything missing or unusual (no token, an expired one, a cold session cache, a
+ * miss, Redis down) takes the full pipeline, which decides as it always does.
+ */
+export class CachedReads {
+  constructor(private readonly deps: CachedReadsDeps) {}
+
+  /** Cheap checks first: the route, the method and an Authorization header. */
+  eligible(request: FastifyRequest): boolean {
+    return (
+      request.method === 'GET' &&
+      this.deps.config.cacheTtlMs > 0 &&
+      CACHED_ROUTES.has(request.routeOptions.url ?? '') &&
+      typeof request.headers.authorization === 'string'
+    );
+  }
+
+  /** Sends the cached answer and returns true, or returns false (nothing sent) for the pipeline. */
+  async answer(request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+    const { tokens, sessions, generations, cache, limits, config, metrics } = this.deps;
+    const principal = tokens.principalFromBearer(request.headers.authorization);
+    if (!principal) return false;
+    const [sessionUser, generation] = await Promise.all([
+      sessions.get(principal.sessionId),
+      generations.current(principal.userId),
+    ]);
+    if (sessionUser !== principal.userId || generation === undefined) return false;
+    const hit: CachedResponse | undefined = await cache.get(cache.key(principal.userId, generation, request.url));
+    if (!hit) return false;
+    const limit = config.rateLimitMax;
+    const counted = await limits.increment(
+      defaultLimitKey(trackerOf({ user: principal })),
+      config.rateLimitWindowMs,
+      limit,
+    );
+    if (counted.isBlocked) return false;
+
+    metrics.cacheHits.inc();
+    reply
+      .header('x-ratelimit-limit', limit)
+      .header('x-ratelimit-remaining', Math.max(0, limit - counted.totalHits))
+      .header('x-ratelimit-reset', counted.timeToExpire)
+      .header('x-cache', 'HIT');
+    if (hit.etag) reply.header('etag', hit.etag);
+    void reply.type(JSON_TYPE).send(hit.json);
+    return true;
+  }
+}
