@@ -8,6 +8,7 @@ import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { imageEnv } from '../../bench/lib.mjs';
 
 export const root = new URL('../..', import.meta.url).pathname;
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -161,13 +162,18 @@ function redisPing(port) {
 // ---------------------------------------------------------------- the service
 export const JWT_SECRET = 'faults-secret-faults-secret-faults-secret-0123456789';
 
-/** Starts `node dist/main.js` on a free port; resolves once /health/ready answers 200. */
+/**
+ * Starts `node dist/main.js` on a free port, with the environment of the image's final
+ * stage (allocator, thread pool, V8 heap limit: the faults hit the server as deployed);
+ * resolves once /health/ready answers 200.
+ */
 export async function startService(name, { databaseUrl, redisUrl, env = {} }) {
   const port = await freePort();
   const child = spawn(process.execPath, ['dist/main.js'], {
     cwd: root,
     env: {
       PATH: process.env.PATH,
+      ...imageEnv(),
       NODE_ENV: 'production',
       HOST: '127.0.0.1',
       PORT: String(port),
