@@ -6,19 +6,22 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY nest-cli.json tsconfig.json tsconfig.build.json ./
-COPY scripts/bundle.mjs ./scripts/
+COPY scripts/bundle.mjs scripts/externals.mjs ./scripts/
 COPY migrations ./migrations
 COPY src ./src
-RUN npm run build
+# The bundles are all the image runs: the per-file output they were made from stays here.
+RUN npm run build && rm -rf dist/src dist/migrations
 
 FROM node:26-trixie-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --omit=optional drops typescript (an optional peer of @nestjs/swagger); source maps,
-# declarations and TypeORM's browser build are never read at run time.
+COPY scripts/externals.mjs scripts/prune-runtime-modules.mjs ./scripts/
+# dist/main.js and dist/cli.js carry their dependencies (scripts/bundle.mjs): node_modules
+# keeps only what they load from it at run time (argon2's addon, Swagger UI's assets) and
+# what those need. Source maps and declarations are never read.
 RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force \
- && find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \) -delete \
- && rm -rf node_modules/typeorm/browser
+ && node scripts/prune-runtime-modules.mjs \
+ && find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \) -delete
 
 FROM node:26-trixie-slim
 # Memory and CPU on a 512 MB instance, measured by `npm run bench` (which starts the

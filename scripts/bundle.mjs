@@ -1,57 +1,71 @@
-// The server as one file: tsc writes dist/src/ (with the decorator metadata Nest
-// needs), then esbuild bundles dist/src/main.js and its dependencies into
-// dist/main.js. Loading one 6 MB file instead of ~1,500 modules cuts cold start by
-// about a second and idle memory by about 20 MiB (see README, Performance).
-// dist/cli.js stays a one-line entry point into dist/src/ (the CLI is not on a hot path).
+// The server and the CLI as bundles: tsc writes dist/src/ (with the decorator metadata
+// Nest needs), then esbuild bundles dist/src/main.js and dist/src/cli.js with their
+// dependencies into dist/main.js and dist/cli.js. Loading
+// one file instead of ~1,500 modules cuts cold start by about a second and idle memory
+// by about 20 MiB (see README, Performance). The packages in scripts/externals.mjs stay
+// in node_modules.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
+import { ABSENT_PACKAGES, RUNTIME_PACKAGES } from './externals.mjs';
 
-const dist = new URL('../dist/', import.meta.url);
-const outfile = new URL('main.js', dist).pathname;
+const dist = new URL('../dist/', import.meta.url).pathname;
 
-await build({
-  entryPoints: [new URL('src/main.js', dist).pathname],
-  outfile,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  // Nest and Swagger read class names (schema names, log contexts): keep them.
-  keepNames: true,
-  minifyWhitespace: true,
-  minifySyntax: true,
-  legalComments: 'none',
-  charset: 'ascii',
-  logLevel: 'warning',
-  external: [
-    // Read files beside their own modules at run time (a native addon, WebAssembly and
-    // data files, Swagger UI's static assets): loaded from node_modules as usual.
-    'argon2',
-    '@electric-sql/pglite',
-    '@electric-sql/pglite/*',
-    'swagger-ui-dist',
-    // Optional packages Nest tries to load and does without when they are absent.
-    '@nestjs/microservices',
-    '@nestjs/microservices/*',
-    '@nestjs/websockets',
-    '@nestjs/websockets/*',
-    '@nestjs/platform-express',
-    '@fastify/view',
-  ],
-  // CommonJS dependencies call require() for Node's built-in modules.
-  banner: {
-    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+/**
+ * A few Nest packages load optional peers with `createRequire(import.meta.url)('x')`,
+ * which esbuild leaves to run time (evanw/esbuild#1828): the bundle would then load a
+ * second copy of the package from node_modules (or fail without it). Dropping that
+ * local `require` lets esbuild bundle those calls like any other, one copy of each.
+ */
+const bundleCreateRequire = {
+  name: 'bundle-create-require',
+  setup(pluginBuild) {
+    pluginBuild.onLoad({ filter: /[\\/]node_modules[\\/]@nestjs[\\/].*\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const local = /^const require = createRequire\(import\.meta\.url\);$/m;
+      return local.test(source) ? { contents: source.replace(local, ''), loader: 'js' } : undefined;
+    });
   },
-});
+};
+
+const results = [];
+// Two separate bundles, not one build with shared chunks: across a chunk boundary esbuild
+// turns `import('a CommonJS package')` into a namespace with only `default`, and Nest's
+// ValidationPipe loads class-transformer that way.
+for (const name of ['main', 'cli']) {
+  results.push(
+    await build({
+      plugins: [bundleCreateRequire],
+      entryPoints: [`${dist}src/${name}.js`],
+      outfile: `${dist}${name}.js`,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      // Nest and Swagger read class names (schema names, log contexts): keep them.
+      keepNames: true,
+      minifyWhitespace: true,
+      minifySyntax: true,
+      legalComments: 'none',
+      charset: 'ascii',
+      logLevel: 'warning',
+      metafile: true,
+      external: [...RUNTIME_PACKAGES, ...ABSENT_PACKAGES].flatMap((pkg) => [pkg, `${pkg}/*`]),
+      // CommonJS dependencies call require() for Node's built-in modules.
+      banner: {
+        js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+      },
+    }),
+  );
+}
 
 // esbuild leaves non-ASCII characters inside regular expression literals (validator's
 // alphabets). One such character makes V8 hold the whole source as a two-byte string,
 // twice the memory: escape them. \uXXXX means the same code unit in a string, template,
 // identifier or regular expression.
-const source = readFileSync(outfile, 'utf8');
-writeFileSync(
-  outfile,
-  source.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
-);
-
-writeFileSync(new URL('cli.js', dist), `import './src/cli.js';\n`);
+for (const file of results.flatMap((result) => Object.keys(result.metafile.outputs))) {
+  const source = readFileSync(file, 'utf8');
+  writeFileSync(
+    file,
+    source.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+  );
+}

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import type { DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../migrations/index.js';
 import type { AppConfig } from '../config/config.js';
@@ -7,6 +8,9 @@ export function dataSourceOptions(config: AppConfig, embeddedPgOptions?: Record<
   const ssl = config.databaseSsl === false ? undefined : { rejectUnauthorized: config.databaseSsl === 'verify' };
   return {
     type: 'postgres',
+    // Handed over rather than left for TypeORM to require() by name at run time, which a
+    // bundler cannot see: the image has no node_modules/pg (scripts/bundle.mjs).
+    driver: pg,
     url: embeddedPgOptions ? undefined : config.databaseUrl,
     ssl,
     poolSize: embeddedPgOptions ? 1 : config.databasePoolMax,

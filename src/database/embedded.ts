@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import type { AppLogger } from '../common/logger.js';
+import { ConfigError } from '../config/config.js';
 import { DirectoryLock } from './directory-lock.js';
 
 export interface EmbeddedDatabase {
@@ -31,7 +32,7 @@ export async function openEmbeddedDatabase(dataDir: string, logger: AppLogger): 
     }
     // One after the other: both share chunks, and Jest's ESM loader fails on
     // two concurrent imports of the same chunk.
-    const { PGlite } = await import('@electric-sql/pglite');
+    const { PGlite } = await import('@electric-sql/pglite').catch(missingEmbeddedDatabase);
     const { createPgConfig } = await import('@electric-sql/pglite/node-postgres');
     const pglite = await PGlite.create({ dataDir: pgdata });
     const pgConfig = createPgConfig(pglite);
@@ -54,4 +55,14 @@ export async function openEmbeddedDatabase(dataDir: string, logger: AppLogger): 
     lock.release();
     throw error;
   }
+}
+
+/** The image leaves PGlite out (scripts/externals.mjs): say what to do instead of a module error. */
+function missingEmbeddedDatabase(error: unknown): never {
+  if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+    throw new ConfigError([
+      'DATABASE_URL is not set, and the embedded database is not installed in this build: set DATABASE_URL',
+    ]);
+  }
+  throw error;
 }
