@@ -43,7 +43,10 @@ export function cpuMicros(pid) {
   return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
 }
 
-/** Starts `node dist/main.js` (or `script`) and resolves once `readyPath` answers 200. */
+/**
+ * Starts `node dist/main.js` (with the image's environment: imageEnv) or `script` (with
+ * only `env`), and resolves once `readyPath` answers 200.
+ */
 export async function startServer(env, { script = 'dist/main.js', readyPath = '/health/ready' } = {}) {
   const port = await freePort();
   const started = performance.now();
@@ -51,6 +54,7 @@ export async function startServer(env, { script = 'dist/main.js', readyPath = '/
     cwd: root,
     env: {
       PATH: process.env.PATH,
+      ...(script === 'dist/main.js' ? imageEnv() : {}),
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
       HOST: '127.0.0.1',

@@ -13,7 +13,6 @@ import pg from 'pg';
 import {
   cpuMicros,
   freshDatabase,
-  imageEnv,
   json,
   load,
   multipartBody,
@@ -72,8 +71,6 @@ const common = {
   RATE_LIMIT_MAX: '10000000',
   AUTH_RATE_LIMIT_MAX: '10000000',
   USER_QUOTA_BYTES: String(Number.MAX_SAFE_INTEGER),
-  // As in the image: allocator, thread pool and V8 settings from the Dockerfile.
-  ...imageEnv(),
 };
 const servers = [];
 try {
