@@ -15,10 +15,11 @@ export async function startServer(config: AppConfig, options: StartOptions = {})
     logger.warn('JWT_SECRET is not set: using a random one, so tokens stop working on restart', 'Config');
   }
   const app = await createApp(config, { logger });
+  // From the moment the app exists (before it listens), a SIGTERM drains and exits 0.
+  handleShutdownSignals(app, config, logger);
   await options.beforeListen?.(app);
   await app.listen({ port: config.port, host: config.host });
   logger.log(`Listening on ${await app.getUrl()} (Swagger UI at /docs)`, 'Server');
-  handleShutdownSignals(app, config, logger);
   // A stray rejection (a driver's background error, say) is logged, not allowed to kill
   // a process that is serving other requests.
   process.on('unhandledRejection', (reason) => {
