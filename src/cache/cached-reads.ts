@@ -43,13 +43,16 @@ export interface CachedReadsDeps {
 export class CachedReads {
   constructor(private readonly deps: CachedReadsDeps) {}
 
-  /** Cheap checks first: the route, the method and an Authorization header. */
+  /**
+   * Runs for every request: the method, an Authorization header and the setting first;
+   * the route last (Fastify builds a new routeOptions object on each read).
+   */
   eligible(request: FastifyRequest): boolean {
     return (
       request.method === 'GET' &&
+      typeof request.headers.authorization === 'string' &&
       this.deps.config.cacheTtlMs > 0 &&
-      CACHED_ROUTES.has(request.routeOptions.url ?? '') &&
-      typeof request.headers.authorization === 'string'
+      CACHED_ROUTES.has(request.routeOptions.url ?? '')
     );
   }
 
