@@ -1,61 +1,22 @@
 // Cold start (process spawn to the first 200 from /health/ready) and idle RSS,
 // on real PostgreSQL (when DATABASE_URL is set) and on the embedded database.
 // Usage: npm run build && [DATABASE_URL=postgres://...] node bench/startup.mjs [runs]
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { rssMiB, startServer } from './lib.mjs';
 
 const runs = Number(process.argv[2] ?? 5);
-const root = new URL('..', import.meta.url).pathname;
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
-const rssMiB = (pid) => {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(match[1]) / 1024;
-};
-
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** One start (with the image's environment, as every benchmark), then idle RSS 3 s later. */
 async function once(env) {
-  const port = await freePort();
-  const started = performance.now();
-  const child = spawn(process.execPath, ['dist/main.js'], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'warn',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      JWT_SECRET: 'x'.repeat(32),
-      ...env,
-    },
-    stdio: 'ignore',
-  });
-  for (;;) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200) break;
-    } catch {
-      /* not yet */
-    }
-    if (child.exitCode !== null) throw new Error('server exited');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  const coldMs = performance.now() - started;
+  // The embedded database is a development mode: production refuses to start without DATABASE_URL.
+  const server = await startServer({ NODE_ENV: 'development', ...env });
   await new Promise((r) => setTimeout(r, 3000));
-  const idle = rssMiB(child.pid);
-  child.kill('SIGTERM');
-  await new Promise((r) => child.on('exit', r));
-  return { coldMs, idle };
+  const idle = rssMiB(server.pid);
+  await server.stop();
+  return { coldMs: server.coldStartMs, idle };
 }
 
 async function measure(label, env) {
