@@ -343,6 +343,10 @@ describe('auth', () => {
         () => bearer(craftJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, typ: 'refresh' }, TEST_JWT_SECRET)),
       ],
       [
+        'a token without exp (it would never expire)',
+        () => bearer(craftJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, exp: undefined }, TEST_JWT_SECRET)),
+      ],
+      [
         'a token without a session',
         () => bearer(craftJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, sid: undefined }, TEST_JWT_SECRET)),
       ],

@@ -185,6 +185,7 @@ describe('cache hits answered before the pipeline (src/cache/cached-reads.ts)', 
       craftJwt({ alg: 'HS512', typ: 'JWT' }, claims, TEST_JWT_SECRET, 'sha512'),
       craftJwt(header, { ...claims, typ: 'refresh' }, TEST_JWT_SECRET),
       craftJwt(header, { ...claims, nbf: now + 3600 }, TEST_JWT_SECRET),
+      craftJwt(header, { ...claims, exp: undefined }, TEST_JWT_SECRET),
     ];
     for (const token of refused) {
       const res = await t.http.get('/users/me').set(bearer(token));
