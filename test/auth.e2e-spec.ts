@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { startTestApp, type TestApp } from './support/app.js';
 import { bearer, craftJwt, decodeJwt, logIn, signUp } from './support/auth.js';
@@ -190,6 +190,29 @@ describe('auth', () => {
       // The thief and the owner are both out: the newest tokens of the session fail too.
       await t.http.post('/auth/refresh').send({ refresh_token: rotated.body.refresh_token }).expect(401);
       await t.http.get('/users/me').set(bearer(rotated.body.access_token)).expect(401);
+      await t.http.get('/users/me').set(bearer(account.access)).expect(401);
+    });
+
+    it('an unknown secret for a real session is a plain 401 that changes nothing (the session id is public)', async () => {
+      const account = await signUp(t);
+      const sid = decodeJwt(account.access).sid as string;
+      const forged = `${sid}.${randomBytes(32).toString('base64url')}`;
+      const res = await t.http.post('/auth/refresh').send({ refresh_token: forged }).expect(401);
+      expect(res.body.type).toBe('urn:ultrai:problem:unauthorized');
+      // The owner noticed nothing: the access token and the refresh token still work.
+      await t.http.get('/users/me').set(bearer(account.access)).expect(200);
+      await t.http.post('/auth/refresh').send({ refresh_token: account.refresh }).expect(200);
+    });
+
+    it('still takes a token from several rotations back as reuse, and revokes the session', async () => {
+      const account = await signUp(t);
+      let latest = account.refresh;
+      for (let i = 0; i < 3; i++) {
+        latest = (await t.http.post('/auth/refresh').send({ refresh_token: latest }).expect(200)).body.refresh_token;
+      }
+      const replay = await t.http.post('/auth/refresh').send({ refresh_token: account.refresh }).expect(401);
+      expect(replay.body.type).toBe('urn:ultrai:problem:refresh-token-reused');
+      await t.http.post('/auth/refresh').send({ refresh_token: latest }).expect(401);
       await t.http.get('/users/me').set(bearer(account.access)).expect(401);
     });
 

@@ -62,7 +62,7 @@ export class AuthController {
   @ApiOperation({
     summary: 'Exchange a refresh token for a new pair (rotation)',
     description:
-      'Each refresh token works once. Presenting one that was already exchanged (after a grace of a few seconds) revokes the whole session.',
+      'Each refresh token works once. Presenting one that this session already exchanged (after a grace of a few seconds) revokes the whole session; an unknown one is a plain 401.',
   })
   @ApiOkResponse({ type: TokenResponseDto })
   @ApiProblems(400, 401, 429)

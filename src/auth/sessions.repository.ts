@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, IsNull, type Repository } from 'typeorm';
 import { returningRows } from '../database/returning.js';
+import { RETIRED_TOKENS_KEPT } from './refresh-token.js';
 import { Session } from './session.entity.js';
 
 export interface NewSession {
@@ -58,6 +59,9 @@ export class SessionsRepository {
       .set({
         refreshTokenHash: next.refreshTokenHash,
         previousTokenHash: next.previousTokenHash,
+        // The token rotated away joins the front of the list; the oldest fall off.
+        retiredTokenHashes: () =>
+          `(ARRAY[refresh_token_hash]::varchar(64)[] || retired_token_hashes)[1:${RETIRED_TOKENS_KEPT}]`,
         rotatedAt: () => 'now()',
         rotationCount: () => 'rotation_count + 1',
         lastUsedAt: () => 'now()',
