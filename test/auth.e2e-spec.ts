@@ -1,5 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { jest } from '@jest/globals';
 import { DataSource } from 'typeorm';
+import { SessionsRepository } from '../src/auth/sessions.repository.js';
+import { SessionsService } from '../src/auth/sessions.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { bearer, craftJwt, decodeJwt, logIn, signUp } from './support/auth.js';
 import { TEST_JWT_SECRET } from './support/env.js';
@@ -244,6 +247,27 @@ describe('auth', () => {
       await t.http.get('/users/me').set(bearer(account.access)).expect(200); // now cached as live
       await t.http.post('/auth/logout').set(bearer(account.access)).expect(204);
       await t.http.get('/users/me').set(bearer(account.access)).expect(401);
+      await t.http.post('/auth/refresh').send({ refresh_token: account.refresh }).expect(401);
+    });
+
+    it('a revocation racing with the session-cache fill does not leave the session cached as live', async () => {
+      const account = await signUp(t);
+      const repo = t.app.get(SessionsRepository);
+      const sessions = t.app.get(SessionsService);
+      const lookup = repo.findState.bind(repo);
+      // The session is read as live, then revoked before the guard gets to cache that answer.
+      const spy = jest.spyOn(repo, 'findState').mockImplementationOnce(async (sessionId, userId) => {
+        const found = await lookup(sessionId, userId);
+        await sessions.revoke(sessionId, userId);
+        return found;
+      });
+      try {
+        await t.http.get('/protected').set(bearer(account.access)).expect(200); // began before the revocation
+      } finally {
+        spy.mockRestore();
+      }
+      const after = await t.http.get('/protected').set(bearer(account.access));
+      expect(after.status).toBe(401);
       await t.http.post('/auth/refresh').send({ refresh_token: account.refresh }).expect(401);
     });
 
