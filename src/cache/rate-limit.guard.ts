@@ -21,6 +21,19 @@ export function isAuthRateLimited(context: ExecutionContext): boolean {
   return Reflect.getMetadata(AUTH_RATE_LIMIT_KEY, context.getHandler()) === true;
 }
 
+/** A 429 as every limit answers it. */
+export function rateLimitedError(retryAfterSeconds: number): AppError {
+  return new AppError(
+    429,
+    'rate-limited',
+    'Too many requests: wait for Retry-After seconds, then try again.',
+    undefined,
+    {
+      'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))),
+    },
+  );
+}
+
 /** The counter of the global per-user (or per-IP) limit: the guard and CachedReads count the same one. */
 export function defaultLimitKey(tracker: string): string {
   return `default:${tracker}`;
@@ -52,14 +65,6 @@ export class RateLimitGuard extends ThrottlerGuard {
     detail: ThrottlerLimitDetail,
   ): Promise<void> {
     this.metrics.rateLimited.inc();
-    throw new AppError(
-      429,
-      'rate-limited',
-      'Too many requests: wait for Retry-After seconds, then try again.',
-      undefined,
-      {
-        'retry-after': String(Math.max(1, detail.timeToBlockExpire)),
-      },
-    );
+    throw rateLimitedError(detail.timeToBlockExpire);
   }
 }
