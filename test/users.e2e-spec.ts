@@ -195,6 +195,76 @@ describe('users', () => {
   });
 });
 
+describe('strict limit on the routes that check a password (argon2)', () => {
+  const MAX = 3;
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { AUTH_RATE_LIMIT_MAX: String(MAX), TRUST_PROXY: '1' } });
+  });
+  afterAll(() => t.close());
+
+  let n = 0;
+  /** An account registered and logged in from an address of its own (the auth routes are limited too). */
+  async function account(): Promise<Account> {
+    n += 1;
+    const ip = { 'x-forwarded-for': `10.1.0.${n}` };
+    const email = `argon.${n}@example.com`;
+    const password = 'a long enough password';
+    const created = await t.http
+      .post('/auth/register')
+      .set(ip)
+      .send({ email, username: `argon_${n}`, password });
+    const login = await t.http.post('/auth/login').set(ip).send({ email, password }).expect(200);
+    return {
+      id: created.body.id,
+      email,
+      username: `argon_${n}`,
+      password,
+      access: login.body.access_token,
+      refresh: login.body.refresh_token,
+    };
+  }
+  const changePassword = (who: Account, ip: string) =>
+    t.http
+      .put('/users/me/password')
+      .set(bearer(who.access))
+      .set('x-forwarded-for', ip)
+      .send({ currentPassword: 'a wrong guess', newPassword: 'brand new password' });
+  const deleteMe = (who: Account, ip: string) =>
+    t.http.delete('/users/me').set(bearer(who.access)).set('x-forwarded-for', ip).send({ password: 'a wrong guess' });
+
+  it.each([
+    ['PUT /users/me/password', changePassword],
+    ['DELETE /users/me', deleteMe],
+  ])('%s: per user, whatever the IP, then 429 with Retry-After', async (_name, call) => {
+    const me = await account();
+    const statuses: number[] = [];
+    for (let i = 0; i <= MAX; i++) statuses.push((await call(me, `203.0.113.${i}`)).status);
+    expect(statuses).toEqual([...Array(MAX).fill(403), 429]);
+    const refused = await call(me, '203.0.113.200').expect(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.body.type).toBe('urn:ultrai:problem:rate-limited');
+    // The account still works, and the stolen token cannot guess on.
+    await t.http.get('/users/me').set(bearer(me.access)).expect(200);
+  });
+
+  it.each([
+    ['PUT /users/me/password', changePassword],
+    ['DELETE /users/me', deleteMe],
+  ])('%s: per IP, whatever the account', async (_name, call) => {
+    const statuses: number[] = [];
+    for (let i = 0; i <= MAX; i++) statuses.push((await call(await account(), '198.51.100.77')).status);
+    expect(statuses).toEqual([...Array(MAX).fill(403), 429]);
+  });
+
+  it('counts each route apart', async () => {
+    const me = await account();
+    for (let i = 0; i < MAX; i++) await changePassword(me, `192.0.2.${i}`).expect(403);
+    await changePassword(me, '192.0.2.50').expect(429);
+    await deleteMe(me, '192.0.2.51').expect(403);
+  });
+});
+
 describe('operator CLI: users:promote and users:demote', () => {
   it('promotes and demotes by email, and names an unknown email clearly', async () => {
     const first = await startTestApp();

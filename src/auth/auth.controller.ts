@@ -32,7 +32,7 @@ export class AuthController {
   constructor(private readonly auth: AuthService) {}
 
   @Public()
-  @AuthRateLimit()
+  @AuthRateLimit('register')
   @Post('auth/register')
   @ApiOperation({ summary: 'Create an account' })
   @ApiCreatedResponse({ type: UserDto })
@@ -42,7 +42,7 @@ export class AuthController {
   }
 
   @Public()
-  @AuthRateLimit()
+  @AuthRateLimit('login')
   @Post('auth/login')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
@@ -56,7 +56,7 @@ export class AuthController {
   }
 
   @Public()
-  @AuthRateLimit()
+  @AuthRateLimit('refresh')
   @Post('auth/refresh')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
