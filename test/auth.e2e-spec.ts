@@ -429,3 +429,69 @@ describe('auth', () => {
     });
   });
 });
+
+describe('failed logins per account, across IPs', () => {
+  const FAILURES = 3;
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { TRUST_PROXY: '1', ACCOUNT_LOGIN_FAILURES_MAX: String(FAILURES) } });
+  });
+  afterAll(() => t.close());
+
+  const attempt = (email: string, password: string, ip: string) =>
+    t.http.post('/auth/login').set('x-forwarded-for', ip).send({ email, password });
+  const strip = ({ requestId: _r, ...rest }: Record<string, unknown>) => rest;
+  /** Waits out a Retry-After (the delay is the thing under test: there is no event to await). */
+  const waitOut = (res: { headers: Record<string, string> }) =>
+    new Promise((r) => setTimeout(r, Number(res.headers['retry-after']) * 1000 + 100));
+
+  it('slows an account down after repeated failures from many IPs, then lets the owner in once the delay is over', async () => {
+    const victim = await signUp(t);
+    for (let i = 0; i < FAILURES; i++) {
+      await attempt(victim.email, 'wrong-password', `203.0.113.${i}`).expect(401);
+    }
+    const slowed = await attempt(victim.email, 'wrong-password', '203.0.113.50').expect(429);
+    expect(slowed.headers['content-type']).toMatch(/problem\+json/);
+    expect(slowed.body).toMatchObject({ status: 429, type: 'urn:ultrai:problem:rate-limited' });
+    expect(Number(slowed.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    // While slowed down, even the right password waits (it is not checked: no oracle for a guesser).
+    const owner = await attempt(victim.email, victim.password, '198.51.100.1').expect(429);
+    // Another account is not affected.
+    const other = await signUp(t);
+    await attempt(other.email, other.password, '203.0.113.50').expect(200);
+
+    await waitOut(owner);
+    await attempt(victim.email, victim.password, '198.51.100.1').expect(200);
+    // A success clears the count: the next failure is an ordinary 401.
+    await attempt(victim.email, 'wrong-password', '203.0.113.60').expect(401);
+  });
+
+  it('grows the delay with each further failure, within a bound', async () => {
+    const victim = await signUp(t);
+    for (let i = 0; i < FAILURES; i++) await attempt(victim.email, 'wrong-password', `192.0.2.${i}`).expect(401);
+    const first = await attempt(victim.email, 'wrong-password', '192.0.2.90').expect(429);
+    await waitOut(first);
+    await attempt(victim.email, 'wrong-password', '192.0.2.91').expect(401);
+    const second = await attempt(victim.email, 'wrong-password', '192.0.2.92').expect(429);
+    expect(Number(second.headers['retry-after'])).toBeGreaterThan(Number(first.headers['retry-after']));
+    expect(Number(second.headers['retry-after'])).toBeLessThanOrEqual(t.config.accountLoginDelayMaxSeconds);
+  });
+
+  it('treats an unknown email exactly like a known one (no enumeration)', async () => {
+    const known = await signUp(t);
+    const answers: Record<string, { status: number; retryAfter: string; body: Record<string, unknown> }> = {};
+    for (const email of [known.email, `ghost.${randomUUID().slice(0, 8)}@example.com`]) {
+      const statuses: number[] = [];
+      for (let i = 0; i <= FAILURES; i++)
+        statuses.push((await attempt(email, 'wrong-password', `198.18.0.${i}`)).status);
+      expect(statuses).toEqual([...Array(FAILURES).fill(401), 429]);
+      const res = await attempt(email, 'wrong-password', '198.18.1.1');
+      answers[email === known.email ? 'known' : 'unknown'] = {
+        status: res.status,
+        retryAfter: res.headers['retry-after'],
+        body: strip(res.body),
+      };
+    }
+    expect(answers.unknown).toEqual(answers.known);
+  });
+});
