@@ -195,6 +195,48 @@ describe('users', () => {
   });
 });
 
+describe('at least one enabled administrator remains', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  type Act = (actor: Account, target: Account) => ReturnType<TestApp['http']['get']>;
+  const acts: Array<[string, Act]> = [
+    ['demote', (actor, target) => t.http.patch(`/users/${target.id}`).set(bearer(actor.access)).send({ role: 'user' })],
+    [
+      'disable',
+      (actor, target) => t.http.patch(`/users/${target.id}`).set(bearer(actor.access)).send({ disabled: true }),
+    ],
+    ['delete', (actor, target) => t.http.delete(`/users/${target.id}`).set(bearer(actor.access))],
+  ];
+
+  it.each(acts)(
+    'two administrators who %s each other at the same moment leave one of them (races on real PostgreSQL)',
+    async (_name, act) => {
+      for (let round = 0; round < 4; round++) {
+        const pair = [await signUp(t), await signUp(t)];
+        for (const admin of pair) await makeAdmin(t, admin.id);
+        const answers = await Promise.all([act(pair[0], pair[1]), act(pair[1], pair[0])]);
+        const statuses = answers.map((res) => res.status);
+        expect(statuses.filter((s) => s === 200 || s === 204)).toHaveLength(1);
+        const loser = answers.find((res) => res.status !== 200 && res.status !== 204)!;
+        expect([401, 403]).toContain(loser.status);
+        expect(loser.headers['content-type']).toMatch(/problem\+json/);
+        const admins = await t.app
+          .get(DataSource)
+          .query(`SELECT id FROM users WHERE id = ANY($1::uuid[]) AND role = 'admin' AND NOT disabled`, [
+            pair.map((a) => a.id),
+          ]);
+        expect(admins).toHaveLength(1);
+        const survivor = pair.find((a) => a.id === admins[0].id)!;
+        await t.http.get('/users').set(bearer(survivor.access)).expect(200);
+      }
+    },
+  );
+});
+
 describe('strict limit on the routes that check a password (argon2)', () => {
   const MAX = 3;
   let t: TestApp;
