@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { startTestApp, type TestApp } from './support/app.js';
 import { type Account, bearer, logIn, makeAdmin, signUp } from './support/auth.js';
+import { realPostgres, REAL_REDIS_URL } from './support/env.js';
 import { spawnNode } from './support/process.js';
 
 describe('users', () => {
@@ -306,6 +307,41 @@ describe('strict limit on the routes that check a password (argon2)', () => {
     await deleteMe(me, '192.0.2.51').expect(403);
   });
 });
+
+if (realPostgres && REAL_REDIS_URL) {
+  describe('operator CLI while the server runs (real PostgreSQL and Redis)', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await startTestApp();
+    });
+    afterAll(() => t.close());
+
+    it('a role changed with the CLI shows at once in /users/me, even when it was cached', async () => {
+      const user = await signUp(t);
+      const env = { ...t.db.env, REDIS_URL: REAL_REDIS_URL!, REDIS_KEY_PREFIX: t.config.redisKeyPrefix };
+      for (const [command, role] of [
+        ['users:promote', 'admin'],
+        ['users:demote', 'user'],
+      ]) {
+        await t.http.get('/users/me').set(bearer(user.access)).expect(200);
+        const warm = await t.http.get('/users/me').set(bearer(user.access)).expect(200);
+        expect(warm.headers['x-cache']).toBe('HIT');
+        const cli = spawnNode(['dist/cli.js', command, user.email], env);
+        expect({ code: (await cli.exit).code, output: cli.output() }).toEqual({
+          code: 0,
+          output: expect.stringContaining(user.email),
+        });
+        const after = await t.http.get('/users/me').set(bearer(user.access)).expect(200);
+        expect({ role: after.body.role, cache: after.headers['x-cache'] }).toEqual({ role, cache: 'MISS' });
+      }
+    });
+  });
+} else {
+  process.stdout.write(
+    'users: the CLI-while-serving test is not registered: it needs DATABASE_URL and REDIS_URL ' +
+      '(the embedded database admits one process, and an in-memory cache cannot be reached from another)\n',
+  );
+}
 
 describe('operator CLI: users:promote and users:demote', () => {
   it('promotes and demotes by email, and names an unknown email clearly', async () => {
