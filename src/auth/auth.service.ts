@@ -7,6 +7,7 @@ import type { User } from '../users/user.entity.js';
 import { DuplicateEmailError, UsersRepository } from '../users/users.repository.js';
 import { UnauthorizedError } from './auth.guards.js';
 import type { RegisterDto, SessionDto, TokenResponseDto } from './dto/auth.dto.js';
+import { LoginThrottle } from './login-throttle.js';
 import { PasswordService } from './password.service.js';
 import type { Principal } from './principal.js';
 import {
@@ -40,6 +41,7 @@ export class AuthService {
     private readonly passwords: PasswordService,
     private readonly tokens: TokenService,
     private readonly config: AppConfig,
+    private readonly loginThrottle: LoginThrottle,
   ) {}
 
   async register(input: RegisterDto): Promise<UserDto> {
@@ -55,13 +57,18 @@ export class AuthService {
   }
 
   async login(email: string, password: string, client: ClientInfo): Promise<TokenResponseDto> {
+    await this.loginThrottle.check(email);
     const user = await this.users.findByEmail(email);
     // Unknown email, wrong password and disabled account cost the same work and
     // give the same answer, so a login attempt reveals nothing about an account.
     const valid = user
       ? await this.passwords.verify(user.passwordHash, password)
       : await this.passwords.verifyDummy(password);
-    if (!user || !valid || user.disabled) throw new UnauthorizedError(INVALID_CREDENTIALS);
+    if (!user || !valid || user.disabled) {
+      await this.loginThrottle.failed(email);
+      throw new UnauthorizedError(INVALID_CREDENTIALS);
+    }
+    await this.loginThrottle.succeeded(email);
 
     const secret = newRefreshSecret();
     const session = await this.sessionsRepo.create({

@@ -46,6 +46,11 @@ export class AppConfig {
   /** Requests per IP per window to each of /auth/login, /auth/register, /auth/refresh. */
   readonly authRateLimitMax: number;
   readonly authRateLimitWindowMs: number;
+  /** Failed logins of one account (any IP) in a window before its logins are slowed down. */
+  readonly accountLoginFailuresMax: number;
+  readonly accountLoginWindowMs: number;
+  /** The longest wait imposed on an account's logins (the wait doubles per further failure, from 1 s). */
+  readonly accountLoginDelayMaxSeconds: number;
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
   readonly metricsToken: string | undefined;
   /** Bound on a database round trip made by a health check. */
@@ -203,6 +208,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     rateLimitWindowMs: integer('RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
     authRateLimitMax: integer('AUTH_RATE_LIMIT_MAX', 10, 1, 10_000_000),
     authRateLimitWindowMs: integer('AUTH_RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
+    accountLoginFailuresMax: integer('ACCOUNT_LOGIN_FAILURES_MAX', 10, 1, 10_000_000),
+    accountLoginWindowMs: integer('ACCOUNT_LOGIN_WINDOW_MS', 15 * 60_000, 1000, 86_400_000),
+    accountLoginDelayMaxSeconds: integer('ACCOUNT_LOGIN_DELAY_MAX_SECONDS', 60, 1, 3600),
     metricsToken: read('METRICS_TOKEN'),
     healthTimeoutMs: integer('HEALTH_TIMEOUT_MS', 1000, 50, 60_000),
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 8000, 100, 60_000),

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type Repository } from 'typeorm';
+import { DataSource, type EntityManager, type Repository } from 'typeorm';
 import { type Role, User } from './user.entity.js';
 
 export interface UserListQuery {
@@ -9,6 +9,8 @@ export interface UserListQuery {
   after?: { createdAt: string; id: string };
 }
 
+export const NOT_AN_ADMIN = Symbol('not an enabled administrator');
+
 /** Raised when the unique index on lower(email) refuses an insert. */
 export class DuplicateEmailError extends Error {}
 
@@ -16,7 +18,7 @@ export class DuplicateEmailError extends Error {}
 export class UsersRepository {
   private readonly users: Repository<User>;
 
-  constructor(dataSource: DataSource) {
+  constructor(private readonly dataSource: DataSource) {
     this.users = dataSource.getRepository(User);
   }
 
@@ -43,6 +45,28 @@ export class UsersRepository {
   ): Promise<User | null> {
     await this.users.update({ id }, values);
     return this.findById(id);
+  }
+
+  /**
+   * An administrator's change to another user, made only if the actor is still an
+   * enabled administrator when it commits: every enabled administrator's row is
+   * locked first (in id order, so two such changes queue instead of deadlocking),
+   * so two administrators demoting, disabling or deleting each other at the same
+   * moment cannot both succeed. The actor never targets themselves (the service
+   * refuses that), so at least one enabled administrator, the actor, remains.
+   * Returns NOT_AN_ADMIN when the actor lost the role or was disabled meanwhile.
+   */
+  async asEnabledAdmin<T>(
+    actorId: string,
+    change: (users: Repository<User>) => Promise<T>,
+  ): Promise<T | typeof NOT_AN_ADMIN> {
+    return this.dataSource.transaction(async (manager: EntityManager) => {
+      const admins: Array<{ id: string }> = await manager.query(
+        `SELECT id FROM users WHERE role = 'admin' AND NOT disabled ORDER BY id FOR UPDATE`,
+      );
+      if (!admins.some((admin) => admin.id === actorId)) return NOT_AN_ADMIN;
+      return change(manager.getRepository(User));
+    });
   }
 
   async setRoleByEmail(email: string, role: Role): Promise<User | null> {
