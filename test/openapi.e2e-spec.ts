@@ -123,6 +123,10 @@ describe('OpenAPI document', () => {
       const notFound = doc.paths['/documents/{id}'].get.responses['404'].content!['application/problem+json'].example!;
       expect(notFound).toMatchObject({ type: 'urn:ultrai:problem:not-found', title: 'Not Found' });
       expect(notFound.instance).toMatch(/^\/documents\/[0-9a-f-]{36}$/);
+      expect(doc.paths['/users/me'].patch.responses['409'].content!['application/problem+json'].example).toMatchObject({
+        type: 'urn:ultrai:problem:username-taken',
+        instance: '/users/me',
+      });
     });
 
     it('documents 429 and 503 wherever they can happen, and 415 wherever a body is read', () => {

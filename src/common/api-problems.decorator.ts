@@ -38,9 +38,9 @@ const PROBLEMS: Record<number, { description: string; code: string; detail: stri
   },
   404: { description: 'Does not exist, or is not yours', code: 'not-found', detail: 'No such document.' },
   409: {
-    description: 'Conflicts with the current state',
-    code: 'email-taken',
-    detail: 'An account with this email already exists.',
+    description: 'Conflicts with the current state: the email or username is taken',
+    code: 'username-taken',
+    detail: 'This username is taken (usernames are compared ignoring case). Choose another.',
   },
   412: {
     description: 'The resource changed since you read it',
