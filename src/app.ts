@@ -22,6 +22,7 @@ import { LIVENESS_PATH, LivenessFastPath, serverWithFastPath } from './health/li
 import { setupSwagger } from './swagger.js';
 
 export const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
+const HSTS = 'max-age=31536000; includeSubDomains';
 
 const draining = new WeakSet<object>();
 const fastPaths = new WeakMap<object, LivenessFastPath>();
@@ -169,6 +170,13 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       // Served over plain HTTP in development: upgrading would break /docs there.
       directives: { upgradeInsecureRequests: null },
     },
+    strictTransportSecurity: false,
+  });
+  // HSTS only to a client that came over HTTPS (always, in production behind Render's proxy):
+  // sent over plain HTTP in development, it would pin the browser's localhost to HTTPS.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    if (config.production || request.protocol === 'https') reply.header('strict-transport-security', HSTS);
+    done();
   });
   if (config.corsOrigins.length > 0) {
     app.enableCors({

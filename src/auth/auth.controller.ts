@@ -120,7 +120,6 @@ export class AuthController {
   }
 
   @Get('protected')
-  @ApiTags('Legacy')
   @ApiBearerAuth('bearer')
   @ApiOperation({ summary: 'Example protected route (legacy)' })
   @ApiOkResponse({ type: ProtectedDto })

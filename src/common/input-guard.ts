@@ -78,6 +78,28 @@ export function guardInput(fastify: FastifyInstance, bodyLimit: number): void {
     done(null, parsed);
   });
 
+  // Any other body type (text/plain, a form, none declared) is refused with the
+  // fix, instead of reaching the validators as a string or as nothing at all.
+  fastify.removeContentTypeParser(['text/plain']);
+  fastify.addContentTypeParser('*', (request, _payload, done) => {
+    if (request.headers['content-length'] === '0') {
+      done(null, undefined);
+      return;
+    }
+    const declared = request.headers['content-type'];
+    const upload = request.method === 'POST' && request.routeOptions.url === '/documents';
+    done(
+      new AppError(
+        415,
+        'unsupported-media-type',
+        `Send the body as JSON with the header Content-Type: application/json` +
+          `${upload ? ', or a file as multipart/form-data' : ''}` +
+          ` (this body was sent ${declared ? `as ${declared.split(';')[0].trim()}` : 'without a Content-Type'}).`,
+      ),
+      undefined,
+    );
+  });
+
   fastify.addHook('preValidation', (request, _reply, done) => {
     for (const [name, raw] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
       for (const value of Array.isArray(raw) ? raw : [raw]) {

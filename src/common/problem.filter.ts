@@ -9,7 +9,7 @@ const FASTIFY_ERRORS: Record<string, { code: string; detail: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { code: 'payload-too-large', detail: 'The request body is larger than allowed.' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: {
     code: 'unsupported-media-type',
-    detail: 'The request body has a content type this route does not accept.',
+    detail: 'The Content-Type header cannot be read: send JSON with Content-Type: application/json.',
   },
   FST_ERR_CTP_EMPTY_JSON_BODY: {
     code: 'malformed-body',

@@ -154,7 +154,14 @@ export class DocumentsService {
       throw new ValidationFailedError([{ field: 'title', message: 'send title and/or tags' }]);
     }
     const expected = ifMatch === undefined ? undefined : parseVersionTag(ifMatch);
-    if (expected === null) throw preconditionFailed();
+    if (expected === null) {
+      const { version } = await this.visible(principal, id);
+      throw new AppError(
+        400,
+        'invalid-if-match',
+        `If-Match must be the version from the ETag, in quotes: If-Match: "${version}" (or * for any version).`,
+      );
+    }
     const updated = await this.documents.update(id, principal.userId, changes, expected);
     if (updated) {
       await this.cache.bump(updated.ownerId);
@@ -187,12 +194,16 @@ function preconditionFailed(): AppError {
   return new AppError(412, 'precondition-failed', 'The document changed since that version: read it again.');
 }
 
-/** If-Match for PATCH: `"<version>"`, or `*` for any (undefined: no check); null when it cannot match. */
+/**
+ * If-Match for PATCH: `"<version>"`, or `*` for any (undefined: no check).
+ * The bare number a client copies from `version` is taken too: it can only
+ * mean that version. Null when it is neither.
+ */
 function parseVersionTag(value: string): number | undefined | null {
   const trimmed = value.trim();
   if (trimmed === '*') return undefined;
-  const match = /^"(\d{1,9})"$/.exec(trimmed);
-  return match ? Number(match[1]) : null;
+  const match = /^"(\d{1,9})"$|^(\d{1,9})$/.exec(trimmed);
+  return match ? Number(match[1] ?? match[2]) : null;
 }
 
 /** If-None-Match: a list of entity tags (weak ones compare equal too), or `*`. */

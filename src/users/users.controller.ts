@@ -44,9 +44,9 @@ export class UsersController {
   }
 
   @Patch('me')
-  @ApiOperation({ summary: 'Change your username' })
+  @ApiOperation({ summary: 'Change your username (unique ignoring case: 409 when taken)' })
   @ApiOkResponse({ type: UserDto })
-  @ApiProblems(400, 401)
+  @ApiProblems(400, 401, 409)
   updateMe(@CurrentUser() principal: Principal, @Body() body: UpdateMeDto): Promise<UserDto> {
     return this.users.updateMe(principal, body.username);
   }

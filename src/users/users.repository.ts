@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, type Repository } from 'typeorm';
+import { AppError } from '../common/problem.js';
 import { type Role, User } from './user.entity.js';
 
 export interface UserListQuery {
@@ -13,6 +14,20 @@ export const NOT_AN_ADMIN = Symbol('not an enabled administrator');
 
 /** Raised when the unique index on lower(email) refuses an insert. */
 export class DuplicateEmailError extends Error {}
+
+/** Raised when the unique index on lower(username) refuses an insert or a rename: a 409 wherever it happens. */
+export class UsernameTakenError extends AppError {
+  constructor() {
+    super(409, 'username-taken', 'This username is taken (usernames are compared ignoring case). Choose another.');
+  }
+}
+
+/** Turns a unique violation into the error naming what is taken. */
+function duplicateOf(error: unknown): Error {
+  const driverError = (error as { driverError?: { code?: string; constraint?: string } }).driverError;
+  if (driverError?.code !== '23505') return error as Error;
+  return driverError.constraint === 'users_username_key' ? new UsernameTakenError() : new DuplicateEmailError();
+}
 
 @Injectable()
 export class UsersRepository {
@@ -34,8 +49,7 @@ export class UsersRepository {
     try {
       return await this.users.save(this.users.create(values));
     } catch (error) {
-      if ((error as { driverError?: { code?: string } }).driverError?.code === '23505') throw new DuplicateEmailError();
-      throw error;
+      throw duplicateOf(error);
     }
   }
 
@@ -43,7 +57,11 @@ export class UsersRepository {
     id: string,
     values: Partial<Pick<User, 'username' | 'passwordHash' | 'role' | 'disabled'>>,
   ): Promise<User | null> {
-    await this.users.update({ id }, values);
+    try {
+      await this.users.update({ id }, values);
+    } catch (error) {
+      throw duplicateOf(error);
+    }
     return this.findById(id);
   }
 
