@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '../auth/principal.js';
 import { ForbiddenError } from '../auth/auth.guards.js';
-import { decodeCursor, isIsoDate, isUuid, toPage } from '../common/pagination.js';
+import { decodeCursor, isCursorText, isIsoDate, isRank, isUuid, toPage } from '../common/pagination.js';
 import { AppError, NotFoundError, ValidationFailedError } from '../common/problem.js';
 import { CacheGenerations } from '../cache/cache-generations.js';
 import { AppConfig } from '../config/config.js';
@@ -117,12 +117,7 @@ export class DocumentsService {
     const order: ListOrder = query.sort ?? (query.q !== undefined ? 'rank' : '-createdAt');
     let after: { key: string | number; id: string } | undefined;
     if (query.cursor) {
-      const isKey =
-        order === 'rank'
-          ? (v: unknown) => typeof v === 'number'
-          : order.endsWith('createdAt')
-            ? isIsoDate
-            : (v: unknown) => typeof v === 'string';
+      const isKey = order === 'rank' ? isRank : order.endsWith('createdAt') ? isIsoDate : isCursorText;
       const [cursorOrder, key, id] = decodeCursor(query.cursor, [(v) => v === order, isKey, isUuid]);
       if (cursorOrder !== order)
         throw new ValidationFailedError([{ field: 'cursor', message: 'cursor is from another sort' }]);
