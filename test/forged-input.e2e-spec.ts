@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { startTestApp, type TestApp } from './support/app.js';
+import { pdfBytes } from './support/files.js';
 import { type Account, bearer, logIn, makeAdmin, signUp } from './support/auth.js';
 
 const cursor = (values: unknown[]) => Buffer.from(JSON.stringify(values)).toString('base64url');
@@ -98,6 +99,41 @@ describe('forged input', () => {
         .expect(200);
       expect(second.body.items).toHaveLength(1);
       expect(second.body.items[0].id).not.toBe(first.body.items[0].id);
+    });
+  });
+
+  describe('file names', () => {
+    async function uploadAndDownload(filename: string, data: string | Buffer, contentType = 'text/plain') {
+      const created = await t.http
+        .post('/documents')
+        .set(bearer(alice.access))
+        .attach('file', Buffer.from(data), { filename, contentType })
+        .expect(201);
+      const content = await t.http.get(`/documents/${created.body.id}/content`).set(bearer(alice.access)).expect(200);
+      return { stored: created.body.filename as string, disposition: content.headers['content-disposition'] };
+    }
+
+    it.each([
+      ['x.html', 'text/plain', 'x.html.txt', '<script>alert(1)</script>'],
+      ['pic.svg', 'text/plain', 'pic.svg.txt', '<svg onload="alert(1)"/>'],
+      ['evil.hta', 'text/plain', 'evil.hta.txt', 'text'],
+      ['run.bat', 'text/plain', 'run.bat.txt', 'del *'],
+      ['page.htm', 'text/markdown', 'page.htm.md', '# title'],
+      ['notes.md', 'text/markdown', 'notes.md', '# title'],
+      ['table.csv', 'text/csv', 'table.csv', 'a,b\n1,2\n'],
+      ['data.json', 'application/json', 'data.json', '{"a":1}'],
+      ['NOTES.TXT', 'text/plain', 'NOTES.TXT', 'hello'],
+      ['paper.pdf', 'application/pdf', 'paper.pdf', pdfBytes()],
+    ])('%s sent as %s is stored and downloaded as %s', async (filename, type, expected, data) => {
+      const { stored, disposition } = await uploadAndDownload(filename, data, type);
+      expect(stored).toBe(expected);
+      expect(disposition).toBe(`attachment; filename="${expected}"; filename*=UTF-8''${encodeURIComponent(expected)}`);
+    });
+
+    it('strips bidirectional and zero-width characters from the stored and downloaded name', async () => {
+      const { stored, disposition } = await uploadAndDownload('in\u200Bvoice\u202Efdp.\u2066txt\u061C', 'hello');
+      expect(stored).toBe('invoicefdp.txt');
+      expect(disposition).toBe(`attachment; filename="invoicefdp.txt"; filename*=UTF-8''invoicefdp.txt`);
     });
   });
 });

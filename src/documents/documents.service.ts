@@ -6,7 +6,7 @@ import { decodeCursor, isCursorText, isIsoDate, isRank, isUuid, toPage } from '.
 import { AppError, NotFoundError, ValidationFailedError } from '../common/problem.js';
 import { CacheGenerations } from '../cache/cache-generations.js';
 import { AppConfig } from '../config/config.js';
-import { detectContentType, EXTENSION_OF } from './content-type.js';
+import { detectContentType } from './content-type.js';
 import { DocumentsRepository, type DocumentRow, type ListOrder, QuotaExceededError } from './documents.repository.js';
 import type { DocumentDto, DocumentListQueryDto, UpdateDocumentDto } from './dto/document.dto.js';
 import { sanitizeFilename } from './filename.js';
@@ -79,7 +79,7 @@ export class DocumentsService {
     }
     const detected = detectContentType(incoming.data, incoming.declaredType, incoming.filename);
     if (!detected.ok) throw new AppError(415, 'unsupported-media-type', `Not accepted: ${detected.reason}.`);
-    const filename = sanitizeFilename(incoming.filename, EXTENSION_OF[detected.type]);
+    const filename = sanitizeFilename(incoming.filename, detected.type);
     const title = incoming.title ?? filename.replace(/\.[^.]+$/, '').slice(0, 200);
     try {
       const created = toDocumentDto(

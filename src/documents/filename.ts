@@ -1,20 +1,27 @@
+import { type AcceptedType, EXTENSION_OF, extensionFits } from './content-type.js';
+
 const MAX_FILENAME_BYTES = 255;
 
 /**
  * A file name as the client gave it, made safe to store and to send back:
- * no directory parts, no control or bidi-override characters, NFC, at most
- * 255 UTF-8 bytes (the extension kept when shortened), never empty.
+ * no directory parts, no control, bidirectional or zero-width characters
+ * (which can disguise the real extension), NFC, at most 255 UTF-8 bytes (the
+ * extension kept when shortened), never empty, and ending in an extension of
+ * the type the content was accepted as: `x.html` stored as text becomes
+ * `x.html.txt`, so a user who saves and opens it gets a text viewer.
  */
-export function sanitizeFilename(raw: string | undefined, fallbackExtension: string): string {
+export function sanitizeFilename(raw: string | undefined, type: AcceptedType): string {
   const base = (raw ?? '').split(/[/\\]/).pop() ?? '';
   const cleaned = base
     .normalize('NFC')
     // eslint-disable-next-line no-control-regex
-    .replace(/[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g, '')
+    .replace(/[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, '')
     .replace(/\s+/g, ' ')
     .trim()
     .replace(/^\.+/, '');
-  const name = cleaned === '' ? `document.${fallbackExtension}` : cleaned;
+  const extension = EXTENSION_OF[type];
+  const name =
+    cleaned === '' ? `document.${extension}` : extensionFits(cleaned, type) ? cleaned : `${cleaned}.${extension}`;
   return truncateUtf8(name, MAX_FILENAME_BYTES);
 }
 
