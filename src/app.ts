@@ -69,7 +69,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     recordResponse('GET', LIVENESS_PATH, 200, seconds * 1000, requestId),
   );
   const adapter = new FastifyAdapter({
-    serverFactory: serverWithFastPath(liveness),
+    serverFactory: serverWithFastPath(liveness, config.bodyIdleTimeoutMs),
     bodyLimit: JSON_BODY_LIMIT_BYTES,
     trustProxy: fastifyTrustProxy(config.trustProxy),
     genReqId: requestIdFor,

@@ -1,3 +1,7 @@
+import type { AddressInfo } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
 import { startTestApp, type TestApp } from './support/app.js';
 import { type Account, bearer, signUp } from './support/auth.js';
 import { ProbeModule } from './support/probe.module.js';
@@ -81,4 +85,97 @@ describe('limits at the edge', () => {
       expect(res.body.detail).toMatch(/120 errors.*first 20/);
     });
   });
+});
+
+describe('request bodies that stop arriving', () => {
+  const IDLE_MS = 300;
+  let t: TestApp;
+  let alice: Account;
+  let port: number;
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { BODY_IDLE_TIMEOUT_MS: String(IDLE_MS) } });
+    alice = await signUp(t);
+    const server = t.app.getHttpServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  // A connection the server failed to close must not keep it from closing.
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await t.close();
+  });
+
+  /** Sends the head and `sent` of the body, then nothing; resolves with all the server wrote once it closed. */
+  function sendAndStall(head: string, sent: string): Promise<string> {
+    return new Promise((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(head + sent));
+      sockets.push(socket);
+      let received = '';
+      socket.on('data', (chunk) => (received += chunk.toString()));
+      socket.on('close', () => resolve(received));
+      socket.on('error', () => undefined);
+    });
+  }
+
+  it('answers 408 problem+json and closes the connection when no byte of the body arrives for a while', async () => {
+    const received = await sendAndStall(
+      'POST /auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n',
+      '{"em',
+    );
+    expect(received).toMatch(/^HTTP\/1\.1 408 /);
+    expect(received).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+    expect(received).toMatch(/\r\nconnection: close/i);
+    expect(received).toContain('"type":"urn:ultrai:problem:request-timeout"');
+  }, 20_000);
+
+  it('closes a chunked upload that stalls too', async () => {
+    const received = await sendAndStall(
+      `POST /documents HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${alice.access}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      '5\r\n{"tit\r\n',
+    );
+    expect(received).toMatch(/^HTTP\/1\.1 408 /);
+  }, 20_000);
+
+  it('does not cut off a slow upload that keeps sending', async () => {
+    const boundary = 'slowBOUNDARY';
+    const text = 'a line that arrives slowly\n'.repeat(40);
+    const body = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="slow.txt"\r\nContent-Type: text/plain\r\n\r\n${text}\r\n--${boundary}--\r\n`,
+    );
+    const answer = new Promise<{ status?: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          port,
+          host: '127.0.0.1',
+          method: 'POST',
+          path: '/documents',
+          headers: {
+            authorization: `Bearer ${alice.access}`,
+            'content-type': `multipart/form-data; boundary=${boundary}`,
+            'content-length': body.length,
+          },
+        },
+        (res) => {
+          let data = '';
+          res.on('data', (chunk) => (data += chunk));
+          res.on('end', () => resolve({ status: res.statusCode, body: data }));
+        },
+      );
+      req.on('error', reject);
+      // 12 pieces, one every IDLE_MS / 2: four times the idle bound in all, never idle for it.
+      void (async () => {
+        const size = Math.ceil(body.length / 12);
+        for (let offset = 0; offset < body.length; offset += size) {
+          req.write(body.subarray(offset, offset + size));
+          await delay(IDLE_MS / 2);
+        }
+        req.end();
+      })();
+    });
+    const res = await answer;
+    expect(res.status).toBe(201);
+    expect(JSON.parse(res.body)).toMatchObject({ filename: 'slow.txt', size: Buffer.byteLength(text) });
+  }, 20_000);
 });

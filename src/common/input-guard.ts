@@ -120,7 +120,7 @@ export function guardInput(fastify: FastifyInstance, bodyLimit: number): void {
 /** Fastify's own answers to requests it cannot route or parse, as problem+json. */
 export function frameworkProblem(status: number, detail: string, instance: string, requestId: string): string {
   return JSON.stringify({
-    type: problemType(status === 414 ? 'uri-too-long' : 'malformed-request'),
+    type: problemType(status === 414 ? 'uri-too-long' : status === 408 ? 'request-timeout' : 'malformed-request'),
     title: statusTitle(status),
     status,
     detail,
