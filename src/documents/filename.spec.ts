@@ -37,6 +37,8 @@ describe('sanitizeFilename', () => {
     expect(Buffer.byteLength(name)).toBeLessThanOrEqual(255);
     expect(name.endsWith('.json')).toBe(true);
     expect(name).not.toContain('\ufffd');
+    // Once quadratic: a name this long held the event loop for minutes.
+    expect(sanitizeFilename(`${'a'.repeat(200_000)}.txt`, 'text/plain')).toBe(`${'a'.repeat(251)}.txt`);
     const risky = sanitizeFilename(`${'a'.repeat(300)}.html`, 'text/plain');
     expect(Buffer.byteLength(risky)).toBeLessThanOrEqual(255);
     expect(risky.endsWith('.txt')).toBe(true);

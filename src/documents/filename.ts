@@ -29,10 +29,16 @@ function truncateUtf8(name: string, maxBytes: number): string {
   if (Buffer.byteLength(name) <= maxBytes) return name;
   const dot = name.lastIndexOf('.');
   const extension = dot > 0 && name.length - dot <= 16 ? name.slice(dot) : '';
-  let stem = extension ? name.slice(0, dot) : name;
   const budget = maxBytes - Buffer.byteLength(extension);
-  // Drop whole code points until the stem fits.
-  while (Buffer.byteLength(stem) > budget) stem = Array.from(stem).slice(0, -1).join('');
+  // Whole code points, in one pass: dropping them one at a time from the end was quadratic
+  // (seconds of a blocked event loop for a name of a few thousand characters).
+  let stem = '';
+  let bytes = 0;
+  for (const character of extension ? name.slice(0, dot) : name) {
+    bytes += Buffer.byteLength(character);
+    if (bytes > budget) break;
+    stem += character;
+  }
   return stem + extension;
 }
 
