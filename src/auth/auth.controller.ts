@@ -25,9 +25,11 @@ import {
   VerifyDto,
 } from './dto/auth.dto.js';
 import { CurrentUser, type Principal } from './principal.js';
+import { SmallBody } from '../common/small-body.decorator.js';
 
 @ApiTags('Auth')
 @Controller()
+@SmallBody()
 export class AuthController {
   constructor(private readonly auth: AuthService) {}
 

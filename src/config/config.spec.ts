@@ -159,4 +159,12 @@ describe('loadConfig', () => {
       expect(problems[0]).not.toContain('short-secret');
     });
   });
+
+  it('reads BODY_IDLE_TIMEOUT_MS (default 30 s) and refuses values out of range', () => {
+    expect(loadConfig({}).bodyIdleTimeoutMs).toBe(30_000);
+    expect(loadConfig({ BODY_IDLE_TIMEOUT_MS: '500' }).bodyIdleTimeoutMs).toBe(500);
+    expect(problemsOf({ BODY_IDLE_TIMEOUT_MS: '10' })).toEqual([
+      'BODY_IDLE_TIMEOUT_MS must be an integer from 100 to 600000 (got "10")',
+    ]);
+  });
 });

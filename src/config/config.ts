@@ -57,6 +57,8 @@ export class AppConfig {
   readonly healthTimeoutMs: number;
   /** Bound on the graceful shutdown before the process gives up and exits 1. */
   readonly shutdownTimeoutMs: number;
+  /** How long a request body may send nothing before its connection is closed with 408. */
+  readonly bodyIdleTimeoutMs: number;
 
   get production(): boolean {
     return this.nodeEnv === 'production';
@@ -214,6 +216,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     metricsToken: read('METRICS_TOKEN'),
     healthTimeoutMs: integer('HEALTH_TIMEOUT_MS', 1000, 50, 60_000),
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 8000, 100, 60_000),
+    bodyIdleTimeoutMs: integer('BODY_IDLE_TIMEOUT_MS', 30_000, 100, 600_000),
   } satisfies Omit<AppConfig, 'production' | 'embeddedDatabase'>);
 
   if (problems.length > 0) throw new ConfigError(problems);

@@ -32,6 +32,11 @@ export const EXTENSION_OF: Record<AcceptedType, string> = {
   'application/pdf': 'pdf',
 };
 
+/** Whether a name's extension already says this type (so a viewer opens it as one). */
+export function extensionFits(filename: string, type: AcceptedType): boolean {
+  return EXTENSIONS[extensionOf(filename)] === type;
+}
+
 /** Types that say nothing about the content: the file name decides then. */
 const GENERIC = new Set(['', 'application/octet-stream', 'binary/octet-stream', 'application/unknown']);
 
@@ -83,7 +88,8 @@ function normalizeType(declared: string | undefined): string {
   return (declared ?? '').split(';')[0].trim().toLowerCase();
 }
 
-function extensionOf(filename: string): string {
+/** The file name's extension, lower-cased, without the dot ('' when it has none). */
+export function extensionOf(filename: string): string {
   const dot = filename.lastIndexOf('.');
   return dot > 0 ? filename.slice(dot + 1).toLowerCase() : '';
 }

@@ -27,10 +27,12 @@ import {
   UserPageDto,
 } from './dto/user.dto.js';
 import { UsersService } from './users.service.js';
+import { SmallBody } from '../common/small-body.decorator.js';
 
 @ApiTags('Users')
 @ApiBearerAuth('bearer')
 @Controller('users')
+@SmallBody()
 export class UsersController {
   constructor(private readonly users: UsersService) {}
 
