@@ -5,7 +5,8 @@ import { parse } from 'yaml';
 import { loadConfig } from '../src/config/config.js';
 import { ROOT } from './support/process.js';
 
-const schemaPath = join(ROOT, '..', 'shared', 'render', 'render.yaml.schema.json');
+// Render's schema, copied into the repository (see the .md beside it for where from and when).
+const schemaPath = join(ROOT, 'test', 'fixtures', 'render.yaml.schema.json');
 
 interface EnvVar {
   key: string;
