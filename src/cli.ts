@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { AppLogger } from './common/logger.js';
 import { ConfigError, loadConfig } from './config/config.js';
+import { loadEnvFile } from './config/env-file.js';
 import { dataSourceOptions } from './database/data-source-options.js';
 import { openEmbeddedDatabase } from './database/embedded.js';
 import { revertLastMigration, runPendingMigrations } from './database/migrator.js';
@@ -60,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   const command = name ? COMMANDS[name] : undefined;
   if (!command) throw new UsageError(name ? `Unknown command: ${name}\n\n${usage()}` : usage());
+  loadEnvFile();
   const config = loadConfig();
   const logger = new AppLogger(config.logLevel === 'debug' ? 'debug' : 'warn', false, (line) =>
     process.stderr.write(line),

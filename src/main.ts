@@ -1,9 +1,11 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config/config.js';
+import { loadEnvFile } from './config/env-file.js';
 import { startServer } from './server.js';
 
 try {
-  await startServer(loadConfig());
+  loadEnvFile();
+  await startServer(loadConfig(process.env, { keepDevelopmentSecret: true }));
 } catch (error) {
   // One clear message, no stack, for the mistakes an operator can fix.
   if (error instanceof ConfigError || (error instanceof Error && error.name === 'DirectoryLockedError')) {

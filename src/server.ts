@@ -11,7 +11,9 @@ export interface StartOptions {
 
 export async function startServer(config: AppConfig, options: StartOptions = {}): Promise<NestFastifyApplication> {
   const logger = options.logger ?? createLogger(config);
-  if (config.jwtSecretGenerated) {
+  if (config.jwtSecretFile) {
+    logger.log(`JWT_SECRET is not set: using the development secret kept in ${config.jwtSecretFile}`, 'Config');
+  } else if (config.jwtSecretGenerated) {
     logger.warn('JWT_SECRET is not set: using a random one, so tokens stop working on restart', 'Config');
   }
   const app = await createApp(config, { logger });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { developmentSecret } from './development-secret.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
@@ -18,6 +19,8 @@ export class AppConfig {
   readonly jwtSecret: string;
   /** True when no JWT_SECRET was given and a random one was made for this process. */
   readonly jwtSecretGenerated: boolean;
+  /** Where the development secret is kept, when no JWT_SECRET was given (see loadConfig's options). */
+  readonly jwtSecretFile: string | undefined;
   readonly logLevel: LogLevel;
   /** Empty: CORS off. `['*']`: any origin. */
   readonly corsOrigins: string[];
@@ -75,12 +78,21 @@ const NODE_ENVS: readonly NodeEnv[] = ['development', 'production', 'test'];
 const LOG_LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
 const MIN_PRODUCTION_SECRET = 32;
 
+export interface LoadConfigOptions {
+  /**
+   * Outside production, without JWT_SECRET: keep a generated secret in DATA_DIR and
+   * reuse it, so tokens survive a restart. Off by default: tests and other callers get
+   * a secret for the process and write nothing.
+   */
+  keepDevelopmentSecret?: boolean;
+}
+
 /**
  * Reads and validates every variable, collecting all problems before failing,
  * so one start shows everything that has to be fixed. Values of secrets are
  * never repeated in a message.
  */
-export function loadConfig(env: Env = process.env): AppConfig {
+export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): AppConfig {
   const problems: string[] = [];
   const read = (name: string): string | undefined => {
     const value = env[name]?.trim();
@@ -142,11 +154,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
     else problems.push(`DATABASE_SSL must be true, false or no-verify (got "${sslRaw}")`);
   }
 
+  const dataDir = resolve(read('DATA_DIR') ?? './.data');
   let jwtSecret = read('JWT_SECRET');
   let jwtSecretGenerated = false;
+  let jwtSecretFile: string | undefined;
   if (jwtSecret === undefined) {
     if (production) problems.push('JWT_SECRET is required when NODE_ENV=production');
-    jwtSecret = randomBytes(32).toString('base64url');
+    if (!production && options.keepDevelopmentSecret) {
+      ({ secret: jwtSecret, file: jwtSecretFile } = developmentSecret(dataDir));
+    } else {
+      jwtSecret = randomBytes(32).toString('base64url');
+    }
     jwtSecretGenerated = true;
   } else if (production && jwtSecret.length < MIN_PRODUCTION_SECRET) {
     problems.push(
@@ -187,10 +205,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
     jwtSecret,
     jwtSecretGenerated,
+    jwtSecretFile,
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     corsOrigins,
     trustProxy,
-    dataDir: resolve(read('DATA_DIR') ?? './.data'),
+    dataDir,
     accessTokenTtlSeconds: integer('ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400),
     refreshTokenTtlSeconds: integer('REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 300, 365 * 86_400),
     refreshReuseGraceSeconds: integer('REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
