@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { freePort, spawnNode, type Spawned, waitFor200 } from './support/process.js';
 
-/** The service as a user starts it: `node dist/main.js` with a `.env`, no JWT_SECRET. */
+/** The service as a user starts it: `node dist/main.js` with a `.env`, ADMIN_EMAILS, no JWT_SECRET. */
 describe('start-up', () => {
   let db: TestDatabase;
   let dir: string;
@@ -43,15 +43,25 @@ describe('start-up', () => {
       },
       body: body ? JSON.stringify(body) : undefined,
     });
-    return { status: res.status, body: (res.status === 204 ? null : await res.json()) as Record<string, string> };
+    return {
+      status: res.status,
+      body: (res.status === 204 ? null : await res.json()) as Record<string, string>,
+    };
   }
 
   async function register(base: string, email: string, username: string) {
-    return call(base, 'POST', '/auth/register', { email, username, password: 'a long enough password' });
+    return call(base, 'POST', '/auth/register', {
+      email,
+      username,
+      password: 'a long enough password',
+    });
   }
 
   async function login(base: string, email: string): Promise<string> {
-    const res = await call(base, 'POST', '/auth/login', { email, password: 'a long enough password' });
+    const res = await call(base, 'POST', '/auth/login', {
+      email,
+      password: 'a long enough password',
+    });
     expect(res.status).toBe(200);
     return res.body.access_token;
   }
@@ -64,7 +74,10 @@ describe('start-up', () => {
     running.push(server);
     const base = `http://127.0.0.1:${port}`;
     await waitFor200(`${base}/health/ready`, server, 60_000);
-    const metrics = (token: string) => fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    const metrics = (token: string) =>
+      fetch(`${base}/metrics`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
     expect((await metrics('from-the-environment')).status).toBe(200);
     expect((await metrics('from-the-env-file')).status).toBe(401);
     await stop(server);
@@ -82,7 +95,10 @@ describe('start-up', () => {
 
     const second = await start(env);
     const me = await call(second.base, 'GET', '/users/me', undefined, token);
-    expect(me).toMatchObject({ status: 200, body: { email: 'restart@example.com' } });
+    expect(me).toMatchObject({
+      status: 200,
+      body: { email: 'restart@example.com' },
+    });
     await stop(second.server);
   });
 
@@ -97,5 +113,33 @@ describe('start-up', () => {
     expect((await server.exit).code).toBe(1);
     expect(server.output().match(/JWT_SECRET is required when NODE_ENV=production/g)).toHaveLength(1);
     expect(() => statSync(join(dataDir, 'jwt-secret'))).toThrow(/ENOENT/);
+  });
+
+  it('ADMIN_EMAILS: a registration with one is an administrator; an existing account is promoted at start', async () => {
+    const before = await start({});
+    expect((await register(before.base, 'early@example.com', 'early')).body).toMatchObject({ role: 'user' });
+    await stop(before.server);
+
+    const after = await start({
+      ADMIN_EMAILS: ' Early@Example.com ,boss@example.com',
+    });
+    expect(after.server.output()).toContain('[Users] ADMIN_EMAILS: made early@example.com administrator');
+    const early = await login(after.base, 'early@example.com');
+    expect(await call(after.base, 'GET', '/users/me', undefined, early)).toMatchObject({
+      status: 200,
+      body: { email: 'early@example.com', role: 'admin' },
+    });
+    expect(await register(after.base, 'Boss@example.com', 'boss')).toMatchObject({
+      status: 201,
+      body: { email: 'boss@example.com', role: 'admin' },
+    });
+    expect(await register(after.base, 'someone@example.com', 'someone')).toMatchObject({
+      status: 201,
+      body: { role: 'user' },
+    });
+    // An administrator can use the admin routes at once.
+    const boss = await login(after.base, 'boss@example.com');
+    expect((await call(after.base, 'GET', '/users', undefined, boss)).status).toBe(200);
+    await stop(after.server);
   });
 });

@@ -21,6 +21,8 @@ export class AppConfig {
   readonly jwtSecretGenerated: boolean;
   /** Where the development secret is kept, when no JWT_SECRET was given (see loadConfig's options). */
   readonly jwtSecretFile: string | undefined;
+  /** Accounts with these emails (trimmed, lower-cased) are administrators: on registration and at start. */
+  readonly adminEmails: string[];
   readonly logLevel: LogLevel;
   /** Empty: CORS off. `['*']`: any origin. */
   readonly corsOrigins: string[];
@@ -179,6 +181,13 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     else problems.push(`CORS_ORIGINS entries must be origins like https://app.example.com or * (got "${origin}")`);
   }
 
+  const adminEmails: string[] = [];
+  for (const email of (read('ADMIN_EMAILS') ?? '').split(',').map((e) => e.trim().toLowerCase())) {
+    if (email === '') continue;
+    if (/^[^\s@,]+@[^\s@,]+$/.test(email)) adminEmails.push(email);
+    else problems.push(`ADMIN_EMAILS must be comma-separated email addresses (got "${email}")`);
+  }
+
   let trustProxy: boolean | number | string[] = false;
   const proxyRaw = read('TRUST_PROXY');
   if (proxyRaw !== undefined) {
@@ -206,6 +215,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     jwtSecret,
     jwtSecretGenerated,
     jwtSecretFile,
+    adminEmails,
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     corsOrigins,
     trustProxy,
