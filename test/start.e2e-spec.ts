@@ -1,4 +1,5 @@
 import { statSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -81,6 +82,45 @@ describe('start-up', () => {
     expect((await metrics('from-the-environment')).status).toBe(200);
     expect((await metrics('from-the-env-file')).status).toBe(401);
     await stop(server);
+  });
+
+  it('logs a quiet start: one line for the routes, and the address actually bound', async () => {
+    const { server } = await start({ HOST: '127.0.0.1' });
+    const output = server.output();
+    expect(output).not.toMatch(/Mapped \{/);
+    expect(output).not.toMatch(/InstanceLoader|RoutesResolver/);
+    expect(output).toMatch(/\[Server\] Mapped \d+ routes \(listed at LOG_LEVEL=debug\)/);
+    expect(output).toMatch(/Listening on http:\/\/127\.0\.0\.1:\d+; Swagger UI at http:\/\/127\.0\.0\.1:\d+\/docs/);
+    await stop(server);
+
+    // On every interface (IPv6 and, on Linux, IPv4 too), at debug: the line says so, and the routes are listed.
+    const all = await start({ HOST: '::', LOG_LEVEL: 'debug' });
+    expect(all.server.output()).toMatch(
+      /Listening on http:\/\/\[::\]:\d+ \(all interfaces\); Swagger UI at http:\/\/localhost:\d+\/docs/,
+    );
+    const mapped = all.server.output().match(/Mapped \{[^}]+\} route/g) ?? [];
+    expect(mapped).toContain('Mapped {/auth/login, POST} route');
+    expect(all.server.output()).toContain(`Mapped ${mapped.length} routes`);
+    await stop(all.server);
+  });
+
+  it('prints a start-up failure once, without a stack', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const server = spawnNode(['dist/main.js'], {
+        ...db.env,
+        PORT: String(port),
+      });
+      running.push(server);
+      expect((await server.exit).code).toBe(1);
+      expect(server.output().match(/EADDRINUSE/g)).toEqual(['EADDRINUSE']);
+      expect(server.output()).toContain(`Cannot listen: listen EADDRINUSE: address already in use 127.0.0.1:${port}`);
+      expect(server.output()).not.toMatch(/\n\s+at /);
+    } finally {
+      taken.close();
+    }
   });
 
   it('in development without JWT_SECRET, keeps one secret in DATA_DIR: tokens survive a restart', async () => {
