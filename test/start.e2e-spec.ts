@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { freePort, spawnNode, type Spawned, waitFor200 } from './support/process.js';
 
+/** Two starts of the server, each up to waitFor200's 60 s on a busy machine. */
+const TWO_STARTS_MS = 150_000;
+
 /** The service as a user starts it: `node dist/main.js` with a `.env`, ADMIN_EMAILS, no JWT_SECRET. */
 describe('start-up', () => {
   let db: TestDatabase;
@@ -84,25 +87,29 @@ describe('start-up', () => {
     await stop(server);
   });
 
-  it('logs a quiet start: one line for the routes, and the address actually bound', async () => {
-    const { server } = await start({ HOST: '127.0.0.1' });
-    const output = server.output();
-    expect(output).not.toMatch(/Mapped \{/);
-    expect(output).not.toMatch(/InstanceLoader|RoutesResolver/);
-    expect(output).toMatch(/\[Server\] Mapped \d+ routes \(listed at LOG_LEVEL=debug\)/);
-    expect(output).toMatch(/Listening on http:\/\/127\.0\.0\.1:\d+; Swagger UI at http:\/\/127\.0\.0\.1:\d+\/docs/);
-    await stop(server);
+  it(
+    'logs a quiet start: one line for the routes, and the address actually bound',
+    async () => {
+      const { server } = await start({ HOST: '127.0.0.1' });
+      const output = server.output();
+      expect(output).not.toMatch(/Mapped \{/);
+      expect(output).not.toMatch(/InstanceLoader|RoutesResolver/);
+      expect(output).toMatch(/\[Server\] Mapped \d+ routes \(listed at LOG_LEVEL=debug\)/);
+      expect(output).toMatch(/Listening on http:\/\/127\.0\.0\.1:\d+; Swagger UI at http:\/\/127\.0\.0\.1:\d+\/docs/);
+      await stop(server);
 
-    // On every interface (IPv6 and, on Linux, IPv4 too), at debug: the line says so, and the routes are listed.
-    const all = await start({ HOST: '::', LOG_LEVEL: 'debug' });
-    expect(all.server.output()).toMatch(
-      /Listening on http:\/\/\[::\]:\d+ \(all interfaces\); Swagger UI at http:\/\/localhost:\d+\/docs/,
-    );
-    const mapped = all.server.output().match(/Mapped \{[^}]+\} route/g) ?? [];
-    expect(mapped).toContain('Mapped {/auth/login, POST} route');
-    expect(all.server.output()).toContain(`Mapped ${mapped.length} routes`);
-    await stop(all.server);
-  });
+      // On every interface (IPv6 and, on Linux, IPv4 too), at debug: the line says so, and the routes are listed.
+      const all = await start({ HOST: '::', LOG_LEVEL: 'debug' });
+      expect(all.server.output()).toMatch(
+        /Listening on http:\/\/\[::\]:\d+ \(all interfaces\); Swagger UI at http:\/\/localhost:\d+\/docs/,
+      );
+      const mapped = all.server.output().match(/Mapped \{[^}]+\} route/g) ?? [];
+      expect(mapped).toContain('Mapped {/auth/login, POST} route');
+      expect(all.server.output()).toContain(`Mapped ${mapped.length} routes`);
+      await stop(all.server);
+    },
+    TWO_STARTS_MS,
+  );
 
   it('prints a start-up failure once, without a stack', async () => {
     const taken = createServer();
@@ -123,24 +130,28 @@ describe('start-up', () => {
     }
   });
 
-  it('in development without JWT_SECRET, keeps one secret in DATA_DIR: tokens survive a restart', async () => {
-    const dataDir = db.env.DATA_DIR ?? join(dir, 'data');
-    const env = { NODE_ENV: 'development', JWT_SECRET: '', DATA_DIR: dataDir };
-    const first = await start(env);
-    expect(first.server.output()).toContain(`using the development secret kept in ${join(dataDir, 'jwt-secret')}`);
-    expect((await register(first.base, 'restart@example.com', 'restarter')).status).toBe(201);
-    const token = await login(first.base, 'restart@example.com');
-    await stop(first.server);
-    expect(statSync(join(dataDir, 'jwt-secret')).mode & 0o777).toBe(0o600);
+  it(
+    'in development without JWT_SECRET, keeps one secret in DATA_DIR: tokens survive a restart',
+    async () => {
+      const dataDir = db.env.DATA_DIR ?? join(dir, 'data');
+      const env = { NODE_ENV: 'development', JWT_SECRET: '', DATA_DIR: dataDir };
+      const first = await start(env);
+      expect(first.server.output()).toContain(`using the development secret kept in ${join(dataDir, 'jwt-secret')}`);
+      expect((await register(first.base, 'restart@example.com', 'restarter')).status).toBe(201);
+      const token = await login(first.base, 'restart@example.com');
+      await stop(first.server);
+      expect(statSync(join(dataDir, 'jwt-secret')).mode & 0o777).toBe(0o600);
 
-    const second = await start(env);
-    const me = await call(second.base, 'GET', '/users/me', undefined, token);
-    expect(me).toMatchObject({
-      status: 200,
-      body: { email: 'restart@example.com' },
-    });
-    await stop(second.server);
-  });
+      const second = await start(env);
+      const me = await call(second.base, 'GET', '/users/me', undefined, token);
+      expect(me).toMatchObject({
+        status: 200,
+        body: { email: 'restart@example.com' },
+      });
+      await stop(second.server);
+    },
+    TWO_STARTS_MS,
+  );
 
   it('in production without JWT_SECRET, refuses to start and writes no secret', async () => {
     const dataDir = join(dir, 'data');
@@ -155,31 +166,35 @@ describe('start-up', () => {
     expect(() => statSync(join(dataDir, 'jwt-secret'))).toThrow(/ENOENT/);
   });
 
-  it('ADMIN_EMAILS: a registration with one is an administrator; an existing account is promoted at start', async () => {
-    const before = await start({});
-    expect((await register(before.base, 'early@example.com', 'early')).body).toMatchObject({ role: 'user' });
-    await stop(before.server);
+  it(
+    'ADMIN_EMAILS: a registration with one is an administrator; an existing account is promoted at start',
+    async () => {
+      const before = await start({});
+      expect((await register(before.base, 'early@example.com', 'early')).body).toMatchObject({ role: 'user' });
+      await stop(before.server);
 
-    const after = await start({
-      ADMIN_EMAILS: ' Early@Example.com ,boss@example.com',
-    });
-    expect(after.server.output()).toContain('[Users] ADMIN_EMAILS: made early@example.com administrator');
-    const early = await login(after.base, 'early@example.com');
-    expect(await call(after.base, 'GET', '/users/me', undefined, early)).toMatchObject({
-      status: 200,
-      body: { email: 'early@example.com', role: 'admin' },
-    });
-    expect(await register(after.base, 'Boss@example.com', 'boss')).toMatchObject({
-      status: 201,
-      body: { email: 'boss@example.com', role: 'admin' },
-    });
-    expect(await register(after.base, 'someone@example.com', 'someone')).toMatchObject({
-      status: 201,
-      body: { role: 'user' },
-    });
-    // An administrator can use the admin routes at once.
-    const boss = await login(after.base, 'boss@example.com');
-    expect((await call(after.base, 'GET', '/users', undefined, boss)).status).toBe(200);
-    await stop(after.server);
-  });
+      const after = await start({
+        ADMIN_EMAILS: ' Early@Example.com ,boss@example.com',
+      });
+      expect(after.server.output()).toContain('[Users] ADMIN_EMAILS: made early@example.com administrator');
+      const early = await login(after.base, 'early@example.com');
+      expect(await call(after.base, 'GET', '/users/me', undefined, early)).toMatchObject({
+        status: 200,
+        body: { email: 'early@example.com', role: 'admin' },
+      });
+      expect(await register(after.base, 'Boss@example.com', 'boss')).toMatchObject({
+        status: 201,
+        body: { email: 'boss@example.com', role: 'admin' },
+      });
+      expect(await register(after.base, 'someone@example.com', 'someone')).toMatchObject({
+        status: 201,
+        body: { role: 'user' },
+      });
+      // An administrator can use the admin routes at once.
+      const boss = await login(after.base, 'boss@example.com');
+      expect((await call(after.base, 'GET', '/users', undefined, boss)).status).toBe(200);
+      await stop(after.server);
+    },
+    TWO_STARTS_MS,
+  );
 });
