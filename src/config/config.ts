@@ -17,7 +17,7 @@ export class AppConfig {
   readonly databasePoolMax: number;
   readonly redisUrl: string | undefined;
   readonly jwtSecret: string;
-  /** True when no JWT_SECRET was given and a random one was made for this process. */
+  /** True when no JWT_SECRET was given: a random one, made for this process or kept in `jwtSecretFile`. */
   readonly jwtSecretGenerated: boolean;
   /** Where the development secret is kept, when no JWT_SECRET was given (see loadConfig's options). */
   readonly jwtSecretFile: string | undefined;
