@@ -4,7 +4,9 @@ import { CacheGenerations } from './cache/cache-generations.js';
 import { RedisConnection } from './cache/redis.connection.js';
 import { AppLogger } from './common/logger.js';
 import { type AppConfig, ConfigError, loadConfig } from './config/config.js';
+import { loadEnvFile } from './config/env-file.js';
 import { dataSourceOptions } from './database/data-source-options.js';
+import { DirectoryLockedError } from './database/directory-lock.js';
 import { openEmbeddedDatabase } from './database/embedded.js';
 import { revertLastMigration, runPendingMigrations } from './database/migrator.js';
 import type { Role } from './users/user.entity.js';
@@ -85,6 +87,29 @@ async function invalidateCache(userId: string, done: string, { config, logger }:
   }
 }
 
+/** Which database a command touches, without the password. */
+function describeDatabase(config: AppConfig): string {
+  if (config.databaseUrl === undefined) return `embedded, in ${config.dataDir} (no DATABASE_URL)`;
+  const url = new URL(config.databaseUrl);
+  const user = url.username ? ` as ${decodeURIComponent(url.username)}` : '';
+  return `PostgreSQL ${url.hostname}:${url.port || '5432'}/${decodeURIComponent(url.pathname.slice(1))}${user} (DATABASE_URL)`;
+}
+
+async function openEmbedded(config: AppConfig, logger: AppLogger): ReturnType<typeof openEmbeddedDatabase> {
+  try {
+    return await openEmbeddedDatabase(config.dataDir, logger);
+  } catch (error) {
+    if (!(error instanceof DirectoryLockedError)) throw error;
+    // The embedded database has one process at a time: most likely a running `npm start`.
+    throw new CommandError(
+      `The embedded database in ${error.directory} is open in another process (pid ${error.ownerPid}), ` +
+        'most likely the running server. Stop the server and run this command again, or use the ' +
+        'running server\'s admin routes instead (e.g. PATCH /users/{id} with {"role": "admin"} as an ' +
+        'administrator; see /docs).',
+    );
+  }
+}
+
 function usage(): string {
   return `Usage: node dist/cli.js <command> [args]\n\n${Object.values(COMMANDS)
     .map((c) => `  ${c.usage}`)
@@ -95,11 +120,14 @@ async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   const command = name ? COMMANDS[name] : undefined;
   if (!command) throw new UsageError(name ? `Unknown command: ${name}\n\n${usage()}` : usage());
+  loadEnvFile();
   const config = loadConfig();
   const logger = new AppLogger(config.logLevel === 'debug' ? 'debug' : 'warn', false, (line) =>
     process.stderr.write(line),
   );
-  const embedded = config.embeddedDatabase ? await openEmbeddedDatabase(config.dataDir, logger) : undefined;
+  // On stderr, so that stdout stays the command's answer alone.
+  process.stderr.write(`Database: ${describeDatabase(config)}\n`);
+  const embedded = config.embeddedDatabase ? await openEmbedded(config, logger) : undefined;
   const dataSource = new DataSource(dataSourceOptions(config, embedded?.pgOptions));
   try {
     await dataSource.initialize();

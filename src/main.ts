@@ -1,17 +1,24 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config/config.js';
+import { loadEnvFile } from './config/env-file.js';
 import { startServer } from './server.js';
 
 try {
-  await startServer(loadConfig());
+  loadEnvFile();
+  await startServer(loadConfig(process.env, { keepDevelopmentSecret: true }));
 } catch (error) {
-  // One clear message, no stack, for the mistakes an operator can fix.
-  if (error instanceof ConfigError || (error instanceof Error && error.name === 'DirectoryLockedError')) {
-    process.stderr.write(`${error.message}\n`);
-  } else {
-    process.stderr.write(
-      `Failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-  }
+  process.stderr.write(`${startFailure(error)}\n`);
   process.exit(1);
+}
+
+/** One clear message, no stack, for the mistakes an operator can fix; the stack otherwise. */
+function startFailure(error: unknown): string {
+  if (error instanceof ConfigError || (error instanceof Error && error.name === 'DirectoryLockedError')) {
+    return error.message;
+  }
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (error instanceof Error && (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL')) {
+    return `Cannot listen: ${error.message}. Stop the process using that address, or set PORT (or HOST) to another.`;
+  }
+  return `Failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
 }

@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp, createLogger, startDraining } from './app.js';
 import type { AppLogger } from './common/logger.js';
@@ -11,15 +12,21 @@ export interface StartOptions {
 
 export async function startServer(config: AppConfig, options: StartOptions = {}): Promise<NestFastifyApplication> {
   const logger = options.logger ?? createLogger(config);
-  if (config.jwtSecretGenerated) {
+  if (config.jwtSecretFile) {
+    logger.log(`JWT_SECRET is not set: using the development secret kept in ${config.jwtSecretFile}`, 'Config');
+  } else if (config.jwtSecretGenerated) {
     logger.warn('JWT_SECRET is not set: using a random one, so tokens stop working on restart', 'Config');
   }
+  // A failure from here to listening is thrown to the caller, which prints it; Nest must not print it too.
+  logger.startingUp = true;
   const app = await createApp(config, { logger });
   // From the moment the app exists (before it listens), a SIGTERM drains and exits 0.
   handleShutdownSignals(app, config, logger);
   await options.beforeListen?.(app);
   await app.listen({ port: config.port, host: config.host });
-  logger.log(`Listening on ${await app.getUrl()} (Swagger UI at /docs)`, 'Server');
+  logger.startingUp = false;
+  logger.log(`Mapped ${logger.routesMapped} routes (listed at LOG_LEVEL=debug)`, 'Server');
+  logger.log(listeningMessage(app.getHttpServer().address() as AddressInfo), 'Server');
   // A stray rejection (a driver's background error, say) is logged, not allowed to kill
   // a process that is serving other requests.
   process.on('unhandledRejection', (reason) => {
@@ -28,6 +35,14 @@ export async function startServer(config: AppConfig, options: StartOptions = {})
     });
   });
   return app;
+}
+
+/** The address actually bound, and where a browser on this machine finds Swagger UI. */
+function listeningMessage({ address, family, port }: AddressInfo): string {
+  const host = family === 'IPv6' ? `[${address}]` : address;
+  const anyInterface = address === '0.0.0.0' || address === '::';
+  const local = anyInterface ? `http://localhost:${port}` : `http://${host}:${port}`;
+  return `Listening on http://${host}:${port}${anyInterface ? ' (all interfaces)' : ''}; Swagger UI at ${local}/docs`;
 }
 
 /**

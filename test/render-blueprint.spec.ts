@@ -5,11 +5,13 @@ import { parse } from 'yaml';
 import { loadConfig } from '../src/config/config.js';
 import { ROOT } from './support/process.js';
 
-const schemaPath = join(ROOT, '..', 'shared', 'render', 'render.yaml.schema.json');
+// Render's schema, copied into the repository (see the .md beside it for where from and when).
+const schemaPath = join(ROOT, 'test', 'fixtures', 'render.yaml.schema.json');
 
 interface EnvVar {
   key: string;
   value?: string;
+  sync?: boolean;
   generateValue?: boolean;
   fromDatabase?: { name: string; property: string };
   fromService?: { type: string; name: string; property?: string };
@@ -50,6 +52,8 @@ describe('render.yaml', () => {
     const env = new Map<string, EnvVar>(web.envVars.map((v: EnvVar) => [v.key, v]));
     expect(env.get('NODE_ENV')?.value).toBe('production');
     expect(env.get('JWT_SECRET')).toEqual({ key: 'JWT_SECRET', generateValue: true });
+    // Asked for when the Blueprint is applied: the first administrator, without a shell.
+    expect(env.get('ADMIN_EMAILS')).toEqual({ key: 'ADMIN_EMAILS', sync: false });
 
     const database = blueprint.databases[0];
     expect(database.plan).toEqual(expect.any(String));

@@ -47,7 +47,8 @@ export class AuthService {
   async register(input: RegisterDto): Promise<UserDto> {
     const passwordHash = await this.passwords.hash(input.password);
     try {
-      return toUserDto(await this.users.create({ email: input.email, username: input.username, passwordHash }));
+      const role = this.config.adminEmails.includes(input.email.toLowerCase()) ? 'admin' : 'user';
+      return toUserDto(await this.users.create({ email: input.email, username: input.username, passwordHash, role }));
     } catch (error) {
       if (error instanceof DuplicateEmailError) {
         throw new AppError(409, 'email-taken', 'An account with this email already exists.');

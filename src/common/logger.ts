@@ -9,6 +9,12 @@ const DEV_HIDDEN_FIELDS = new Set(['stack', 'requestId', 'method', 'route', 'sta
 
 const RANK: Record<LogLevel, number> = { silent: 0, error: 1, warn: 2, info: 3, debug: 4 };
 
+/** Nest's start-up detail, a line per module and per route: at debug only (the server logs a summary). */
+const FRAMEWORK_DETAIL = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer']);
+
+/** Where Nest reports a start-up failure that it also throws: the caller prints it (once). */
+const FRAMEWORK_START_FAILURE = new Set(['ExceptionHandler', 'NestApplication']);
+
 /**
  * One line per message: JSON in production (for Render's log search), a short
  * readable line in development. The current request id is added to every line
@@ -16,6 +22,10 @@ const RANK: Record<LogLevel, number> = { silent: 0, error: 1, warn: 2, info: 3, 
  */
 export class AppLogger implements LoggerService {
   private readonly threshold: number;
+  /** Routes Nest has mapped so far (one RouterExplorer line each). */
+  routesMapped = 0;
+  /** Set while the server starts: Nest's own report of a failure is dropped, the thrown error is printed. */
+  startingUp = false;
 
   constructor(
     level: LogLevel,
@@ -26,13 +36,16 @@ export class AppLogger implements LoggerService {
   }
 
   log(message: unknown, context?: string): void {
-    this.write('info', message, context);
+    if (context === 'RouterExplorer') this.routesMapped += 1;
+    this.write(context && FRAMEWORK_DETAIL.has(context) ? 'debug' : 'info', message, context);
   }
 
   error(message: unknown, traceOrContext?: string, context?: string): void {
     // Nest calls error(message, stack, context) or error(message, context).
     const trace = context === undefined ? undefined : traceOrContext;
-    this.write('error', message, context ?? traceOrContext, trace ? { stack: trace } : undefined);
+    const where = context ?? traceOrContext;
+    if (this.startingUp && where && FRAMEWORK_START_FAILURE.has(where)) return;
+    this.write('error', message, where, trace ? { stack: trace } : undefined);
   }
 
   warn(message: unknown, context?: string): void {

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, loadConfig } from './config.js';
 
 const PROD = {
@@ -98,6 +101,37 @@ describe('loadConfig', () => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(message);
+  });
+
+  it('reads ADMIN_EMAILS as trimmed, lower-cased emails, and refuses what is not one', () => {
+    expect(loadConfig({ ADMIN_EMAILS: ' Ada@Example.com, ,bob@example.com ' }).adminEmails).toEqual([
+      'ada@example.com',
+      'bob@example.com',
+    ]);
+    expect(problemsOf({ ADMIN_EMAILS: 'ada@example.com, not-an-email' })).toEqual([
+      'ADMIN_EMAILS must be comma-separated email addresses (got "not-an-email")',
+    ]);
+  });
+
+  it('without JWT_SECRET outside production, keeps one secret in DATA_DIR when asked', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ultrai-config-'));
+    try {
+      const first = loadConfig({ DATA_DIR: dataDir }, { keepDevelopmentSecret: true });
+      expect(first.jwtSecretFile).toBe(join(dataDir, 'jwt-secret'));
+      expect(statSync(join(dataDir, 'jwt-secret')).mode & 0o777).toBe(0o600);
+      expect(loadConfig({ DATA_DIR: dataDir }, { keepDevelopmentSecret: true }).jwtSecret).toBe(first.jwtSecret);
+      // Not asked (tests, other callers): a secret for this process only.
+      expect(loadConfig({ DATA_DIR: dataDir })).toMatchObject({ jwtSecretFile: undefined });
+      expect(loadConfig({ DATA_DIR: dataDir }).jwtSecret).not.toBe(first.jwtSecret);
+      // A given secret wins, and production never uses the file.
+      const given = loadConfig({ DATA_DIR: dataDir, JWT_SECRET: 'given' }, { keepDevelopmentSecret: true });
+      expect(given).toMatchObject({ jwtSecret: 'given', jwtSecretFile: undefined });
+      expect(() => loadConfig({ ...PROD, JWT_SECRET: '', DATA_DIR: dataDir }, { keepDevelopmentSecret: true })).toThrow(
+        /JWT_SECRET is required when NODE_ENV=production/,
+      );
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('lists every problem in one error', () => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { developmentSecret } from './development-secret.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
@@ -16,8 +17,12 @@ export class AppConfig {
   readonly databasePoolMax: number;
   readonly redisUrl: string | undefined;
   readonly jwtSecret: string;
-  /** True when no JWT_SECRET was given and a random one was made for this process. */
+  /** True when no JWT_SECRET was given: a random one, made for this process or kept in `jwtSecretFile`. */
   readonly jwtSecretGenerated: boolean;
+  /** Where the development secret is kept, when no JWT_SECRET was given (see loadConfig's options). */
+  readonly jwtSecretFile: string | undefined;
+  /** Accounts with these emails (trimmed, lower-cased) are administrators: on registration and at start. */
+  readonly adminEmails: string[];
   readonly logLevel: LogLevel;
   /** Empty: CORS off. `['*']`: any origin. */
   readonly corsOrigins: string[];
@@ -82,12 +87,21 @@ const NODE_ENVS: readonly NodeEnv[] = ['development', 'production', 'test'];
 const LOG_LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
 const MIN_PRODUCTION_SECRET = 32;
 
+export interface LoadConfigOptions {
+  /**
+   * Outside production, without JWT_SECRET: keep a generated secret in DATA_DIR and
+   * reuse it, so tokens survive a restart. Off by default: tests and other callers get
+   * a secret for the process and write nothing.
+   */
+  keepDevelopmentSecret?: boolean;
+}
+
 /**
  * Reads and validates every variable, collecting all problems before failing,
  * so one start shows everything that has to be fixed. Values of secrets are
  * never repeated in a message.
  */
-export function loadConfig(env: Env = process.env): AppConfig {
+export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): AppConfig {
   const problems: string[] = [];
   const read = (name: string): string | undefined => {
     const value = env[name]?.trim();
@@ -149,11 +163,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
     else problems.push(`DATABASE_SSL must be true, false or no-verify (got "${sslRaw}")`);
   }
 
+  const dataDir = resolve(read('DATA_DIR') ?? './.data');
   let jwtSecret = read('JWT_SECRET');
   let jwtSecretGenerated = false;
+  let jwtSecretFile: string | undefined;
   if (jwtSecret === undefined) {
     if (production) problems.push('JWT_SECRET is required when NODE_ENV=production');
-    jwtSecret = randomBytes(32).toString('base64url');
+    if (!production && options.keepDevelopmentSecret) {
+      ({ secret: jwtSecret, file: jwtSecretFile } = developmentSecret(dataDir));
+    } else {
+      jwtSecret = randomBytes(32).toString('base64url');
+    }
     jwtSecretGenerated = true;
   } else if (production && jwtSecret.length < MIN_PRODUCTION_SECRET) {
     problems.push(
@@ -166,6 +186,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
     if (origin === '') continue;
     if (origin === '*' || isOrigin(origin)) corsOrigins.push(origin);
     else problems.push(`CORS_ORIGINS entries must be origins like https://app.example.com or * (got "${origin}")`);
+  }
+
+  const adminEmails: string[] = [];
+  for (const email of (read('ADMIN_EMAILS') ?? '').split(',').map((e) => e.trim().toLowerCase())) {
+    if (email === '') continue;
+    if (/^[^\s@,]+@[^\s@,]+$/.test(email)) adminEmails.push(email);
+    else problems.push(`ADMIN_EMAILS must be comma-separated email addresses (got "${email}")`);
   }
 
   let trustProxy: boolean | number | string[] = false;
@@ -194,10 +221,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
     jwtSecret,
     jwtSecretGenerated,
+    jwtSecretFile,
+    adminEmails,
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     corsOrigins,
     trustProxy,
-    dataDir: resolve(read('DATA_DIR') ?? './.data'),
+    dataDir,
     accessTokenTtlSeconds: integer('ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400),
     refreshTokenTtlSeconds: integer('REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 300, 365 * 86_400),
     refreshReuseGraceSeconds: integer('REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),

@@ -19,6 +19,7 @@ export type DatabaseState = 'connecting' | 'ready' | 'failed';
  */
 export class Database {
   state: DatabaseState = 'connecting';
+  private readonly readyTasks: Array<(dataSource: DataSource) => Promise<void>> = [];
   private retryTimer: NodeJS.Timeout | undefined;
   private closing = false;
 
@@ -59,6 +60,15 @@ export class Database {
     return this.state === 'ready';
   }
 
+  /**
+   * Work that needs the migrated database once per start (e.g. promoting ADMIN_EMAILS):
+   * now if it is ready, else as soon as it is, before readiness answers 200.
+   */
+  async whenReady(task: (dataSource: DataSource) => Promise<void>): Promise<void> {
+    if (this.ready) await task(this.dataSource);
+    else this.readyTasks.push(task);
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     clearTimeout(this.retryTimer);
@@ -77,6 +87,7 @@ export class Database {
   private async migrate(): Promise<void> {
     const applied = await runPendingMigrations(this.dataSource);
     if (applied.length > 0) this.logger.log(`Applied migrations: ${applied.join(', ')}`, 'Database');
+    for (const task of this.readyTasks.splice(0)) await task(this.dataSource);
     this.state = 'ready';
   }
 

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { SessionsModule } from '../auth/sessions.module.js';
+import { AdminEmails } from './admin-emails.js';
 import { UsersController } from './users.controller.js';
 import { UsersRepository } from './users.repository.js';
 import { UsersService } from './users.service.js';
@@ -7,7 +8,7 @@ import { UsersService } from './users.service.js';
 @Module({
   imports: [SessionsModule],
   controllers: [UsersController],
-  providers: [UsersRepository, UsersService],
+  providers: [UsersRepository, UsersService, AdminEmails],
   exports: [UsersRepository, UsersService],
 })
 export class UsersModule {}

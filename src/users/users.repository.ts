@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, type Repository } from 'typeorm';
 import { AppError } from '../common/problem.js';
+import { returningRows } from '../database/returning.js';
 import { type Role, User } from './user.entity.js';
 
 export interface UserListQuery {
@@ -45,7 +46,7 @@ export class UsersRepository {
     return this.users.createQueryBuilder('u').where('lower(u.email) = lower(:email)', { email }).getOne();
   }
 
-  async create(values: { email: string; username: string; passwordHash: string }): Promise<User> {
+  async create(values: { email: string; username: string; passwordHash: string; role?: Role }): Promise<User> {
     try {
       return await this.users.save(this.users.create(values));
     } catch (error) {
@@ -91,6 +92,17 @@ export class UsersRepository {
     const user = await this.findByEmail(email);
     if (!user) return null;
     return this.update(user.id, { role });
+  }
+
+  /** Makes administrators of the accounts with these (lower-cased) emails; returns those it changed. */
+  async promoteEmails(emails: string[]): Promise<string[]> {
+    if (emails.length === 0) return [];
+    const result: unknown = await this.users.query(
+      `UPDATE users SET role = 'admin', updated_at = now()
+        WHERE lower(email) = ANY($1::text[]) AND role <> 'admin' RETURNING email`,
+      [emails],
+    );
+    return returningRows<{ email: string }>(result).map((row) => row.email);
   }
 
   async delete(id: string): Promise<boolean> {

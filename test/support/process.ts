@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TEST_JWT_SECRET } from './env.js';
 
@@ -23,10 +24,16 @@ export interface Spawned {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs a built entry point (`dist/main.js`, `dist/cli.js`, a fixture) with a clean environment. */
-export function spawnNode(args: string[], env: Record<string, string>): Spawned {
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
+/**
+ * Runs a built entry point (`dist/main.js`, `dist/cli.js`, a fixture: relative to the
+ * repository) with a clean environment. The working directory is where a `.env` is read:
+ * the system's temporary directory unless given, so a developer's own `.env` in the
+ * repository never reaches the tests.
+ */
+export function spawnNode(args: string[], env: Record<string, string>, cwd = tmpdir()): Spawned {
+  const [script, ...rest] = args;
+  const child = spawn(process.execPath, [join(ROOT, script), ...rest], {
+    cwd,
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'test',

@@ -1,0 +1,200 @@
+import { statSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { freePort, spawnNode, type Spawned, waitFor200 } from './support/process.js';
+
+/** Two starts of the server, each up to waitFor200's 60 s on a busy machine. */
+const TWO_STARTS_MS = 150_000;
+
+/** The service as a user starts it: `node dist/main.js` with a `.env`, ADMIN_EMAILS, no JWT_SECRET. */
+describe('start-up', () => {
+  let db: TestDatabase;
+  let dir: string;
+  const running: Spawned[] = [];
+
+  beforeEach(async () => {
+    db = await createTestDatabase();
+    dir = mkdtempSync(join(tmpdir(), 'ultrai-start-'));
+  });
+  afterEach(async () => {
+    for (const p of running.splice(0)) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    await db.drop();
+  });
+
+  async function start(env: Record<string, string>, cwd?: string): Promise<{ server: Spawned; base: string }> {
+    const port = env.PORT ?? String(await freePort());
+    const server = spawnNode(['dist/main.js'], { ...db.env, PORT: port, ...env }, cwd);
+    running.push(server);
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor200(`${base}/health/ready`, server, 60_000);
+    return { server, base };
+  }
+
+  async function stop(server: Spawned): Promise<void> {
+    server.child.kill('SIGTERM');
+    expect((await server.exit).code).toBe(0);
+  }
+
+  async function call(base: string, method: string, path: string, body?: object, token?: string) {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: {
+        ...(body ? { 'content-type': 'application/json' } : {}),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return {
+      status: res.status,
+      body: (res.status === 204 ? null : await res.json()) as Record<string, string>,
+    };
+  }
+
+  async function register(base: string, email: string, username: string) {
+    return call(base, 'POST', '/auth/register', {
+      email,
+      username,
+      password: 'a long enough password',
+    });
+  }
+
+  async function login(base: string, email: string): Promise<string> {
+    const res = await call(base, 'POST', '/auth/login', {
+      email,
+      password: 'a long enough password',
+    });
+    expect(res.status).toBe(200);
+    return res.body.access_token;
+  }
+
+  it('reads a .env in its working directory; the real environment wins over it', async () => {
+    const port = await freePort();
+    writeFileSync(join(dir, '.env'), `PORT=${port}\nMETRICS_TOKEN=from-the-env-file\n`);
+    // No PORT in the environment: it comes from the file. METRICS_TOKEN is in both.
+    const server = spawnNode(['dist/main.js'], { ...db.env, METRICS_TOKEN: 'from-the-environment' }, dir);
+    running.push(server);
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor200(`${base}/health/ready`, server, 60_000);
+    const metrics = (token: string) =>
+      fetch(`${base}/metrics`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+    expect((await metrics('from-the-environment')).status).toBe(200);
+    expect((await metrics('from-the-env-file')).status).toBe(401);
+    await stop(server);
+  });
+
+  it(
+    'logs a quiet start: one line for the routes, and the address actually bound',
+    async () => {
+      const { server } = await start({ HOST: '127.0.0.1' });
+      const output = server.output();
+      expect(output).not.toMatch(/Mapped \{/);
+      expect(output).not.toMatch(/InstanceLoader|RoutesResolver/);
+      expect(output).toMatch(/\[Server\] Mapped \d+ routes \(listed at LOG_LEVEL=debug\)/);
+      expect(output).toMatch(/Listening on http:\/\/127\.0\.0\.1:\d+; Swagger UI at http:\/\/127\.0\.0\.1:\d+\/docs/);
+      await stop(server);
+
+      // On every interface (IPv6 and, on Linux, IPv4 too), at debug: the line says so, and the routes are listed.
+      const all = await start({ HOST: '::', LOG_LEVEL: 'debug' });
+      expect(all.server.output()).toMatch(
+        /Listening on http:\/\/\[::\]:\d+ \(all interfaces\); Swagger UI at http:\/\/localhost:\d+\/docs/,
+      );
+      const mapped = all.server.output().match(/Mapped \{[^}]+\} route/g) ?? [];
+      expect(mapped).toContain('Mapped {/auth/login, POST} route');
+      expect(all.server.output()).toContain(`Mapped ${mapped.length} routes`);
+      await stop(all.server);
+    },
+    TWO_STARTS_MS,
+  );
+
+  it('prints a start-up failure once, without a stack', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const server = spawnNode(['dist/main.js'], {
+        ...db.env,
+        PORT: String(port),
+      });
+      running.push(server);
+      expect((await server.exit).code).toBe(1);
+      expect(server.output().match(/EADDRINUSE/g)).toEqual(['EADDRINUSE']);
+      expect(server.output()).toContain(`Cannot listen: listen EADDRINUSE: address already in use 127.0.0.1:${port}`);
+      expect(server.output()).not.toMatch(/\n\s+at /);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it(
+    'in development without JWT_SECRET, keeps one secret in DATA_DIR: tokens survive a restart',
+    async () => {
+      const dataDir = db.env.DATA_DIR ?? join(dir, 'data');
+      const env = { NODE_ENV: 'development', JWT_SECRET: '', DATA_DIR: dataDir };
+      const first = await start(env);
+      expect(first.server.output()).toContain(`using the development secret kept in ${join(dataDir, 'jwt-secret')}`);
+      expect((await register(first.base, 'restart@example.com', 'restarter')).status).toBe(201);
+      const token = await login(first.base, 'restart@example.com');
+      await stop(first.server);
+      expect(statSync(join(dataDir, 'jwt-secret')).mode & 0o777).toBe(0o600);
+
+      const second = await start(env);
+      const me = await call(second.base, 'GET', '/users/me', undefined, token);
+      expect(me).toMatchObject({
+        status: 200,
+        body: { email: 'restart@example.com' },
+      });
+      await stop(second.server);
+    },
+    TWO_STARTS_MS,
+  );
+
+  it('in production without JWT_SECRET, refuses to start and writes no secret', async () => {
+    const dataDir = join(dir, 'data');
+    const server = spawnNode(['dist/main.js'], {
+      NODE_ENV: 'production',
+      JWT_SECRET: '',
+      DATA_DIR: dataDir,
+      DATABASE_URL: 'postgres://u@127.0.0.1:1/none',
+    });
+    expect((await server.exit).code).toBe(1);
+    expect(server.output().match(/JWT_SECRET is required when NODE_ENV=production/g)).toHaveLength(1);
+    expect(() => statSync(join(dataDir, 'jwt-secret'))).toThrow(/ENOENT/);
+  });
+
+  it(
+    'ADMIN_EMAILS: a registration with one is an administrator; an existing account is promoted at start',
+    async () => {
+      const before = await start({});
+      expect((await register(before.base, 'early@example.com', 'early')).body).toMatchObject({ role: 'user' });
+      await stop(before.server);
+
+      const after = await start({
+        ADMIN_EMAILS: ' Early@Example.com ,boss@example.com',
+      });
+      expect(after.server.output()).toContain('[Users] ADMIN_EMAILS: made early@example.com administrator');
+      const early = await login(after.base, 'early@example.com');
+      expect(await call(after.base, 'GET', '/users/me', undefined, early)).toMatchObject({
+        status: 200,
+        body: { email: 'early@example.com', role: 'admin' },
+      });
+      expect(await register(after.base, 'Boss@example.com', 'boss')).toMatchObject({
+        status: 201,
+        body: { email: 'boss@example.com', role: 'admin' },
+      });
+      expect(await register(after.base, 'someone@example.com', 'someone')).toMatchObject({
+        status: 201,
+        body: { role: 'user' },
+      });
+      // An administrator can use the admin routes at once.
+      const boss = await login(after.base, 'boss@example.com');
+      expect((await call(after.base, 'GET', '/users', undefined, boss)).status).toBe(200);
+      await stop(after.server);
+    },
+    TWO_STARTS_MS,
+  );
+});
