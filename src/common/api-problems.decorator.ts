@@ -28,6 +28,7 @@ const DESCRIPTIONS: Record<number, string> = {
   413: 'Body too large',
   415: 'Unsupported content type',
   429: 'Too many requests (see Retry-After)',
+  503: 'Busy or unavailable for now (see Retry-After)',
 };
 
 /** Documents the error responses of a route, all as problem+json. */
