@@ -19,7 +19,7 @@ export async function startServer(config: AppConfig, options: StartOptions = {})
   handleShutdownSignals(app, config, logger);
   await options.beforeListen?.(app);
   await app.listen({ port: config.port, host: config.host });
-  logger.log(`Listening on ${await app.getUrl()} (Swagger UI at /docs)`, 'Server');
+  logger.log(`Listening on ${await app.getUrl()}${config.docsEnabled ? ' (Swagger UI at /docs)' : ''}`, 'Server');
   // A stray rejection (a driver's background error, say) is logged, not allowed to kill
   // a process that is serving other requests.
   process.on('unhandledRejection', (reason) => {

@@ -50,6 +50,7 @@ describe('render.yaml', () => {
     const env = new Map<string, EnvVar>(web.envVars.map((v: EnvVar) => [v.key, v]));
     expect(env.get('NODE_ENV')?.value).toBe('production');
     expect(env.get('JWT_SECRET')).toEqual({ key: 'JWT_SECRET', generateValue: true });
+    expect(env.get('METRICS_TOKEN')).toEqual({ key: 'METRICS_TOKEN', generateValue: true });
 
     const database = blueprint.databases[0];
     expect(database.plan).toEqual(expect.any(String));
@@ -71,6 +72,7 @@ describe('render.yaml', () => {
     expect(config.databaseUrl).toBeDefined();
     expect(config.redisUrl).toBeDefined();
     expect(config.jwtSecret.length).toBeGreaterThanOrEqual(32);
+    expect(config.metricsToken).toBeDefined();
     // and without them it would refuse to start
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
       /DATABASE_URL is required[\s\S]*JWT_SECRET is required/,
