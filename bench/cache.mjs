@@ -13,6 +13,8 @@ const db = await freshDatabase(process.env.DATABASE_URL);
 const common = {
   DATABASE_URL: db.url,
   RATE_LIMIT_MAX: '10000000',
+  // Production answers /metrics only to this token.
+  METRICS_TOKEN: 'bench-metrics-token',
   REDIS_KEY_PREFIX: `bench${Date.now()}:`,
   ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
 };
@@ -44,7 +46,9 @@ try {
     row('GET /documents, cache off', await load({ url: `${uncached.url}/documents`, headers: auth, duration })),
   );
 
-  const metrics = await (await fetch(`${cached.url}/metrics`)).text();
+  const metrics = await (
+    await fetch(`${cached.url}/metrics`, { headers: { authorization: 'Bearer bench-metrics-token' } })
+  ).text();
   const hits = Number(/^cache_hits_total (\d+)/m.exec(metrics)[1]);
   const misses = Number(/^cache_misses_total (\d+)/m.exec(metrics)[1]);
   console.log(

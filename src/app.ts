@@ -225,6 +225,10 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   const database = app.get(Database);
   app.useGlobalFilters(new ProblemFilter(logger, () => database.ready));
   app.useGlobalPipes(createValidationPipe());
-  setupSwagger(app);
+  if (config.docsEnabled) setupSwagger(app);
+  else logger.log('DOCS_ENABLED=false: /docs and /docs/openapi.json answer 404', 'Config');
+  if (config.production && config.metricsToken === undefined) {
+    logger.warn('METRICS_TOKEN is not set: GET /metrics answers 404 (set it to scrape metrics)', 'Config');
+  }
   return app;
 }

@@ -26,7 +26,7 @@ export async function startServer(config: AppConfig, options: StartOptions = {})
   await app.listen({ port: config.port, host: config.host });
   logger.startingUp = false;
   logger.log(`Mapped ${logger.routesMapped} routes (listed at LOG_LEVEL=debug)`, 'Server');
-  logger.log(listeningMessage(app.getHttpServer().address() as AddressInfo), 'Server');
+  logger.log(listeningMessage(app.getHttpServer().address() as AddressInfo, config.docsEnabled), 'Server');
   // A stray rejection (a driver's background error, say) is logged, not allowed to kill
   // a process that is serving other requests.
   process.on('unhandledRejection', (reason) => {
@@ -38,11 +38,12 @@ export async function startServer(config: AppConfig, options: StartOptions = {})
 }
 
 /** The address actually bound, and where a browser on this machine finds Swagger UI. */
-function listeningMessage({ address, family, port }: AddressInfo): string {
+function listeningMessage({ address, family, port }: AddressInfo, docsEnabled: boolean): string {
   const host = family === 'IPv6' ? `[${address}]` : address;
   const anyInterface = address === '0.0.0.0' || address === '::';
   const local = anyInterface ? `http://localhost:${port}` : `http://${host}:${port}`;
-  return `Listening on http://${host}:${port}${anyInterface ? ' (all interfaces)' : ''}; Swagger UI at ${local}/docs`;
+  const docs = docsEnabled ? `; Swagger UI at ${local}/docs` : '';
+  return `Listening on http://${host}:${port}${anyInterface ? ' (all interfaces)' : ''}${docs}`;
 }
 
 /**

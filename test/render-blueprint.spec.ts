@@ -54,6 +54,7 @@ describe('render.yaml', () => {
     expect(env.get('JWT_SECRET')).toEqual({ key: 'JWT_SECRET', generateValue: true });
     // Asked for when the Blueprint is applied: the first administrator, without a shell.
     expect(env.get('ADMIN_EMAILS')).toEqual({ key: 'ADMIN_EMAILS', sync: false });
+    expect(env.get('METRICS_TOKEN')).toEqual({ key: 'METRICS_TOKEN', generateValue: true });
 
     const database = blueprint.databases[0];
     expect(database.plan).toEqual(expect.any(String));
@@ -75,6 +76,7 @@ describe('render.yaml', () => {
     expect(config.databaseUrl).toBeDefined();
     expect(config.redisUrl).toBeDefined();
     expect(config.jwtSecret.length).toBeGreaterThanOrEqual(32);
+    expect(config.metricsToken).toBeDefined();
     // and without them it would refuse to start
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
       /DATABASE_URL is required[\s\S]*JWT_SECRET is required/,

@@ -30,8 +30,8 @@ export interface CachedReadsDeps {
  *   be an access token, and its session must be in the session cache for its user
  *   (the cache that revocation, logout, password change and disabling clear);
  * - the answer must be in the response cache under the user's current generation
- *   and the exact URL: it was stored by cachedResponse(), which stores only the
- *   caller's own data;
+ *   and the same normalised URL (cache-key.ts): it was stored by cachedResponse(),
+ *   which stores only the caller's own data;
  * - the per-user rate limit is counted as the guard counts it (same key, limit and
  *   window) and only then, once a hit is certain; a request over the limit goes to the
  *   pipeline, which answers 429 (counting it once more, which changes nothing for a
@@ -66,7 +66,7 @@ export class CachedReads {
       generations.current(principal.userId),
     ]);
     if (sessionUser !== principal.userId || generation === undefined) return false;
-    const hit: CachedResponse | undefined = await cache.get(cache.key(principal.userId, generation, request.url));
+    const hit: CachedResponse | undefined = await cache.get(cache.key(principal.userId, generation, request));
     if (!hit) return false;
     const limit = config.rateLimitMax;
     const counted = await limits.increment(

@@ -32,7 +32,7 @@ export function cachedResponse(isOwn: CacheablePredicate = () => true) {
       const principal = request.user;
       if (request.method !== 'GET' || !principal || this.config.cacheTtlMs === 0) return next.handle();
 
-      return from(this.lookup(principal.userId, request.url)).pipe(
+      return from(this.lookup(principal.userId, request)).pipe(
         switchMap(({ key, hit }) => {
           if (hit) {
             this.metrics.cacheHits.inc();
@@ -49,7 +49,7 @@ export function cachedResponse(isOwn: CacheablePredicate = () => true) {
               if (key && reply.statusCode === 200 && isOwn(body, request, principal)) {
                 const etag = reply.getHeader('etag');
                 // As Fastify serialises it (JSON.stringify), once, on a miss.
-                void this.cache.set(key, {
+                void this.cache.set(principal.userId, key, {
                   json: JSON.stringify(body),
                   etag: typeof etag === 'string' ? etag : undefined,
                 });
@@ -60,10 +60,10 @@ export function cachedResponse(isOwn: CacheablePredicate = () => true) {
       );
     }
 
-    private async lookup(userId: string, url: string) {
+    private async lookup(userId: string, request: FastifyRequest) {
       const generation = await this.generations.current(userId);
       if (generation === undefined) return { key: undefined, hit: undefined };
-      const key = this.cache.key(userId, generation, url);
+      const key = this.cache.key(userId, generation, request);
       return { key, hit: await this.cache.get(key) };
     }
   }

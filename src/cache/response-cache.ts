@@ -4,6 +4,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Cache } from 'cache-manager';
 import type { DeserializedData, KeyvOptions } from 'keyv';
 import { AppConfig } from '../config/config.js';
+import { type CacheKeyRequest, cacheUrl } from './cache-key.js';
 import { RedisConnection } from './redis.connection.js';
 
 /** A cached answer, stored as the JSON text it is sent as: a hit is sent without parsing or serialising. */
@@ -62,17 +63,23 @@ export function createResponseStore(redis: RedisConnection, config: AppConfig): 
   return keyv;
 }
 
-/** Cached GET responses, by user, generation and URL. */
+const SWEEP_EVERY_MS = 60_000;
+
+/** Cached GET responses, by user, generation and (normalised) URL. */
 @Injectable()
 export class ResponseCache {
+  /** Without Redis: entries stored per user, as the Redis counter below counts them. */
+  private readonly stored = new Map<string, { count: number; expiresAt: number }>();
+  private lastSweep = Date.now();
+
   constructor(
     @Inject(CACHE_MANAGER) private readonly cache: Cache,
     private readonly config: AppConfig,
     private readonly redis: RedisConnection,
   ) {}
 
-  key(userId: string, generation: string, url: string): string {
-    return `${userId}:${generation}:${url}`;
+  key(userId: string, generation: string, request: CacheKeyRequest): string {
+    return `${userId}:${generation}:${cacheUrl(request, userId)}`;
   }
 
   async get(key: string): Promise<CachedResponse | undefined> {
@@ -85,11 +92,42 @@ export class ResponseCache {
     }
   }
 
-  async set(key: string, value: CachedResponse): Promise<void> {
+  async set(userId: string, key: string, value: CachedResponse): Promise<void> {
     try {
-      await this.redis.bounded(this.cache.set(key, value, this.config.cacheTtlMs));
+      // Both sent at once, so the entry is in place as soon as it would have been
+      // without the count (the next request for it may follow right away); one over
+      // the cap is removed again.
+      const [admitted] = await Promise.all([
+        this.admit(userId),
+        this.redis.bounded(this.cache.set(key, value, this.config.cacheTtlMs)),
+      ]);
+      if (!admitted) await this.redis.bounded(this.cache.del(key));
     } catch {
       // a cache that cannot store is a cache that misses
     }
+  }
+
+  /**
+   * At most CACHE_MAX_ENTRIES_PER_USER entries per user at a time: a counter of the
+   * entries stored, whose expiry moves to the last one's, so when it lapses every
+   * entry it counted has expired too. Past the cap answers are not stored (they
+   * are still served); the user's entries age out and the count starts again.
+   */
+  private async admit(userId: string): Promise<boolean> {
+    const ttl = this.config.cacheTtlMs;
+    if (!this.redis.configured) {
+      const now = Date.now();
+      if (now - this.lastSweep > SWEEP_EVERY_MS) {
+        for (const [id, entry] of this.stored) if (entry.expiresAt <= now) this.stored.delete(id);
+        this.lastSweep = now;
+      }
+      const entry = this.stored.get(userId);
+      const count = entry && entry.expiresAt > now ? entry.count + 1 : 1;
+      this.stored.set(userId, { count, expiresAt: now + ttl });
+      return count <= this.config.cacheMaxEntriesPerUser;
+    }
+    const key = `${this.config.redisKeyPrefix}resp-count:${userId}`;
+    const [count] = await this.redis.run((redis) => redis.multi().incr(key).pExpire(key, ttl).exec());
+    return Number(count) <= this.config.cacheMaxEntriesPerUser;
   }
 }

@@ -58,6 +58,16 @@ export class AppConfig {
   readonly accountLoginDelayMaxSeconds: number;
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
   readonly metricsToken: string | undefined;
+  /** Swagger UI at /docs and the OpenAPI document; false answers 404 there. */
+  readonly docsEnabled: boolean;
+  /** Downloads of document content one user may have in flight on one instance. */
+  readonly downloadConcurrencyPerUser: number;
+  /** Downloads in flight on one instance, all users together. */
+  readonly downloadConcurrency: number;
+  /** A download whose client takes nothing for this long is cut off (its memory and slot freed). */
+  readonly downloadStallTimeoutMs: number;
+  /** Cached answers one user may have stored at a time. */
+  readonly cacheMaxEntriesPerUser: number;
   /** Bound on a database round trip made by a health check. */
   readonly healthTimeoutMs: number;
   /** Bound on the graceful shutdown before the process gives up and exits 1. */
@@ -117,6 +127,14 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       return fallback;
     }
     return value;
+  };
+
+  const flag = (name: string, fallback: boolean): boolean => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const value = parseBoolean(raw);
+    if (value === undefined) problems.push(`${name} must be true or false (got "${raw}")`);
+    return value ?? fallback;
   };
 
   const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
@@ -243,6 +261,11 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     accountLoginWindowMs: integer('ACCOUNT_LOGIN_WINDOW_MS', 15 * 60_000, 1000, 86_400_000),
     accountLoginDelayMaxSeconds: integer('ACCOUNT_LOGIN_DELAY_MAX_SECONDS', 60, 1, 3600),
     metricsToken: read('METRICS_TOKEN'),
+    docsEnabled: flag('DOCS_ENABLED', true),
+    downloadConcurrencyPerUser: integer('DOWNLOAD_CONCURRENCY_PER_USER', 4, 1, 1000),
+    downloadConcurrency: integer('DOWNLOAD_CONCURRENCY', 16, 1, 10_000),
+    downloadStallTimeoutMs: integer('DOWNLOAD_STALL_TIMEOUT_MS', 30_000, 100, 600_000),
+    cacheMaxEntriesPerUser: integer('CACHE_MAX_ENTRIES_PER_USER', 100, 1, 1_000_000),
     healthTimeoutMs: integer('HEALTH_TIMEOUT_MS', 1000, 50, 60_000),
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 8000, 100, 60_000),
     bodyIdleTimeoutMs: integer('BODY_IDLE_TIMEOUT_MS', 30_000, 100, 600_000),

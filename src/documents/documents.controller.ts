@@ -28,6 +28,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
 import { CurrentUser, type Principal } from '../auth/principal.js';
 import { cachedResponse } from '../cache/response-cache.interceptor.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
@@ -47,6 +48,7 @@ import {
 } from './dto/document.dto.js';
 import { contentDisposition } from './filename.js';
 import { readMultipartUpload } from './upload-reader.js';
+import { downloadStream } from './download-stream.js';
 
 /** Only a user's own list is cached: an administrator's `?owner=` view is someone else's data. */
 function ownList(request: FastifyRequest, principal: Principal): boolean {
@@ -111,24 +113,28 @@ export class DocumentsController {
   }
 
   @Get(':id/content')
-  @ApiOperation({ summary: 'Download the bytes (ETag is the sha256; If-None-Match gives 304)' })
+  @ApiOperation({
+    summary: 'Download the bytes (ETag is the sha256; If-None-Match gives 304)',
+    description:
+      'At most DOWNLOAD_CONCURRENCY_PER_USER downloads per user (429) and DOWNLOAD_CONCURRENCY per server (503) at once, both with Retry-After.',
+  })
   @ApiProduces(...ACCEPTED_TYPES)
   @ApiHeader({ name: 'If-None-Match', required: false })
   @ApiOkResponse({ schema: { type: 'string', format: 'binary' } })
   @ApiResponse({ status: 304, description: 'Not modified' })
-  @ApiProblems(400, 401, 404)
+  @ApiProblems(400, 401, 404, 429, 503)
   async content(
     @CurrentUser() principal: Principal,
     @Param('id', new UuidPipe()) id: string,
     @Headers('if-none-match') ifNoneMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<Buffer | undefined> {
-    const { document, data } = await this.documents.content(principal, id, ifNoneMatch);
+  ): Promise<Readable | undefined> {
+    const { document, data, release } = await this.documents.content(principal, id, ifNoneMatch);
     reply
       .header('etag', `"${document.sha256}"`)
       .header('cache-control', 'private, no-cache')
       .header('x-content-type-options', 'nosniff');
-    if (!data) {
+    if (!data || !release) {
       reply.status(HttpStatus.NOT_MODIFIED);
       return undefined;
     }
@@ -139,7 +145,7 @@ export class DocumentsController {
       )
       .header('content-length', data.length)
       .header('content-disposition', contentDisposition(document.filename));
-    return data;
+    return downloadStream(data, reply.raw, this.config.downloadStallTimeoutMs, release);
   }
 
   @Patch(':id')

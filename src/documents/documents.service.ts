@@ -9,6 +9,7 @@ import { AppConfig } from '../config/config.js';
 import { detectContentType } from './content-type.js';
 import { DocumentsRepository, type DocumentRow, type ListOrder, QuotaExceededError } from './documents.repository.js';
 import type { DocumentDto, DocumentListQueryDto, UpdateDocumentDto } from './dto/document.dto.js';
+import { type ReleaseSlot, DownloadSlots } from './download-slots.js';
 import { sanitizeFilename } from './filename.js';
 import { PayloadTooLargeError } from './upload-reader.js';
 
@@ -26,6 +27,8 @@ export interface DocumentContent {
   document: DocumentDto;
   /** Absent when the caller's ETag matched: nothing to send. */
   data?: Buffer;
+  /** With `data`: the caller's download slot, to release once the response is over. */
+  release?: ReleaseSlot;
 }
 
 export function toDocumentDto(row: DocumentRow): DocumentDto {
@@ -58,6 +61,7 @@ export class DocumentsService {
     private readonly documents: DocumentsRepository,
     private readonly config: AppConfig,
     private readonly cache: CacheGenerations,
+    private readonly slots: DownloadSlots,
   ) {}
 
   /**
@@ -139,9 +143,16 @@ export class DocumentsService {
   async content(principal: Principal, id: string, ifNoneMatch?: string): Promise<DocumentContent> {
     const row = await this.visible(principal, id);
     if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, row.sha256)) return { document: toDocumentDto(row) };
-    const data = await this.documents.content(id);
-    if (!data) throw new NotFoundError(NOT_FOUND);
-    return { document: toDocumentDto(row), data };
+    // Taken before the bytes are read: reading them is what costs the memory.
+    const release = this.slots.acquire(principal.userId);
+    try {
+      const data = await this.documents.content(id);
+      if (!data) throw new NotFoundError(NOT_FOUND);
+      return { document: toDocumentDto(row), data, release };
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   async update(principal: Principal, id: string, changes: UpdateDocumentDto, ifMatch?: string): Promise<DocumentDto> {

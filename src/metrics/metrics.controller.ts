@@ -5,6 +5,7 @@ import type { FastifyReply } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
 import { UnauthorizedError } from '../auth/auth.guards.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
+import { NotFoundError } from '../common/problem.js';
 import { Public } from '../common/public.decorator.js';
 import { AppConfig } from '../config/config.js';
 import { Metrics } from './metrics.service.js';
@@ -22,14 +23,18 @@ export class MetricsController {
   @Get()
   @ApiOperation({
     summary: 'Prometheus metrics',
-    description: 'When METRICS_TOKEN is set, send `Authorization: Bearer <METRICS_TOKEN>` (not a user token).',
+    description:
+      'When METRICS_TOKEN is set, send `Authorization: Bearer <METRICS_TOKEN>` (not a user token). ' +
+      'In production without METRICS_TOKEN: 404.',
   })
   @ApiOkResponse({ content: { 'text/plain': { schema: { type: 'string' } } } })
-  @ApiProblems(401)
+  @ApiProblems(401, 404)
   async scrape(
     @Headers('authorization') authorization: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string> {
+    // Open in development; in production only with METRICS_TOKEN (said at start, see createApp).
+    if (this.config.metricsToken === undefined && this.config.production) throw new NotFoundError();
     if (this.config.metricsToken !== undefined && !matches(authorization, `Bearer ${this.config.metricsToken}`)) {
       throw new UnauthorizedError('This route needs the metrics token.');
     }

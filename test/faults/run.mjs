@@ -12,6 +12,7 @@ import { Agent, request } from 'node:http';
 import { createInterface } from 'node:readline';
 import { api, cleanup, makeUsers, onCleanup, sleep, startPostgres, startRedis, startService } from './lib.mjs';
 import { sweep } from './sweep.mjs';
+import { unreadDownloads } from './unread-downloads.mjs';
 
 const suiteStarted = Date.now();
 const results = [];
@@ -454,6 +455,19 @@ try {
     const svc = await startService('sweep', backing);
     const problems = await sweep({ svc, pg });
     if (process.env.FAULTS_DUMP) writeFileSync(`${process.env.FAULTS_DUMP}/sweep-problems.txt`, problems.join('\n'));
+    assertNoProblems(problems);
+  });
+
+  // ------------------------------------------------------------ 6. unread downloads
+  await check('6. unread downloads: 80 connections ask for 10 MiB documents and never read', async () => {
+    const stallTimeoutMs = 20_000;
+    const svc = await startService('unread', {
+      ...backing,
+      env: { DOWNLOAD_STALL_TIMEOUT_MS: String(stallTimeoutMs) },
+    });
+    const problems = await unreadDownloads({ svc, stallTimeoutMs });
+    svc.kill('SIGTERM');
+    await svc.exited;
     assertNoProblems(problems);
   });
 } finally {

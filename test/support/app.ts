@@ -38,13 +38,16 @@ export interface TestAppOptions {
   extraModules?: Array<Type | DynamicModule>;
   /** Capture log lines in `logs` at this level and format. */
   logs?: { level: AppConfig['logLevel']; json: boolean };
+  /** Settings loadConfig would refuse here, e.g. production on the embedded database. */
+  override?: Partial<AppConfig>;
 }
 
 /** The real application, in process, on its own database, ready for supertest. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const ownDb = options.db === undefined;
   const db = options.db ?? (await createTestDatabase());
-  const config = testConfig({ ...db.env, REDIS_KEY_PREFIX: `test:${db.id}:`, ...options.env });
+  const loaded = testConfig({ ...db.env, REDIS_KEY_PREFIX: `test:${db.id}:`, ...options.env });
+  const config: AppConfig = Object.assign(Object.create(Object.getPrototypeOf(loaded)), loaded, options.override);
   const logs: string[] = [];
   const logger = options.logs
     ? new AppLogger(options.logs.level, options.logs.json, (line) => logs.push(line))
