@@ -63,7 +63,8 @@ const PROBLEMS: Record<number, { description: string; code: string; detail: stri
     detail: 'Too many requests: wait for Retry-After seconds, then try again.',
   },
   503: {
-    description: 'Busy or unavailable for now: the database cannot be reached, this instance is shutting down or at its download limit (see Retry-After)',
+    description:
+      'Busy or unavailable for now: the database cannot be reached, this instance is shutting down or at its download limit (see Retry-After)',
     code: 'database-unavailable',
     detail: 'The database is unavailable right now; try again in a few seconds.',
   },
