@@ -71,6 +71,9 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   const liveness = new LivenessFastPath((requestId, seconds) =>
     recordResponse('GET', LIVENESS_PATH, 200, seconds * 1000, requestId),
   );
+  // HSTS only to a client that came over HTTPS (always, in production behind Render's proxy):
+  // sent over plain HTTP in development, it would pin the browser's localhost to HTTPS.
+  const sendsHsts = (request: FastifyRequest) => config.production || request.protocol === 'https';
   const adapter = new FastifyAdapter({
     serverFactory: serverWithFastPath(liveness, config.bodyIdleTimeoutMs),
     bodyLimit: JSON_BODY_LIMIT_BYTES,
@@ -89,6 +92,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       } catch {
         // Refused either way; a throw here would escape the router.
       }
+      // (Fastify builds these requests without its trust-proxy getters: a forwarded https is not seen here.)
+      if (sendsHsts(request)) reply.header('strict-transport-security', HSTS);
       void reply
         .code(status)
         .header(REQUEST_ID_HEADER, request.id)
@@ -191,10 +196,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     },
     strictTransportSecurity: false,
   });
-  // HSTS only to a client that came over HTTPS (always, in production behind Render's proxy):
-  // sent over plain HTTP in development, it would pin the browser's localhost to HTTPS.
   fastify.addHook('onRequest', (request, reply, done) => {
-    if (config.production || request.protocol === 'https') reply.header('strict-transport-security', HSTS);
+    if (sendsHsts(request)) reply.header('strict-transport-security', HSTS);
     done();
   });
   if (config.corsOrigins.length > 0) {

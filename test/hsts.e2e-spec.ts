@@ -32,3 +32,20 @@ describe('Strict-Transport-Security without a trusted proxy', () => {
     expect(res.headers['strict-transport-security']).toBeUndefined();
   });
 });
+
+describe('Strict-Transport-Security in production', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ override: { nodeEnv: 'production' } });
+  });
+  afterAll(() => t.close());
+
+  it("is sent on Fastify's own refusals too (an overlong path parameter, a URL it cannot decode)", async () => {
+    const overlong = await t.http.get(`/documents/${'a'.repeat(600)}`);
+    expect(overlong.status).toBe(414);
+    expect(overlong.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+    const undecodable = await t.http.get('/documents/%E0%A4%A');
+    expect(undecodable.status).toBe(400);
+    expect(undecodable.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+  });
+});

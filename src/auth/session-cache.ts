@@ -5,6 +5,10 @@ import { AppConfig } from '../config/config.js';
 const TTL_MS = 10_000;
 const MAX_ENTRIES = 10_000;
 
+const TOMBSTONES = `
+for _, key in ipairs(KEYS) do redis.call('SET', key, ARGV[1], 'PX', ARGV[2]) end
+return 1`;
+
 /** What the cache holds for a session that is revoked, expired or unknown. */
 export const REVOKED = '-';
 
@@ -66,17 +70,16 @@ export class SessionCache {
     if (sessionIds.length === 0) return;
     if (this.redis.configured) {
       if (!this.redis.ready) return;
+      const keys = sessionIds.map((id) => this.key(id));
       try {
-        await this.redis.run((redis) => {
-          const batch = redis.multi();
-          for (const id of sessionIds) {
-            batch.set(this.key(id), value, {
-              expiration: { type: 'PX', value: ttlMs },
-              ...(onlyIfAbsent ? { condition: 'NX' as const } : {}),
-            });
-          }
-          return batch.exec();
-        });
+        if (onlyIfAbsent) {
+          await this.redis.run((redis) =>
+            redis.set(keys[0], value, { expiration: { type: 'PX', value: ttlMs }, condition: 'NX' }),
+          );
+        } else {
+          // A tombstone must be written even when Redis is full (noeviction).
+          await this.redis.evalEvenWhenFull(TOMBSTONES, keys, [value, String(ttlMs)]);
+        }
       } catch {
         // Not written: a fill is simply not cached; a live entry expires within TTL_MS.
       }

@@ -3,6 +3,11 @@ import { AppLogger } from '../common/logger.js';
 import { AppConfig } from '../config/config.js';
 import { RedisConnection } from './redis.connection.js';
 
+const BUMP = `
+redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1`;
+
 /**
  * A number per user that is part of every cache key of theirs. Any write by
  * or about a user increments it (one INCR, no scan), so all their cached
@@ -62,15 +67,10 @@ export class CacheGenerations {
 
   /** One increment in Redis, or a rejection (the CLI, which has no later, reports it). */
   async increment(userId: string): Promise<void> {
-    const key = this.key(userId);
-    // The generation outlives every entry built on it, then expires.
-    await this.redis.run((redis) =>
-      redis
-        .multi()
-        .incr(key)
-        .pExpire(key, this.config.cacheTtlMs * 4 + 60_000)
-        .exec(),
-    );
+    // The generation outlives every entry built on it, then expires. It must move
+    // even when Redis is full (noeviction), or other instances would keep serving
+    // the old answers.
+    await this.redis.evalEvenWhenFull(BUMP, [this.key(userId)], [String(this.config.cacheTtlMs * 4 + 60_000)]);
   }
 
   private key(userId: string): string {

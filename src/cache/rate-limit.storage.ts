@@ -15,10 +15,10 @@ import { RedisConnection } from './redis.connection.js';
  * runs Key Value with `noeviction`: nothing is evicted; when Redis is full it
  * refuses writes, which costs only cache entries (a refused entry is a miss).
  * A refused counter would fall back to this process's memory and start again at
- * zero, so the script is flagged `allow-oom` (Redis 7 / Valkey): counters keep
- * counting in Redis when it is full (a few bytes each, expiring with their window).
+ * zero, so the script runs even when Redis is full (RedisConnection.evalEvenWhenFull):
+ * counters keep counting in Redis (a few bytes each, expiring with their window).
  */
-const INCREMENT_BODY = `
+const INCREMENT = `
 local hits = redis.call('INCR', KEYS[1])
 if hits == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
@@ -27,7 +27,6 @@ if ttl < 0 then
   ttl = tonumber(ARGV[1])
 end
 return { hits, ttl }`;
-const INCREMENT = `#!lua flags=allow-oom${INCREMENT_BODY}`;
 
 const SWEEP_EVERY_MS = 60_000;
 
@@ -42,8 +41,6 @@ type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>
 export class RateLimitStorage implements ThrottlerStorage {
   private readonly memory = new Map<string, { hits: number; expiresAt: number }>();
   private lastSweep = Date.now();
-  /** False once Redis turned out not to know script flags (before 7.0). */
-  private flagged = true;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -97,17 +94,12 @@ export class RateLimitStorage implements ThrottlerStorage {
 
   private async incrementInRedis(key: string, ttl: number): Promise<{ hits: number; ttlMs: number } | undefined> {
     if (!this.redis.ready) return undefined;
-    const run = (script: string) =>
-      this.redis.run((redis) =>
-        redis.eval(script, { keys: [`${this.config.redisKeyPrefix}rl:${key}`], arguments: [String(ttl)] }),
-      );
     try {
-      const [hits, ttlMs] = (await run(this.flagged ? INCREMENT : INCREMENT_BODY).catch((error: Error) => {
-        // Redis 6 (Render's legacy Key Value) cannot read the flags line: run it without.
-        if (!this.flagged || !/compil/i.test(error.message)) throw error;
-        this.flagged = false;
-        return run(INCREMENT_BODY);
-      })) as [number, number];
+      const [hits, ttlMs] = (await this.redis.evalEvenWhenFull(
+        INCREMENT,
+        [`${this.config.redisKeyPrefix}rl:${key}`],
+        [String(ttl)],
+      )) as [number, number];
       return { hits, ttlMs };
     } catch {
       return undefined;

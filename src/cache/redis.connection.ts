@@ -23,6 +23,8 @@ const CONNECT_WAIT_MS = 2000;
 export class RedisConnection implements OnApplicationShutdown {
   readonly client: RedisClientType | undefined;
   private reportedDown = false;
+  /** False once Redis turned out not to know script flags (before 7.0). */
+  private scriptFlagsKnown = true;
   private readonly readyListeners: Array<() => void> = [];
 
   private readonly timeoutMs: number;
@@ -90,6 +92,25 @@ export class RedisConnection implements OnApplicationShutdown {
         },
       );
     });
+  }
+
+  /**
+   * Runs a Lua script that must write even when Redis is full (a rate-limit counter,
+   * a cache invalidation): the Blueprint runs Key Value with `noeviction`, which
+   * refuses ordinary writes once memory is used up. The script is flagged
+   * `allow-oom` (Redis 7 / Valkey); Redis 6 cannot read the flags line, so there it
+   * runs unflagged from the first refusal on.
+   */
+  async evalEvenWhenFull(body: string, keys: string[], args: string[]): Promise<unknown> {
+    const run = (script: string) => this.run((redis) => redis.eval(script, { keys, arguments: args }));
+    if (!this.scriptFlagsKnown) return run(body);
+    try {
+      return await run(`#!lua flags=allow-oom${body}`);
+    } catch (error) {
+      if (!/compil/i.test((error as Error).message)) throw error;
+      this.scriptFlagsKnown = false;
+      return run(body);
+    }
   }
 
   /** Called each time the connection becomes ready again. */
