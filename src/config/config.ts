@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { type AccountsConfig, readAccountsConfig } from '../accounts/account-config.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
@@ -52,6 +53,8 @@ export class AppConfig {
   readonly healthTimeoutMs: number;
   /** Bound on the graceful shutdown before the process gives up and exits 1. */
   readonly shutdownTimeoutMs: number;
+  /** Account lifecycle and mail: see src/accounts/account-config.ts. */
+  readonly accounts: AccountsConfig;
 
   get production(): boolean {
     return this.nodeEnv === 'production';
@@ -125,6 +128,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     return raw;
   };
 
+  const boolean = (name: string, fallback: boolean): boolean => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const value = parseBoolean(raw);
+    if (value === undefined) problems.push(`${name} must be true or false (got "${raw}")`);
+    return value ?? fallback;
+  };
+
   const nodeEnv = oneOf('NODE_ENV', NODE_ENVS, 'development');
   const production = nodeEnv === 'production';
 
@@ -177,8 +188,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
   }
 
+  const port = integer('PORT', 3000, 1, 65535);
   const config = Object.assign(new AppConfig(), {
-    port: integer('PORT', 3000, 1, 65535),
+    port,
     host: read('HOST') ?? '0.0.0.0',
     nodeEnv,
     databaseUrl,
@@ -206,6 +218,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     metricsToken: read('METRICS_TOKEN'),
     healthTimeoutMs: integer('HEALTH_TIMEOUT_MS', 1000, 50, 60_000),
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 8000, 100, 60_000),
+    accounts: readAccountsConfig({ read, integer, url, boolean, problems, production, port }),
   } satisfies Omit<AppConfig, 'production' | 'embeddedDatabase'>);
 
   if (problems.length > 0) throw new ConfigError(problems);

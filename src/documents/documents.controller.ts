@@ -12,6 +12,7 @@ import {
   Query,
   Req,
   Res,
+  UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
 import {
@@ -28,6 +29,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { VerifiedEmailGuard } from '../accounts/verified-email.guard.js';
 import { CurrentUser, type Principal } from '../auth/principal.js';
 import { cachedResponse } from '../cache/response-cache.interceptor.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
@@ -57,6 +59,7 @@ function ownList(request: FastifyRequest, principal: Principal): boolean {
 @ApiTags('Documents')
 @ApiBearerAuth('bearer')
 @Controller('documents')
+@UseGuards(VerifiedEmailGuard)
 export class DocumentsController {
   constructor(
     private readonly documents: DocumentsService,

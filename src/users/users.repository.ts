@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type Repository } from 'typeorm';
+import { DataSource, type EntityManager, type Repository } from 'typeorm';
 import { type Role, User } from './user.entity.js';
 
 export interface UserListQuery {
@@ -28,9 +28,13 @@ export class UsersRepository {
     return this.users.createQueryBuilder('u').where('lower(u.email) = lower(:email)', { email }).getOne();
   }
 
-  async create(values: { email: string; username: string; passwordHash: string }): Promise<User> {
+  async create(
+    values: { email: string; username: string; passwordHash: string },
+    manager?: EntityManager,
+  ): Promise<User> {
+    const users = manager?.getRepository(User) ?? this.users;
     try {
-      return await this.users.save(this.users.create(values));
+      return await users.save(users.create(values));
     } catch (error) {
       if ((error as { driverError?: { code?: string } }).driverError?.code === '23505') throw new DuplicateEmailError();
       throw error;

@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { AccountsService } from '../accounts/accounts.service.js';
+import { AuditLog } from '../audit/audit-log.js';
 import { ForbiddenError, UnauthorizedError } from '../auth/auth.guards.js';
 import { PasswordService } from '../auth/password.service.js';
 import type { Principal } from '../auth/principal.js';
@@ -19,6 +21,8 @@ export class UsersService {
     private readonly sessions: SessionsService,
     private readonly passwords: PasswordService,
     private readonly cache: CacheGenerations,
+    private readonly accounts: AccountsService,
+    private readonly audit: AuditLog,
   ) {}
 
   async me(principal: Principal): Promise<UserDto> {
@@ -37,7 +41,9 @@ export class UsersService {
     const user = await this.existing(principal.userId);
     await this.checkPassword(user, currentPassword);
     await this.users.update(user.id, { passwordHash: await this.passwords.hash(newPassword) });
+    await this.accounts.passwordChanged(user.id);
     await this.sessions.revokeAll(user.id, principal.sessionId);
+    await this.audit.record({ type: 'password.changed', userId: user.id, actorId: user.id });
     await this.cache.bump(user.id);
   }
 
@@ -46,6 +52,7 @@ export class UsersService {
     const user = await this.existing(principal.userId);
     await this.checkPassword(user, password);
     await this.sessions.removeUser(user.id, () => this.users.delete(user.id));
+    await this.audit.record({ type: 'user.deleted', userId: user.id, actorId: user.id });
     await this.cache.bump(user.id);
   }
 
@@ -59,9 +66,10 @@ export class UsersService {
     return toPage(rows, query.limit, toUserDto, (u) => [u.createdAt.toISOString(), u.id]);
   }
 
-  async get(id: string): Promise<UserDto> {
+  async get(actor: Principal, id: string): Promise<UserDto> {
     const user = await this.users.findById(id);
     if (!user) throw new NotFoundError('No such user.');
+    if (id !== actor.userId) await this.audit.record({ type: 'admin.read-user', userId: id, actorId: actor.userId });
     return toUserDto(user);
   }
 
@@ -74,6 +82,21 @@ export class UsersService {
     const updated = (await this.users.update(id, changes))!;
     // Disabling ends every session: the user's tokens stop working at once.
     if (changes.disabled === true) await this.sessions.revokeAll(id);
+    if (changes.role !== undefined && changes.role !== user.role) {
+      await this.audit.record({
+        type: 'user.role-changed',
+        userId: id,
+        actorId: actor.userId,
+        details: { from: user.role, to: changes.role },
+      });
+    }
+    if (changes.disabled !== undefined && changes.disabled !== user.disabled) {
+      await this.audit.record({
+        type: changes.disabled ? 'user.disabled' : 'user.enabled',
+        userId: id,
+        actorId: actor.userId,
+      });
+    }
     await this.cache.bump(id);
     return toUserDto(updated);
   }
@@ -83,6 +106,7 @@ export class UsersService {
       throw new ForbiddenError('Delete your own account with DELETE /users/me.');
     }
     if (!(await this.sessions.removeUser(id, () => this.users.delete(id)))) throw new NotFoundError('No such user.');
+    await this.audit.record({ type: 'user.deleted', userId: id, actorId: actor.userId });
     await this.cache.bump(id);
   }
 
