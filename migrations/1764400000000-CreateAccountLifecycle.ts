@@ -39,9 +39,11 @@ export class CreateAccountLifecycle1764400000000 implements MigrationInterface {
     );
     await queryRunner.query(`CREATE INDEX mail_outbox_created_at_idx ON mail_outbox (created_at)`);
     // No foreign key on user_id: the events of a deleted account outlive it until pruned.
+    // seq orders the events (pages, newest first): several in one transaction share created_at.
     await queryRunner.query(`
       CREATE TABLE audit_events (
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
         user_id uuid,
         actor_id uuid,
         type varchar(48) NOT NULL,
@@ -51,8 +53,8 @@ export class CreateAccountLifecycle1764400000000 implements MigrationInterface {
         details jsonb NOT NULL DEFAULT '{}',
         created_at timestamptz(3) NOT NULL DEFAULT now()
       )`);
-    await queryRunner.query(`CREATE INDEX audit_events_user_idx ON audit_events (user_id, created_at, id)`);
-    await queryRunner.query(`CREATE INDEX audit_events_created_at_idx ON audit_events (created_at, id)`);
+    await queryRunner.query(`CREATE INDEX audit_events_user_idx ON audit_events (user_id, seq)`);
+    await queryRunner.query(`CREATE INDEX audit_events_created_at_idx ON audit_events (created_at)`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

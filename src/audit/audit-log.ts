@@ -39,6 +39,8 @@ export interface AuditRecord {
 
 export interface AuditEventRow {
   id: string;
+  /** bigint, as text: the keyset position. */
+  seq: string;
   type: string;
   userId: string | null;
   actorId: string | null;
@@ -55,7 +57,8 @@ export interface AuditQuery {
   from?: Date;
   to?: Date;
   limit: number;
-  after?: { createdAt: string; id: string };
+  /** Keyset position: the `seq` of the last event of the previous page. */
+  after?: string;
 }
 
 /** The audit_events table: security events of accounts, with the client and request they came from. */
@@ -81,7 +84,7 @@ export class AuditLog {
     );
   }
 
-  /** Newest first, keyset on (created_at, id). */
+  /** Newest first, keyset on seq. */
   list(query: AuditQuery): Promise<AuditEventRow[]> {
     const where: string[] = [];
     const params: unknown[] = [];
@@ -93,16 +96,13 @@ export class AuditLog {
     if (query.type) add('type = ?', query.type);
     if (query.from) add('created_at >= ?', query.from);
     if (query.to) add('created_at < ?', query.to);
-    if (query.after) {
-      params.push(query.after.createdAt, query.after.id);
-      where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
-    }
+    if (query.after) add('seq < ?::bigint', query.after);
     params.push(query.limit + 1);
     return this.dataSource.query(
-      `SELECT id, type, user_id AS "userId", actor_id AS "actorId", ip, user_agent AS "userAgent",
+      `SELECT id, seq::text AS seq, type, user_id AS "userId", actor_id AS "actorId", ip, user_agent AS "userAgent",
               request_id AS "requestId", details, created_at AS "createdAt"
          FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+        ORDER BY seq DESC LIMIT $${params.length}`,
       params,
     );
   }

@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '../auth/principal.js';
-import { decodeCursor, isIsoDate, isUuid, toPage } from '../common/pagination.js';
+import { decodeCursor, toPage } from '../common/pagination.js';
 import { AuditLog } from './audit-log.js';
 import { type AdminAuditQueryDto, type AuditPageDto, toAuditEventDto } from './dto/audit.dto.js';
+
+const isSeq = (value: unknown): boolean => typeof value === 'string' && /^\d{1,18}$/.test(value);
 
 @Injectable()
 export class AuditService {
@@ -30,12 +32,8 @@ export class AuditService {
     limit: number,
     cursor?: string,
   ): Promise<AuditPageDto> {
-    const after = cursor ? decodeCursor(cursor, [isIsoDate, isUuid]) : undefined;
-    const rows = await this.audit.list({
-      ...filter,
-      limit,
-      after: after ? { createdAt: after[0] as string, id: after[1] as string } : undefined,
-    });
-    return toPage(rows, limit, toAuditEventDto, (e) => [new Date(e.createdAt).toISOString(), e.id]);
+    const after = cursor ? decodeCursor(cursor, [isSeq]) : undefined;
+    const rows = await this.audit.list({ ...filter, limit, after: after?.[0] as string | undefined });
+    return toPage(rows, limit, toAuditEventDto, (e) => [e.seq]);
   }
 }
