@@ -3,6 +3,7 @@ import { type TestApp, startTestApp } from './support/app.js';
 import { type Account, bearer, logIn, makeAdmin, signUp } from './support/auth.js';
 import { createTestDatabase } from './support/database.js';
 import { realPostgres } from './support/env.js';
+import { spawnNode } from './support/process.js';
 import { SmtpSink } from './support/smtp.js';
 
 const PUBLIC_URL = 'https://app.example.test';
@@ -538,4 +539,73 @@ describe('mail delivery', () => {
       }
     });
   }
+});
+
+describe('development without SMTP_URL', () => {
+  it('logs each mail (subject and link), keeps it in the outbox, and mail:outbox prints it', async () => {
+    const shared = await createTestDatabase();
+    const t = await startTestApp({ db: shared, env: { PUBLIC_URL }, logs: { level: 'info', json: false } });
+    const { MailSender } = await import('../src/mail/mail-sender.js');
+    let email: string;
+    try {
+      ({ email } = await signUp(t));
+      await t.app.get(MailSender).drain();
+      const line = t.logs.find((l) => l.includes('Mail not sent'));
+      expect(line).toContain('"Confirm your email address for UltrAI"');
+      expect(line).not.toContain(email);
+      const token = new RegExp(`${PUBLIC_URL}/verify-email\\?token=([A-Za-z0-9_-]{43})`).exec(line!)?.[1];
+      await t.http.post('/auth/email/verify').send({ token }).expect(204);
+    } finally {
+      await t.close();
+    }
+    try {
+      const cli = spawnNode(['dist/cli.js', 'mail:outbox'], shared.env);
+      expect((await cli.exit).code).toBe(0);
+      expect(cli.output()).toMatch(
+        new RegExp(
+          `logged +verify-email +to ${email.replace('.', '\\.')}\\n +Confirm your email address for UltrAI\\n +${PUBLIC_URL}/verify-email\\?token=`,
+        ),
+      );
+      const usage = spawnNode(['dist/cli.js', 'mail:outbox', 'many'], shared.env);
+      expect((await usage.exit).code).toBe(2);
+    } finally {
+      await shared.drop();
+    }
+  });
+});
+
+describe('audit retention', () => {
+  it('prunes events older than AUDIT_RETENTION_DAYS and keeps the rest', async () => {
+    const t = await startTestApp({ env: { AUDIT_RETENTION_DAYS: '30' } });
+    const { AuditPruner } = await import('../src/audit/audit-pruner.js');
+    try {
+      const me = await signUp(t);
+      await db(t).query(
+        `INSERT INTO audit_events (user_id, actor_id, type, created_at) VALUES ($1, $1, 'logout', now() - interval '31 days')`,
+        [me.id],
+      );
+      expect(await t.app.get(AuditPruner).prune()).toBe(1);
+      const res = await t.http.get('/users/me/audit').set(bearer(me.access)).expect(200);
+      expect(res.body.items.map((e: { type: string }) => e.type)).toEqual([
+        'login.succeeded',
+        'email.verification-sent',
+        'user.registered',
+      ]);
+      if (realPostgres) {
+        // Another instance holding the pruning lock: this one skips the round instead of waiting.
+        const holder = t.app.get(DataSource).createQueryRunner();
+        await holder.connect();
+        try {
+          await holder.query('BEGIN');
+          await holder.query('SELECT pg_advisory_xact_lock(7140001)');
+          expect(await t.app.get(AuditPruner).prune()).toBeUndefined();
+        } finally {
+          await holder.query('ROLLBACK');
+          await holder.release();
+        }
+      }
+    } finally {
+      await t.close();
+    }
+  });
 });
