@@ -1,6 +1,7 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditLog } from '../audit/audit-log.js';
+import { UnauthorizedError } from '../auth/auth.guards.js';
 import { PasswordService } from '../auth/password.service.js';
 import type { Principal } from '../auth/principal.js';
 import { SessionsService } from '../auth/sessions.service.js';
@@ -76,7 +77,7 @@ export class AccountsService implements OnApplicationShutdown {
   async resendVerification(principal: Principal): Promise<void> {
     this.mail.assertEnabled();
     const user = await this.users.findById(principal.userId);
-    if (!user) throw new InvalidAccountTokenError();
+    if (!user) throw new UnauthorizedError();
     if (user.emailVerified) throw new AppError(409, 'email-already-verified', 'This address is already verified.');
     await this.dataSource.transaction((manager) => this.startVerification(manager, user));
     this.mail.wake();
