@@ -1,10 +1,16 @@
 import { CreateUsersAndSessions1764320000000 } from './1764320000000-CreateUsersAndSessions.js';
 import { CreateDocuments1764330000000 } from './1764330000000-CreateDocuments.js';
-import { CreateAccountLifecycle1764400000000 } from './1764400000000-CreateAccountLifecycle.js';
+import { UniqueUsernames1764340000000 } from './1764340000000-UniqueUsernames.js';
+import { NaturalTitleOrder1764350000000 } from './1764350000000-NaturalTitleOrder.js';
+import { RetiredRefreshTokens1764412000000 } from './1764412000000-RetiredRefreshTokens.js';
+import { CreateAccountLifecycle1764420000000 } from './1764420000000-CreateAccountLifecycle.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
   CreateUsersAndSessions1764320000000,
   CreateDocuments1764330000000,
-  CreateAccountLifecycle1764400000000,
+  UniqueUsernames1764340000000,
+  NaturalTitleOrder1764350000000,
+  RetiredRefreshTokens1764412000000,
+  CreateAccountLifecycle1764420000000,
 ];

@@ -22,6 +22,9 @@ import { LIVENESS_PATH, LivenessFastPath, serverWithFastPath } from './health/li
 import { setupSwagger } from './swagger.js';
 
 export const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
+const HSTS = 'max-age=31536000; includeSubDomains';
+
+type SecurityHook = (request: FastifyRequest, response: FastifyReply['raw']) => void;
 
 const draining = new WeakSet<object>();
 const fastPaths = new WeakMap<object, LivenessFastPath>();
@@ -69,7 +72,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     recordResponse('GET', LIVENESS_PATH, 200, seconds * 1000, requestId),
   );
   const adapter = new FastifyAdapter({
-    serverFactory: serverWithFastPath(liveness),
+    serverFactory: serverWithFastPath(liveness, config.bodyIdleTimeoutMs),
     bodyLimit: JSON_BODY_LIMIT_BYTES,
     trustProxy: fastifyTrustProxy(config.trustProxy),
     genReqId: requestIdFor,
@@ -79,8 +82,16 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     // Fastify's own refusals (unroutable URL, overlong parameter, unparsable request) as problem+json too.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const status = (error as { statusCode?: number }).statusCode ?? 400;
+      // No hook runs for these: the security headers come from the adapter's own hook, as its
+      // default frameworkErrors (which this one replaces) does.
+      try {
+        (adapter as unknown as { securityHook?: SecurityHook }).securityHook?.(request, reply.raw);
+      } catch {
+        // Refused either way; a throw here would escape the router.
+      }
       void reply
         .code(status)
+        .header(REQUEST_ID_HEADER, request.id)
         .type(PROBLEM_CONTENT_TYPE)
         .send(frameworkProblem(status, error.message, request.url.split('?')[0], String(request.id)));
     },
@@ -91,7 +102,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       }
       const body = frameworkProblem(400, 'The request could not be parsed as HTTP.', '', '');
       socket.end(
-        `HTTP/1.1 400 Bad Request\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 400 Bad Request\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
     },
     // Uploads are streamed and checked by the documents module; these bound what the parser accepts.
@@ -155,6 +166,15 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     }
   };
   fastPaths.set(fastify, liveness);
+  // Answers carry tokens and users' data: no browser or proxy may keep them (cache hits included).
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (
+      !reply.hasHeader('cache-control') &&
+      /^application\/(problem\+)?json/.test(String(reply.getHeader('content-type')))
+    )
+      reply.header('cache-control', 'no-store');
+    done(null, payload);
+  });
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url;
     recordResponse(request.method, route, reply.statusCode, reply.elapsedTime, String(request.id));
@@ -169,10 +189,18 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       // Served over plain HTTP in development: upgrading would break /docs there.
       directives: { upgradeInsecureRequests: null },
     },
+    strictTransportSecurity: false,
+  });
+  // HSTS only to a client that came over HTTPS (always, in production behind Render's proxy):
+  // sent over plain HTTP in development, it would pin the browser's localhost to HTTPS.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    if (config.production || request.protocol === 'https') reply.header('strict-transport-security', HSTS);
+    done();
   });
   if (config.corsOrigins.length > 0) {
     app.enableCors({
       origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
       exposedHeaders: [REQUEST_ID_HEADER, 'location', 'etag', 'retry-after'],
       maxAge: 600,
     });

@@ -1,8 +1,10 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { AuditLog } from './audit/audit-log.js';
+import { CacheGenerations } from './cache/cache-generations.js';
+import { RedisConnection } from './cache/redis.connection.js';
 import { AppLogger } from './common/logger.js';
-import { ConfigError, loadConfig } from './config/config.js';
+import { type AppConfig, ConfigError, loadConfig } from './config/config.js';
 import { dataSourceOptions } from './database/data-source-options.js';
 import { openEmbeddedDatabase } from './database/embedded.js';
 import { revertLastMigration, runPendingMigrations } from './database/migrator.js';
@@ -17,7 +19,12 @@ class UsageError extends Error {}
 /** The command cannot do what was asked (e.g. no such user): printed alone, exit code 1. */
 class CommandError extends Error {}
 
-type Command = (dataSource: DataSource, args: string[]) => Promise<string>;
+interface Context {
+  config: AppConfig;
+  logger: AppLogger;
+}
+
+type Command = (dataSource: DataSource, args: string[], context: Context) => Promise<string>;
 
 const COMMANDS: Record<string, { usage: string; run: Command }> = {
   'migration:run': {
@@ -36,11 +43,11 @@ const COMMANDS: Record<string, { usage: string; run: Command }> = {
   },
   'users:promote': {
     usage: 'users:promote <email>         make a user an administrator',
-    run: (dataSource, args) => setRole(dataSource, args, 'admin'),
+    run: (dataSource, args, context) => setRole(dataSource, args, 'admin', context),
   },
   'users:demote': {
     usage: 'users:demote <email>          make an administrator a plain user',
-    run: (dataSource, args) => setRole(dataSource, args, 'user'),
+    run: (dataSource, args, context) => setRole(dataSource, args, 'user', context),
   },
   'mail:outbox': {
     usage: 'mail:outbox [count]           the latest mails (default 10), with their links in development',
@@ -54,7 +61,7 @@ const COMMANDS: Record<string, { usage: string; run: Command }> = {
   },
 };
 
-async function setRole(dataSource: DataSource, args: string[], role: Role): Promise<string> {
+async function setRole(dataSource: DataSource, args: string[], role: Role, context: Context): Promise<string> {
   const [email] = args;
   if (!email || args.length !== 1)
     throw new UsageError(`Usage: node dist/cli.js users:${role === 'admin' ? 'promote' : 'demote'} <email>`);
@@ -66,7 +73,35 @@ async function setRole(dataSource: DataSource, args: string[], role: Role): Prom
     actorId: null,
     details: { to: role, by: 'cli' },
   });
-  return `${user.email} is now ${role === 'admin' ? 'an administrator' : 'a plain user'}.`;
+  const done = `${user.email} is now ${role === 'admin' ? 'an administrator' : 'a plain user'}.`;
+  return `${done}${await invalidateCache(user.id, done, context)}`;
+}
+
+/**
+ * Running servers cache the user's answers (their role among them): with Redis,
+ * bump the user's generation there, as a server does after its own writes, so
+ * every instance stops serving them at once. Without Redis each server's cache
+ * is in its own memory, out of reach: say how long it may lag.
+ */
+async function invalidateCache(userId: string, done: string, { config, logger }: Context): Promise<string> {
+  if (!config.redisUrl) {
+    return config.embeddedDatabase
+      ? ''
+      : `\nNo REDIS_URL: a running server may show the old role from its cache for up to ${config.cacheTtlMs} ms.`;
+  }
+  const redis = new RedisConnection(config, logger);
+  try {
+    await redis.connect();
+    await new CacheGenerations(redis, config, logger).increment(userId);
+    return '';
+  } catch (error) {
+    throw new CommandError(
+      `${done} But the cache could not be invalidated (${error instanceof Error ? error.message : String(error)}): ` +
+        `running servers may show the old role for up to ${config.cacheTtlMs} ms.`,
+    );
+  } finally {
+    await redis.onApplicationShutdown();
+  }
 }
 
 function usage(): string {
@@ -87,7 +122,7 @@ async function main(argv: string[]): Promise<number> {
   const dataSource = new DataSource(dataSourceOptions(config, embedded?.pgOptions));
   try {
     await dataSource.initialize();
-    process.stdout.write(`${await command.run(dataSource, args)}\n`);
+    process.stdout.write(`${await command.run(dataSource, args, { config, logger })}\n`);
     return 0;
   } finally {
     if (dataSource.isInitialized) await dataSource.destroy();

@@ -1,5 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { jest } from '@jest/globals';
 import { DataSource } from 'typeorm';
+import { SessionsRepository } from '../src/auth/sessions.repository.js';
+import { SessionsService } from '../src/auth/sessions.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { bearer, craftJwt, decodeJwt, logIn, signUp } from './support/auth.js';
 import { TEST_JWT_SECRET } from './support/env.js';
@@ -194,6 +197,29 @@ describe('auth', () => {
       await t.http.get('/users/me').set(bearer(account.access)).expect(401);
     });
 
+    it('an unknown secret for a real session is a plain 401 that changes nothing (the session id is public)', async () => {
+      const account = await signUp(t);
+      const sid = decodeJwt(account.access).sid as string;
+      const forged = `${sid}.${randomBytes(32).toString('base64url')}`;
+      const res = await t.http.post('/auth/refresh').send({ refresh_token: forged }).expect(401);
+      expect(res.body.type).toBe('urn:ultrai:problem:unauthorized');
+      // The owner noticed nothing: the access token and the refresh token still work.
+      await t.http.get('/users/me').set(bearer(account.access)).expect(200);
+      await t.http.post('/auth/refresh').send({ refresh_token: account.refresh }).expect(200);
+    });
+
+    it('still takes a token from several rotations back as reuse, and revokes the session', async () => {
+      const account = await signUp(t);
+      let latest = account.refresh;
+      for (let i = 0; i < 3; i++) {
+        latest = (await t.http.post('/auth/refresh').send({ refresh_token: latest }).expect(200)).body.refresh_token;
+      }
+      const replay = await t.http.post('/auth/refresh').send({ refresh_token: account.refresh }).expect(401);
+      expect(replay.body.type).toBe('urn:ultrai:problem:refresh-token-reused');
+      await t.http.post('/auth/refresh').send({ refresh_token: latest }).expect(401);
+      await t.http.get('/users/me').set(bearer(account.access)).expect(401);
+    });
+
     it.each([
       ['garbage', 'not-a-token'],
       ['an unknown session', `${randomUUID()}.${'a'.repeat(43)}`],
@@ -222,6 +248,27 @@ describe('auth', () => {
       await t.http.get('/users/me').set(bearer(account.access)).expect(200); // now cached as live
       await t.http.post('/auth/logout').set(bearer(account.access)).expect(204);
       await t.http.get('/users/me').set(bearer(account.access)).expect(401);
+      await t.http.post('/auth/refresh').send({ refresh_token: account.refresh }).expect(401);
+    });
+
+    it('a revocation racing with the session-cache fill does not leave the session cached as live', async () => {
+      const account = await signUp(t);
+      const repo = t.app.get(SessionsRepository);
+      const sessions = t.app.get(SessionsService);
+      const lookup = repo.findState.bind(repo);
+      // The session is read as live, then revoked before the guard gets to cache that answer.
+      const spy = jest.spyOn(repo, 'findState').mockImplementationOnce(async (sessionId, userId) => {
+        const found = await lookup(sessionId, userId);
+        await sessions.revoke(sessionId, userId);
+        return found;
+      });
+      try {
+        await t.http.get('/protected').set(bearer(account.access)).expect(200); // began before the revocation
+      } finally {
+        spy.mockRestore();
+      }
+      const after = await t.http.get('/protected').set(bearer(account.access));
+      expect(after.status).toBe(401);
       await t.http.post('/auth/refresh').send({ refresh_token: account.refresh }).expect(401);
     });
 
@@ -344,6 +391,10 @@ describe('auth', () => {
         () => bearer(craftJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, typ: 'refresh' }, TEST_JWT_SECRET)),
       ],
       [
+        'a token without exp (it would never expire)',
+        () => bearer(craftJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, exp: undefined }, TEST_JWT_SECRET)),
+      ],
+      [
         'a token without a session',
         () => bearer(craftJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, sid: undefined }, TEST_JWT_SECRET)),
       ],
@@ -377,5 +428,71 @@ describe('auth', () => {
       await t.http.delete('/users/me').set(bearer(doomed.access)).send({ password: doomed.password }).expect(204);
       await t.http.get('/users/me').set(bearer(doomed.access)).expect(401);
     });
+  });
+});
+
+describe('failed logins per account, across IPs', () => {
+  const FAILURES = 3;
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { TRUST_PROXY: '1', ACCOUNT_LOGIN_FAILURES_MAX: String(FAILURES) } });
+  });
+  afterAll(() => t.close());
+
+  const attempt = (email: string, password: string, ip: string) =>
+    t.http.post('/auth/login').set('x-forwarded-for', ip).send({ email, password });
+  const strip = ({ requestId: _r, ...rest }: Record<string, unknown>) => rest;
+  /** Waits out a Retry-After (the delay is the thing under test: there is no event to await). */
+  const waitOut = (res: { headers: Record<string, string> }) =>
+    new Promise((r) => setTimeout(r, Number(res.headers['retry-after']) * 1000 + 100));
+
+  it('slows an account down after repeated failures from many IPs, then lets the owner in once the delay is over', async () => {
+    const victim = await signUp(t);
+    for (let i = 0; i < FAILURES; i++) {
+      await attempt(victim.email, 'wrong-password', `203.0.113.${i}`).expect(401);
+    }
+    const slowed = await attempt(victim.email, 'wrong-password', '203.0.113.50').expect(429);
+    expect(slowed.headers['content-type']).toMatch(/problem\+json/);
+    expect(slowed.body).toMatchObject({ status: 429, type: 'urn:ultrai:problem:rate-limited' });
+    expect(Number(slowed.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    // While slowed down, even the right password waits (it is not checked: no oracle for a guesser).
+    const owner = await attempt(victim.email, victim.password, '198.51.100.1').expect(429);
+    // Another account is not affected.
+    const other = await signUp(t);
+    await attempt(other.email, other.password, '203.0.113.50').expect(200);
+
+    await waitOut(owner);
+    await attempt(victim.email, victim.password, '198.51.100.1').expect(200);
+    // A success clears the count: the next failure is an ordinary 401.
+    await attempt(victim.email, 'wrong-password', '203.0.113.60').expect(401);
+  });
+
+  it('grows the delay with each further failure, within a bound', async () => {
+    const victim = await signUp(t);
+    for (let i = 0; i < FAILURES; i++) await attempt(victim.email, 'wrong-password', `192.0.2.${i}`).expect(401);
+    const first = await attempt(victim.email, 'wrong-password', '192.0.2.90').expect(429);
+    await waitOut(first);
+    await attempt(victim.email, 'wrong-password', '192.0.2.91').expect(401);
+    const second = await attempt(victim.email, 'wrong-password', '192.0.2.92').expect(429);
+    expect(Number(second.headers['retry-after'])).toBeGreaterThan(Number(first.headers['retry-after']));
+    expect(Number(second.headers['retry-after'])).toBeLessThanOrEqual(t.config.accountLoginDelayMaxSeconds);
+  });
+
+  it('treats an unknown email exactly like a known one (no enumeration)', async () => {
+    const known = await signUp(t);
+    const answers: Record<string, { status: number; retryAfter: string; body: Record<string, unknown> }> = {};
+    for (const email of [known.email, `ghost.${randomUUID().slice(0, 8)}@example.com`]) {
+      const statuses: number[] = [];
+      for (let i = 0; i <= FAILURES; i++)
+        statuses.push((await attempt(email, 'wrong-password', `198.18.0.${i}`)).status);
+      expect(statuses).toEqual([...Array(FAILURES).fill(401), 429]);
+      const res = await attempt(email, 'wrong-password', '198.18.1.1');
+      answers[email === known.email ? 'known' : 'unknown'] = {
+        status: res.status,
+        retryAfter: res.headers['retry-after'],
+        body: strip(res.body),
+      };
+    }
+    expect(answers.unknown).toEqual(answers.known);
   });
 });

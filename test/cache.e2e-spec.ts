@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
+import { jest } from '@jest/globals';
+import { SessionsRepository } from '../src/auth/sessions.repository.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { type Account, bearer, craftJwt, decodeJwt, logIn, makeAdmin, signUp } from './support/auth.js';
 import { TEST_JWT_SECRET } from './support/env.js';
@@ -185,6 +187,7 @@ describe('cache hits answered before the pipeline (src/cache/cached-reads.ts)', 
       craftJwt({ alg: 'HS512', typ: 'JWT' }, claims, TEST_JWT_SECRET, 'sha512'),
       craftJwt(header, { ...claims, typ: 'refresh' }, TEST_JWT_SECRET),
       craftJwt(header, { ...claims, nbf: now + 3600 }, TEST_JWT_SECRET),
+      craftJwt(header, { ...claims, exp: undefined }, TEST_JWT_SECRET),
     ];
     for (const token of refused) {
       const res = await t.http.get('/users/me').set(bearer(token));
@@ -312,6 +315,58 @@ describe('rate limits', () => {
   it('counts rejections in /metrics', async () => {
     const text = (await t.http.get('/metrics').expect(200)).text;
     expect(Number(/^rate_limit_rejections_total (\d+)/m.exec(text)?.[1])).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('refused authentications count against the IP limit', () => {
+  const MAX = 5;
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { RATE_LIMIT_MAX: String(MAX), TRUST_PROXY: '1' } });
+  });
+  afterAll(() => t.close());
+
+  it('a revoked token gets 401s, then 429 with Retry-After, and costs no session lookup after the first', async () => {
+    const user = await signUp(t);
+    await t.http.post('/auth/logout').set(bearer(user.access)).expect(204);
+    const lookups = jest.spyOn(t.app.get(SessionsRepository), 'findState');
+    const ip = { 'x-forwarded-for': '203.0.113.66' };
+    const statuses: number[] = [];
+    try {
+      for (let i = 0; i < MAX + 3; i++) {
+        statuses.push(
+          (
+            await t.http
+              .get(i % 2 ? '/documents' : '/users/me')
+              .set(ip)
+              .set(bearer(user.access))
+          ).status,
+        );
+      }
+      expect(lookups.mock.calls.length).toBeLessThanOrEqual(1);
+    } finally {
+      lookups.mockRestore();
+    }
+    expect(statuses).toEqual([...Array(MAX).fill(401), 429, 429, 429]);
+    const refused = await t.http.get('/users/me').set(ip).set(bearer(user.access)).expect(429);
+    expect(refused.headers['content-type']).toMatch(/problem\+json/);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    // Another client, and a valid token from the same address (it counts per user), are not affected.
+    await t.http.get('/users/me').set({ 'x-forwarded-for': '203.0.113.67' }).set(bearer(user.access)).expect(401);
+    const fresh = await logIn(t, user.email, user.password);
+    await t.http.get('/users/me').set(ip).set(bearer(fresh.access)).expect(200);
+  });
+
+  it('counts forged and missing tokens too', async () => {
+    const ip = { 'x-forwarded-for': '203.0.113.88' };
+    const forged = craftJwt({ alg: 'HS256', typ: 'JWT' }, { sub: 'x' }, 'not-the-secret-not-the-secret-000');
+    const statuses: number[] = [];
+    for (let i = 0; i < MAX + 1; i++) {
+      statuses.push(
+        (await (i % 2 ? t.http.get('/users/me').set(bearer(forged)) : t.http.get('/users/me')).set(ip)).status,
+      );
+    }
+    expect(statuses).toEqual([...Array(MAX).fill(401), 429]);
   });
 });
 

@@ -112,6 +112,37 @@ describe('migrations', () => {
     });
   }
 
+  it('makes usernames unique regardless of case, renaming later duplicates made before', async () => {
+    const { dataSource, close } = await open(db);
+    try {
+      await runPendingMigrations(dataSource);
+      const unique = ALL.indexOf('UniqueUsernames1764340000000');
+      for (let i = unique; i < ALL.length; i++) await revertLastMigration(dataSource);
+      await dataSource.query(
+        `INSERT INTO users (email, username, password_hash, created_at) VALUES
+           ('first@example.com', 'Ada', 'x', now() - interval '2 days'),
+           ('second@example.com', 'ada', 'x', now() - interval '1 day'),
+           ('third@example.com', 'ADA', 'x', now()),
+           ('other@example.com', 'grace', 'x', now())`,
+      );
+      expect(await runPendingMigrations(dataSource)).toEqual(ALL.slice(unique));
+      const rows: Array<{ email: string; username: string }> = await dataSource.query(
+        'SELECT email, username FROM users ORDER BY email',
+      );
+      expect(rows).toEqual([
+        { email: 'first@example.com', username: 'Ada' },
+        { email: 'other@example.com', username: 'grace' },
+        { email: 'second@example.com', username: expect.stringMatching(/^ada-[0-9a-f]{8}$/) },
+        { email: 'third@example.com', username: expect.stringMatching(/^ADA-[0-9a-f]{8}$/) },
+      ]);
+      await expect(
+        dataSource.query(`INSERT INTO users (email, username, password_hash) VALUES ('x@example.com', 'GRACE', 'x')`),
+      ).rejects.toMatchObject({ driverError: { code: '23505' } });
+    } finally {
+      await close();
+    }
+  });
+
   it('npm run migration:run / migration:revert work through the built CLI', async () => {
     const run = spawnNode(['dist/cli.js', 'migration:run'], db.env);
     expect((await run.exit).code).toBe(0);

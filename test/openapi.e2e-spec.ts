@@ -1,17 +1,24 @@
 import { startTestApp, type TestApp } from './support/app.js';
 
 interface Operation {
+  tags?: string[];
   security?: Array<Record<string, unknown>>;
-  responses: Record<string, { content?: Record<string, unknown> }>;
-  requestBody?: { content: Record<string, { schema: { $ref?: string } }> };
+  parameters?: Array<{ name: string; in: string; schema?: Record<string, unknown> }>;
+  responses: Record<string, { description?: string; content?: Record<string, { example?: Record<string, unknown> }> }>;
+  requestBody?: {
+    content: Record<string, { schema: { $ref?: string; properties?: Record<string, { example?: unknown }> } }>;
+  };
 }
+
+type Schema = { properties: Record<string, { example?: unknown }> };
 
 describe('OpenAPI document', () => {
   let t: TestApp;
   let doc: {
     info: { title: string; version: string };
+    tags?: Array<{ name: string; description?: string }>;
     paths: Record<string, Record<string, Operation>>;
-    components: { securitySchemes: Record<string, unknown>; schemas: Record<string, unknown> };
+    components: { securitySchemes: Record<string, unknown>; schemas: Record<string, Schema> };
   };
   beforeAll(async () => {
     t = await startTestApp();
@@ -95,5 +102,72 @@ describe('OpenAPI document', () => {
     );
     expect(doc.components.schemas).toHaveProperty('ProblemDto');
     expect(doc.components.schemas).toHaveProperty('TokenResponseDto');
+  });
+
+  describe('as a first-time user sees it in Swagger UI', () => {
+    const NOT_LIMITED = (key: string) => key.includes('/health') || key === 'GET /' || key === 'GET /metrics';
+
+    it('leaves the upload form’s title and tags empty, so an untouched form sends neither', () => {
+      const form = doc.paths['/documents'].post.requestBody!.content['multipart/form-data'].schema.properties!;
+      // Swagger UI fills a field with its example, else with the word "string"; it does not send an empty one.
+      expect(form.title.example).toBe('');
+      expect(form.tags.example).toBe('');
+    });
+
+    it('shows each error with an example of its own status, naming its route', () => {
+      const seen = new Set<number>();
+      for (const { key, op } of operations()) {
+        for (const [status, response] of Object.entries(op.responses)) {
+          const example = response.content?.['application/problem+json']?.example;
+          if (!example) continue;
+          seen.add(Number(status));
+          expect({ key, status: example.status }).toEqual({ key, status: Number(status) });
+          expect({ key, instance: example.instance }).toEqual({ key, instance: expect.stringMatching(/^\//) });
+          if (status !== '400') expect({ key, errors: example.errors }).toEqual({ key, errors: undefined });
+        }
+      }
+      expect([...seen].sort()).toEqual([400, 401, 403, 404, 409, 412, 413, 415, 429, 503]);
+      const notFound = doc.paths['/documents/{id}'].get.responses['404'].content!['application/problem+json'].example!;
+      expect(notFound).toMatchObject({ type: 'urn:ultrai:problem:not-found', title: 'Not Found' });
+      expect(notFound.instance).toMatch(/^\/documents\/[0-9a-f-]{36}$/);
+      expect(doc.paths['/users/me'].patch.responses['409'].content!['application/problem+json'].example).toMatchObject({
+        type: 'urn:ultrai:problem:username-taken',
+        instance: '/users/me',
+      });
+    });
+
+    it('documents 429 and 503 wherever they can happen, and 415 wherever a body is read', () => {
+      for (const { key, op } of operations()) {
+        if (NOT_LIMITED(key)) continue;
+        expect({ key, statuses: Object.keys(op.responses) }).toEqual({
+          key,
+          statuses: expect.arrayContaining(['429', '503', ...(op.requestBody ? ['415'] : [])]),
+        });
+      }
+    });
+
+    it('types every path id as a UUID', () => {
+      const ids = operations().flatMap(({ key, op }) =>
+        (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => ({ key, name: p.name, schema: p.schema })),
+      );
+      expect(ids.length).toBeGreaterThanOrEqual(8);
+      for (const id of ids) expect(id).toEqual({ key: id.key, name: 'id', schema: { type: 'string', format: 'uuid' } });
+    });
+
+    it('lists GET /protected once, and describes every tag in one line', () => {
+      expect(doc.paths['/protected'].get.tags).toEqual(['Auth']);
+      const used = new Set(operations().flatMap(({ op }) => op.tags ?? []));
+      expect((doc.tags ?? []).map((t) => t.name).sort()).toEqual([...used].sort());
+      for (const tag of doc.tags ?? []) expect(tag.description).toMatch(/^[^\n]{10,120}$/);
+    });
+
+    it('gives examples a user would expect: an enabled user, real-looking values', () => {
+      expect(doc.components.schemas.UserDto.properties.disabled.example).toBe(false);
+      expect(doc.components.schemas.AdminUpdateUserDto.properties.disabled.example).toBe(false);
+      for (const name of ['VerifyDto', 'ProtectedUserDto']) {
+        expect(doc.components.schemas[name].properties.email.example).toBe('ada@example.com');
+        expect(doc.components.schemas[name].properties.username.example).toBe('ada.l');
+      }
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { startTestApp, type TestApp } from './support/app.js';
 import { type Account, bearer, logIn, makeAdmin, signUp } from './support/auth.js';
+import { realPostgres, REAL_REDIS_URL } from './support/env.js';
 import { spawnNode } from './support/process.js';
 
 describe('users', () => {
@@ -194,6 +195,153 @@ describe('users', () => {
     });
   });
 });
+
+describe('at least one enabled administrator remains', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  type Act = (actor: Account, target: Account) => ReturnType<TestApp['http']['get']>;
+  const acts: Array<[string, Act]> = [
+    ['demote', (actor, target) => t.http.patch(`/users/${target.id}`).set(bearer(actor.access)).send({ role: 'user' })],
+    [
+      'disable',
+      (actor, target) => t.http.patch(`/users/${target.id}`).set(bearer(actor.access)).send({ disabled: true }),
+    ],
+    ['delete', (actor, target) => t.http.delete(`/users/${target.id}`).set(bearer(actor.access))],
+  ];
+
+  it.each(acts)(
+    'two administrators who %s each other at the same moment leave one of them (races on real PostgreSQL)',
+    async (_name, act) => {
+      for (let round = 0; round < 4; round++) {
+        const pair = [await signUp(t), await signUp(t)];
+        for (const admin of pair) await makeAdmin(t, admin.id);
+        const answers = await Promise.all([act(pair[0], pair[1]), act(pair[1], pair[0])]);
+        const statuses = answers.map((res) => res.status);
+        expect(statuses.filter((s) => s === 200 || s === 204)).toHaveLength(1);
+        const loser = answers.find((res) => res.status !== 200 && res.status !== 204)!;
+        expect([401, 403]).toContain(loser.status);
+        expect(loser.headers['content-type']).toMatch(/problem\+json/);
+        const admins = await t.app
+          .get(DataSource)
+          .query(`SELECT id FROM users WHERE id = ANY($1::uuid[]) AND role = 'admin' AND NOT disabled`, [
+            pair.map((a) => a.id),
+          ]);
+        expect(admins).toHaveLength(1);
+        const survivor = pair.find((a) => a.id === admins[0].id)!;
+        await t.http.get('/users').set(bearer(survivor.access)).expect(200);
+      }
+    },
+  );
+});
+
+describe('strict limit on the routes that check a password (argon2)', () => {
+  const MAX = 3;
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { AUTH_RATE_LIMIT_MAX: String(MAX), TRUST_PROXY: '1' } });
+  });
+  afterAll(() => t.close());
+
+  let n = 0;
+  /** An account registered and logged in from an address of its own (the auth routes are limited too). */
+  async function account(): Promise<Account> {
+    n += 1;
+    const ip = { 'x-forwarded-for': `10.1.0.${n}` };
+    const email = `argon.${n}@example.com`;
+    const password = 'a long enough password';
+    const created = await t.http
+      .post('/auth/register')
+      .set(ip)
+      .send({ email, username: `argon_${n}`, password });
+    const login = await t.http.post('/auth/login').set(ip).send({ email, password }).expect(200);
+    return {
+      id: created.body.id,
+      email,
+      username: `argon_${n}`,
+      password,
+      access: login.body.access_token,
+      refresh: login.body.refresh_token,
+    };
+  }
+  const changePassword = (who: Account, ip: string) =>
+    t.http
+      .put('/users/me/password')
+      .set(bearer(who.access))
+      .set('x-forwarded-for', ip)
+      .send({ currentPassword: 'a wrong guess', newPassword: 'brand new password' });
+  const deleteMe = (who: Account, ip: string) =>
+    t.http.delete('/users/me').set(bearer(who.access)).set('x-forwarded-for', ip).send({ password: 'a wrong guess' });
+
+  it.each([
+    ['PUT /users/me/password', changePassword],
+    ['DELETE /users/me', deleteMe],
+  ])('%s: per user, whatever the IP, then 429 with Retry-After', async (_name, call) => {
+    const me = await account();
+    const statuses: number[] = [];
+    for (let i = 0; i <= MAX; i++) statuses.push((await call(me, `203.0.113.${i}`)).status);
+    expect(statuses).toEqual([...Array(MAX).fill(403), 429]);
+    const refused = await call(me, '203.0.113.200').expect(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.body.type).toBe('urn:ultrai:problem:rate-limited');
+    // The account still works, and the stolen token cannot guess on.
+    await t.http.get('/users/me').set(bearer(me.access)).expect(200);
+  });
+
+  it.each([
+    ['PUT /users/me/password', changePassword],
+    ['DELETE /users/me', deleteMe],
+  ])('%s: per IP, whatever the account', async (_name, call) => {
+    const statuses: number[] = [];
+    for (let i = 0; i <= MAX; i++) statuses.push((await call(await account(), '198.51.100.77')).status);
+    expect(statuses).toEqual([...Array(MAX).fill(403), 429]);
+  });
+
+  it('counts each route apart', async () => {
+    const me = await account();
+    for (let i = 0; i < MAX; i++) await changePassword(me, `192.0.2.${i}`).expect(403);
+    await changePassword(me, '192.0.2.50').expect(429);
+    await deleteMe(me, '192.0.2.51').expect(403);
+  });
+});
+
+if (realPostgres && REAL_REDIS_URL) {
+  describe('operator CLI while the server runs (real PostgreSQL and Redis)', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await startTestApp();
+    });
+    afterAll(() => t.close());
+
+    it('a role changed with the CLI shows at once in /users/me, even when it was cached', async () => {
+      const user = await signUp(t);
+      const env = { ...t.db.env, REDIS_URL: REAL_REDIS_URL!, REDIS_KEY_PREFIX: t.config.redisKeyPrefix };
+      for (const [command, role] of [
+        ['users:promote', 'admin'],
+        ['users:demote', 'user'],
+      ]) {
+        await t.http.get('/users/me').set(bearer(user.access)).expect(200);
+        const warm = await t.http.get('/users/me').set(bearer(user.access)).expect(200);
+        expect(warm.headers['x-cache']).toBe('HIT');
+        const cli = spawnNode(['dist/cli.js', command, user.email], env);
+        expect({ code: (await cli.exit).code, output: cli.output() }).toEqual({
+          code: 0,
+          output: expect.stringContaining(user.email),
+        });
+        const after = await t.http.get('/users/me').set(bearer(user.access)).expect(200);
+        expect({ role: after.body.role, cache: after.headers['x-cache'] }).toEqual({ role, cache: 'MISS' });
+      }
+    });
+  });
+} else {
+  process.stdout.write(
+    'users: the CLI-while-serving test is not registered: it needs DATABASE_URL and REDIS_URL ' +
+      '(the embedded database admits one process, and an in-memory cache cannot be reached from another)\n',
+  );
+}
 
 describe('operator CLI: users:promote and users:demote', () => {
   it('promotes and demotes by email, and names an unknown email clearly', async () => {

@@ -25,14 +25,16 @@ import {
   VerifyDto,
 } from './dto/auth.dto.js';
 import { CurrentUser, type Principal } from './principal.js';
+import { SmallBody } from '../common/small-body.decorator.js';
 
 @ApiTags('Auth')
 @Controller()
+@SmallBody()
 export class AuthController {
   constructor(private readonly auth: AuthService) {}
 
   @Public()
-  @AuthRateLimit()
+  @AuthRateLimit('register')
   @Post('auth/register')
   @ApiOperation({ summary: 'Create an account' })
   @ApiCreatedResponse({ type: UserDto })
@@ -42,7 +44,7 @@ export class AuthController {
   }
 
   @Public()
-  @AuthRateLimit()
+  @AuthRateLimit('login')
   @Post('auth/login')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
@@ -56,13 +58,13 @@ export class AuthController {
   }
 
   @Public()
-  @AuthRateLimit()
+  @AuthRateLimit('refresh')
   @Post('auth/refresh')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     summary: 'Exchange a refresh token for a new pair (rotation)',
     description:
-      'Each refresh token works once. Presenting one that was already exchanged (after a grace of a few seconds) revokes the whole session.',
+      'Each refresh token works once. Presenting one that this session already exchanged (after a grace of a few seconds) revokes the whole session; an unknown one is a plain 401.',
   })
   @ApiOkResponse({ type: TokenResponseDto })
   @ApiProblems(400, 401, 429)
@@ -120,7 +122,6 @@ export class AuthController {
   }
 
   @Get('protected')
-  @ApiTags('Legacy')
   @ApiBearerAuth('bearer')
   @ApiOperation({ summary: 'Example protected route (legacy)' })
   @ApiOkResponse({ type: ProtectedDto })

@@ -1,10 +1,14 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
+import { defaultLimitKey, rateLimitedError, trackerOf } from '../cache/rate-limit.guard.js';
+import { RateLimitStorage } from '../cache/rate-limit.storage.js';
 import { isDatabaseUnavailable } from '../common/database-errors.js';
+import { AppConfig } from '../config/config.js';
 import { Database } from '../database/database.js';
 import { AppError } from '../common/problem.js';
 import { IS_PUBLIC_KEY } from '../common/public.decorator.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import type { Role } from '../users/user.entity.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { type Principal, ROLES_KEY } from './principal.js';
@@ -21,22 +25,36 @@ export class ForbiddenError extends AppError {
   }
 }
 
-/** Global: every route needs a valid access token unless it is marked @Public(). */
+/**
+ * Global: every route needs a valid access token unless it is marked @Public().
+ * A refusal counts against the client IP's share of the global limit (the limit
+ * guard runs after this one and never sees it), so a client replaying dead or
+ * forged tokens gets 429s like any other flood.
+ */
 @Injectable()
 export class JwtAuthGuard extends AuthGuard('jwt') {
   constructor(
     private readonly reflector: Reflector,
     private readonly database: Database,
+    private readonly limits: RateLimitStorage,
+    private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {
     super();
   }
 
-  override canActivate(context: ExecutionContext) {
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
     const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [
       context.getHandler(),
       context.getClass(),
     ]);
-    return isPublic ? true : super.canActivate(context);
+    if (isPublic) return true;
+    try {
+      return (await super.canActivate(context)) as boolean;
+    } catch (error) {
+      if (error instanceof UnauthorizedError) await this.countRefusal(context.switchToHttp().getRequest());
+      throw error;
+    }
   }
 
   override handleRequest<T = Principal>(error: unknown, principal: T | false): T {
@@ -44,6 +62,17 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     if (isDatabaseUnavailable(error) || (error && !this.database.ready)) throw error;
     if (error || !principal) throw new UnauthorizedError();
     return principal;
+  }
+
+  private async countRefusal(request: { ip?: string }): Promise<void> {
+    const counted = await this.limits.increment(
+      defaultLimitKey(trackerOf({ ip: request.ip })),
+      this.config.rateLimitWindowMs,
+      this.config.rateLimitMax,
+    );
+    if (!counted.isBlocked) return;
+    this.metrics.rateLimited.inc();
+    throw rateLimitedError(counted.timeToBlockExpire);
   }
 }
 

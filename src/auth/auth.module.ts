@@ -8,6 +8,7 @@ import { AuthController } from './auth.controller.js';
 import { JwtAuthGuard, RolesGuard } from './auth.guards.js';
 import { AuthService } from './auth.service.js';
 import { JwtStrategy } from './jwt.strategy.js';
+import { LoginThrottle } from './login-throttle.js';
 import { SessionsModule } from './sessions.module.js';
 import { TokenService } from './token.service.js';
 
@@ -16,6 +17,7 @@ import { TokenService } from './token.service.js';
   controllers: [AuthController],
   providers: [
     AuthService,
+    LoginThrottle,
     TokenService,
     JwtStrategy,
     // Order matters: authenticate, check roles, then count (per user when authenticated).

@@ -10,6 +10,7 @@ import type { User } from '../users/user.entity.js';
 import { DuplicateEmailError, UsersRepository } from '../users/users.repository.js';
 import { UnauthorizedError } from './auth.guards.js';
 import type { RegisterDto, SessionDto, TokenResponseDto } from './dto/auth.dto.js';
+import { LoginThrottle } from './login-throttle.js';
 import { PasswordService } from './password.service.js';
 import type { Principal } from './principal.js';
 import {
@@ -43,6 +44,7 @@ export class AuthService {
     private readonly passwords: PasswordService,
     private readonly tokens: TokenService,
     private readonly config: AppConfig,
+    private readonly loginThrottle: LoginThrottle,
     private readonly dataSource: DataSource,
     private readonly accounts: AccountsService,
     private readonly audit: AuditLog,
@@ -69,6 +71,7 @@ export class AuthService {
   }
 
   async login(email: string, password: string, client: ClientInfo): Promise<TokenResponseDto> {
+    await this.loginThrottle.check(email);
     const user = await this.users.findByEmail(email);
     // Unknown email, wrong password and disabled account cost the same work and
     // give the same answer, so a login attempt reveals nothing about an account.
@@ -83,8 +86,10 @@ export class AuthService {
         actorId: null,
         details: user ? { reason: valid ? 'disabled' : 'wrong-password' } : {},
       });
+      await this.loginThrottle.failed(email);
       throw new UnauthorizedError(INVALID_CREDENTIALS);
     }
+    await this.loginThrottle.succeeded(email);
 
     const secret = newRefreshSecret();
     const session = await this.sessionsRepo.create({

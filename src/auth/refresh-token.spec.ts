@@ -46,6 +46,7 @@ describe('rotation rules', () => {
   const base: SessionTokenState = {
     refreshTokenHash: 'current',
     previousTokenHash: 'previous',
+    retiredTokenHashes: ['previous', 'older'],
     rotatedAt: new Date(now.getTime() - 5_000),
     expiresAt: new Date(now.getTime() + 86_400_000),
     revokedAt: null,
@@ -63,14 +64,21 @@ describe('rotation rules', () => {
     expect(decideRotation(base, 'previous', now, 4)).toEqual({ kind: 'reuse' });
   });
 
-  it('treats any older token as reuse', () => {
+  it('treats an older token the session issued as reuse', () => {
     expect(decideRotation(base, 'older', now, 10)).toEqual({ kind: 'reuse' });
   });
 
-  it('has no grace when the session never rotated', () => {
-    expect(decideRotation({ ...base, previousTokenHash: null, rotatedAt: null }, 'previous', now, 10)).toEqual({
-      kind: 'reuse',
+  it('refuses, without revoking, a secret the session never issued', () => {
+    expect(decideRotation(base, 'guessed', now, 10)).toEqual({ kind: 'refuse' });
+    expect(decideRotation({ ...base, previousTokenHash: null, retiredTokenHashes: [] }, 'guessed', now, 10)).toEqual({
+      kind: 'refuse',
     });
+  });
+
+  it('has no grace when the session never rotated', () => {
+    expect(decideRotation({ ...base, retiredTokenHashes: ['previous'], rotatedAt: null }, 'previous', now, 10)).toEqual(
+      { kind: 'reuse' },
+    );
   });
 
   it('refuses a revoked or expired session whatever the token', () => {

@@ -34,19 +34,30 @@ export function hashRefreshSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }
 
+/**
+ * How many rotated-away token hashes a session remembers. A replay of one of
+ * them revokes the session; anything else is a plain refusal. A token older
+ * than this many rotations is refused without revoking (it can do nothing).
+ */
+export const RETIRED_TOKENS_KEPT = 64;
+
 export type RotationDecision =
   /** The presented token is the current one: rotate from it. */
   | { kind: 'rotate'; from: string }
   /** The token just replaced, within the grace window (another tab got there first): rotate again. */
   | { kind: 'rotate-in-grace'; from: string }
-  /** An older token, or the previous one after the window: someone replayed it. Revoke the session. */
+  /** A token this session issued and rotated away, presented again: someone replayed it. Revoke the session. */
   | { kind: 'reuse' }
-  /** Expired or revoked session: refuse, nothing to change. */
+  /**
+   * Expired or revoked session, or a secret this session never issued (anyone can
+   * read a session id in an access token): refuse, nothing to change.
+   */
   | { kind: 'refuse' };
 
 export interface SessionTokenState {
   refreshTokenHash: string;
   previousTokenHash: string | null;
+  retiredTokenHashes: string[];
   rotatedAt: Date | null;
   expiresAt: Date;
   revokedAt: Date | null;
@@ -68,5 +79,8 @@ export function decideRotation(
   ) {
     return { kind: 'rotate-in-grace', from: session.refreshTokenHash };
   }
-  return { kind: 'reuse' };
+  if (presentedHash === session.previousTokenHash || session.retiredTokenHashes.includes(presentedHash)) {
+    return { kind: 'reuse' };
+  }
+  return { kind: 'refuse' };
 }

@@ -5,10 +5,19 @@ import { AppConfig } from '../config/config.js';
 const TTL_MS = 10_000;
 const MAX_ENTRIES = 10_000;
 
+/** What the cache holds for a session that is revoked, expired or unknown. */
+export const REVOKED = '-';
+
 /**
  * Remembers, for a few seconds, that a session is live and its user enabled,
- * so an authenticated request costs no database round trip. Entries are
- * dropped the moment a session is revoked or its user disabled or deleted.
+ * so an authenticated request costs no database round trip; and that a session
+ * is revoked (a tombstone), so a replayed revoked token costs none either.
+ *
+ * A revocation writes the tombstone over whatever is there; a fill after a
+ * database read only writes where nothing is (SET NX). So a request that read
+ * "live" just before a revocation cannot cache the session as live after it:
+ * the tombstone is already there, and outlives every access token of the
+ * session (ACCESS_TOKEN_TTL_SECONDS), the only thing that could ask for it.
  *
  * With Redis, the entries are shared, so a revocation on one instance counts
  * on all of them at once; if Redis is down, lookups go to the database.
@@ -17,13 +26,14 @@ const MAX_ENTRIES = 10_000;
  */
 @Injectable()
 export class SessionCache {
-  private readonly memory = new Map<string, { userId: string; until: number }>();
+  private readonly memory = new Map<string, { value: string; until: number }>();
 
   constructor(
     private readonly redis: RedisConnection,
     private readonly config: AppConfig,
   ) {}
 
+  /** The session's user id, REVOKED, or undefined when nothing is known. */
   async get(sessionId: string): Promise<string | undefined> {
     if (this.redis.configured) {
       if (!this.redis.ready) return undefined;
@@ -39,35 +49,48 @@ export class SessionCache {
       this.memory.delete(sessionId);
       return undefined;
     }
-    return entry.userId;
+    return entry.value;
   }
 
-  async set(sessionId: string, userId: string): Promise<void> {
+  /** Records a live session, unless something (a tombstone) was written meanwhile. */
+  async fill(sessionId: string, userId: string): Promise<void> {
+    await this.write([sessionId], userId, TTL_MS, true);
+  }
+
+  /** Records sessions as revoked, over whatever is cached for them. */
+  async revoke(sessionIds: string[]): Promise<void> {
+    await this.write(sessionIds, REVOKED, this.config.accessTokenTtlSeconds * 1000, false);
+  }
+
+  private async write(sessionIds: string[], value: string, ttlMs: number, onlyIfAbsent: boolean): Promise<void> {
+    if (sessionIds.length === 0) return;
     if (this.redis.configured) {
       if (!this.redis.ready) return;
       try {
-        await this.redis.run((redis) =>
-          redis.set(this.key(sessionId), userId, { expiration: { type: 'PX', value: TTL_MS } }),
-        );
+        await this.redis.run((redis) => {
+          const batch = redis.multi();
+          for (const id of sessionIds) {
+            batch.set(this.key(id), value, {
+              expiration: { type: 'PX', value: ttlMs },
+              ...(onlyIfAbsent ? { condition: 'NX' as const } : {}),
+            });
+          }
+          return batch.exec();
+        });
       } catch {
-        // not cached: the next request asks the database again
+        // Not written: a fill is simply not cached; a live entry expires within TTL_MS.
       }
       return;
     }
-    if (this.memory.size >= MAX_ENTRIES) {
-      // Oldest first: a Map iterates in insertion order.
-      this.memory.delete(this.memory.keys().next().value as string);
-    }
-    this.memory.set(sessionId, { userId, until: Date.now() + TTL_MS });
-  }
-
-  async drop(sessionIds: string[]): Promise<void> {
-    for (const id of sessionIds) this.memory.delete(id);
-    if (!this.redis.configured || sessionIds.length === 0) return;
-    try {
-      await this.redis.run((redis) => redis.del(sessionIds.map((id) => this.key(id))));
-    } catch {
-      // Redis is down: its entries expire within the TTL
+    const now = Date.now();
+    for (const id of sessionIds) {
+      const existing = this.memory.get(id);
+      if (onlyIfAbsent && existing && existing.until > now) continue;
+      if (!existing && this.memory.size >= MAX_ENTRIES) {
+        // Oldest first: a Map iterates in insertion order.
+        this.memory.delete(this.memory.keys().next().value as string);
+      }
+      this.memory.set(id, { value, until: now + ttlMs });
     }
   }
 

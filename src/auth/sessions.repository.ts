@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, IsNull, type Repository } from 'typeorm';
 import { returningRows } from '../database/returning.js';
+import { RETIRED_TOKENS_KEPT } from './refresh-token.js';
 import { Session } from './session.entity.js';
 
 export interface NewSession {
@@ -27,14 +28,21 @@ export class SessionsRepository {
     return this.sessions.findOneBy({ id });
   }
 
-  /** The user id behind an access token, if its session is live and its user enabled. */
-  async findActiveUserId(sessionId: string, userId: string): Promise<string | null> {
-    const rows: Array<{ user_id: string }> = await this.dataSource.query(
-      `SELECT s.user_id FROM sessions s JOIN users u ON u.id = s.user_id
-        WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now() AND NOT u.disabled`,
+  /**
+   * Whether an access token's session may be used: `active` (live, and its user
+   * enabled), `disabled` (live, but its user is disabled), or `gone` (revoked,
+   * expired, unknown, or not this user's: none of which can change back).
+   */
+  async findState(sessionId: string, userId: string): Promise<'active' | 'disabled' | 'gone'> {
+    const rows: Array<{ live: boolean; disabled: boolean }> = await this.dataSource.query(
+      `SELECT s.revoked_at IS NULL AND s.expires_at > now() AS live, u.disabled
+         FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.id = $1 AND s.user_id = $2`,
       [sessionId, userId],
     );
-    return rows[0]?.user_id ?? null;
+    const row = rows[0];
+    if (!row?.live) return 'gone';
+    return row.disabled ? 'disabled' : 'active';
   }
 
   /**
@@ -58,6 +66,9 @@ export class SessionsRepository {
       .set({
         refreshTokenHash: next.refreshTokenHash,
         previousTokenHash: next.previousTokenHash,
+        // The token rotated away joins the front of the list; the oldest fall off.
+        retiredTokenHashes: () =>
+          `(ARRAY[refresh_token_hash]::varchar(64)[] || retired_token_hashes)[1:${RETIRED_TOKENS_KEPT}]`,
         rotatedAt: () => 'now()',
         rotationCount: () => 'rotation_count + 1',
         lastUsedAt: () => 'now()',

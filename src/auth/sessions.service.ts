@@ -10,22 +10,30 @@ export class SessionsService {
     private readonly cache: SessionCache,
   ) {}
 
-  /** True when the access token's session is live and its user enabled. Cached briefly. */
+  /**
+   * True when the access token's session is live and its user enabled. Cached
+   * briefly; a session found revoked, expired or unknown is cached as such (it
+   * never comes back), so a replayed dead token costs no database round trip.
+   */
   async isActive(sessionId: string, userId: string): Promise<boolean> {
-    if ((await this.cache.get(sessionId)) === userId) return true;
-    const active = (await this.sessions.findActiveUserId(sessionId, userId)) !== null;
-    if (active) await this.cache.set(sessionId, userId);
-    return active;
+    const cached = await this.cache.get(sessionId);
+    if (cached !== undefined) return cached === userId;
+    const state = await this.sessions.findState(sessionId, userId);
+    if (state === 'active') await this.cache.fill(sessionId, userId);
+    // A disabled user's sessions are revoked when they are disabled; one disabled
+    // some other way is refused but not remembered, as it may be enabled again.
+    else if (state === 'gone') await this.cache.revoke([sessionId]);
+    return state === 'active';
   }
 
   async revoke(sessionId: string, userId: string): Promise<boolean> {
     const revoked = await this.sessions.revoke(sessionId, userId);
-    await this.cache.drop([sessionId]);
+    if (revoked) await this.cache.revoke([sessionId]);
     return revoked;
   }
 
   async revokeAll(userId: string, keep?: string): Promise<void> {
-    await this.cache.drop(await this.sessions.revokeAllForUser(userId, keep));
+    await this.cache.revoke(await this.sessions.revokeAllForUser(userId, keep));
   }
 
   /**
@@ -35,7 +43,7 @@ export class SessionsService {
   async removeUser(userId: string, remove: () => Promise<boolean>): Promise<boolean> {
     const ids = await this.sessions.idsForUser(userId);
     const removed = await remove();
-    await this.cache.drop(ids);
+    if (removed) await this.cache.revoke(ids);
     return removed;
   }
 }

@@ -10,9 +10,14 @@ export const JWT_ALGORITHM = 'HS256';
 /** As passport-jwt's fromAuthHeaderAsBearerToken reads it. */
 const BEARER = /^bearer\s+(\S+)$/i;
 
-/** The principal named by verified claims, if they are those of an access token. */
+/**
+ * The principal named by verified claims, if they are those of an access token.
+ * jsonwebtoken checks `exp` only when it is present: a token without one would
+ * never expire, so it is refused here (the guard and CachedReads both come here).
+ */
 export function principalOf(claims: Partial<AccessTokenClaims>): Principal | undefined {
   if (claims.typ !== 'access' || !isUuid(claims.sub) || !isUuid(claims.sid)) return undefined;
+  if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) return undefined;
   return { userId: claims.sub, sessionId: claims.sid };
 }
 

@@ -60,7 +60,8 @@ export class CacheGenerations {
     }
   }
 
-  private async increment(userId: string): Promise<void> {
+  /** One increment in Redis, or a rejection (the CLI, which has no later, reports it). */
+  async increment(userId: string): Promise<void> {
     const key = this.key(userId);
     // The generation outlives every entry built on it, then expires.
     await this.redis.run((redis) =>

@@ -1,10 +1,11 @@
 import { CacheModule as NestCacheModule } from '@nestjs/cache-manager';
 import { Global, Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
+import type { Principal } from '../auth/principal.js';
 import { AppLogger } from '../common/logger.js';
 import { AppConfig } from '../config/config.js';
 import { CacheGenerations } from './cache-generations.js';
-import { defaultLimitKey, isAuthRateLimited, trackerOf } from './rate-limit.guard.js';
+import { authLimitName, defaultLimitKey, trackerOf } from './rate-limit.guard.js';
 import { RateLimitStorage } from './rate-limit.storage.js';
 import { RedisConnection } from './redis.connection.js';
 import { createResponseStore, ResponseCache } from './response-cache.js';
@@ -57,9 +58,20 @@ class RedisModule {}
             name: 'auth',
             limit: config.authRateLimitMax,
             ttl: config.authRateLimitWindowMs,
-            skipIf: (context) => !isAuthRateLimited(context),
+            skipIf: (context) => authLimitName(context) === undefined,
             getTracker: (request) => `ip:${request.ip ?? 'unknown'}`,
-            generateKey: (context, tracker) => `auth:${context.getHandler().name}:${tracker}`,
+            generateKey: (context, tracker) => `auth:${authLimitName(context)}:${tracker}`,
+          },
+          {
+            // The same limit per account, whatever the IP: one stolen token cannot guess on from many.
+            name: 'auth-user',
+            limit: config.authRateLimitMax,
+            ttl: config.authRateLimitWindowMs,
+            skipIf: (context) =>
+              authLimitName(context) === undefined ||
+              context.switchToHttp().getRequest<{ user?: Principal }>().user === undefined,
+            getTracker: (request) => trackerOf(request),
+            generateKey: (context, tracker) => `auth:${authLimitName(context)}:${tracker}`,
           },
         ],
       }),

@@ -14,11 +14,31 @@ import { Metrics } from '../metrics/metrics.service.js';
 
 export const AUTH_RATE_LIMIT_KEY = 'ultrai:auth-rate-limit';
 
-/** The stricter per-IP limit of the credential routes (login, register, refresh). */
-export const AuthRateLimit = (): MethodDecorator => SetMetadata(AUTH_RATE_LIMIT_KEY, true);
+/**
+ * The stricter limit of the routes that take credentials or check a password
+ * with argon2 (login, register, refresh, password change, account deletion):
+ * per IP, and per user on authenticated routes. `name` is the route's own
+ * counter, spelled out so that renaming a handler cannot merge or reset counts.
+ */
+export const AuthRateLimit = (name: string): MethodDecorator => SetMetadata(AUTH_RATE_LIMIT_KEY, name);
 
-export function isAuthRateLimited(context: ExecutionContext): boolean {
-  return Reflect.getMetadata(AUTH_RATE_LIMIT_KEY, context.getHandler()) === true;
+/** The route's name for the stricter limit, or undefined when it has none. */
+export function authLimitName(context: ExecutionContext): string | undefined {
+  const name: unknown = Reflect.getMetadata(AUTH_RATE_LIMIT_KEY, context.getHandler());
+  return typeof name === 'string' ? name : undefined;
+}
+
+/** A 429 as every limit answers it. */
+export function rateLimitedError(retryAfterSeconds: number): AppError {
+  return new AppError(
+    429,
+    'rate-limited',
+    'Too many requests: wait for Retry-After seconds, then try again.',
+    undefined,
+    {
+      'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))),
+    },
+  );
 }
 
 /** The counter of the global per-user (or per-IP) limit: the guard and CachedReads count the same one. */
@@ -52,14 +72,6 @@ export class RateLimitGuard extends ThrottlerGuard {
     detail: ThrottlerLimitDetail,
   ): Promise<void> {
     this.metrics.rateLimited.inc();
-    throw new AppError(
-      429,
-      'rate-limited',
-      'Too many requests: wait for Retry-After seconds, then try again.',
-      undefined,
-      {
-        'retry-after': String(Math.max(1, detail.timeToBlockExpire)),
-      },
-    );
+    throw rateLimitedError(detail.timeToBlockExpire);
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import { AppConfig } from '../config/config.js';
+import type { RedisClientType } from '@keyv/redis';
 import { RedisConnection } from './redis.connection.js';
 
 /**
@@ -42,6 +43,44 @@ export class RateLimitStorage implements ThrottlerStorage {
     const seconds = Math.max(1, Math.ceil(ttlMs / 1000));
     const blocked = hits > limit;
     return { totalHits: hits, timeToExpire: seconds, isBlocked: blocked, timeToBlockExpire: blocked ? seconds : 0 };
+  }
+
+  /** How long `key` stays blocked, in ms (0: not blocked). */
+  async blockedFor(key: string): Promise<number> {
+    const inRedis = await this.inRedis((redis, k) => redis.pTTL(k), key);
+    if (inRedis !== undefined) return Math.max(0, inRedis);
+    const entry = this.memory.get(key);
+    return entry ? Math.max(0, entry.expiresAt - Date.now()) : 0;
+  }
+
+  /** Blocks `key` for `ms`, replacing any block it had. */
+  async block(key: string, ms: number): Promise<void> {
+    if (
+      (await this.inRedis((redis, k) => redis.set(k, '1', { expiration: { type: 'PX', value: ms } }), key)) !==
+      undefined
+    ) {
+      return;
+    }
+    this.memory.set(key, { hits: 0, expiresAt: Date.now() + ms });
+  }
+
+  /** Forgets a counter or a block. */
+  async reset(key: string): Promise<void> {
+    this.memory.delete(key);
+    await this.inRedis((redis, k) => redis.del(k), key);
+  }
+
+  /** Runs one command on `key` in Redis; undefined when Redis is not there to run it (memory takes over). */
+  private async inRedis<T>(
+    command: (redis: RedisClientType, key: string) => Promise<T>,
+    key: string,
+  ): Promise<T | undefined> {
+    if (!this.redis.ready) return undefined;
+    try {
+      return await this.redis.run((redis) => command(redis, `${this.config.redisKeyPrefix}rl:${key}`));
+    } catch {
+      return undefined;
+    }
   }
 
   private async incrementInRedis(key: string, ttl: number): Promise<{ hits: number; ttlMs: number } | undefined> {

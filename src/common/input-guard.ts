@@ -3,6 +3,14 @@ import { AppError, type FieldError, problemType, statusTitle } from './problem.j
 
 /** Deeper than any body of this API; deep enough nesting overflows the validators' recursion. */
 export const MAX_JSON_DEPTH = 32;
+/**
+ * Far more than any body of this API has. class-transformer (the validation
+ * pipe's `transform`) removes duplicate keys in time quadratic in the keys of
+ * one object: bounding the keys per object and the values per body keeps
+ * every validation step linear in the body.
+ */
+export const MAX_JSON_KEYS = 100;
+export const MAX_JSON_VALUES = 10_000;
 
 export class MalformedBodyError extends AppError {
   constructor(detail: string, errors?: FieldError[]) {
@@ -23,12 +31,17 @@ function badString(value: string): string | undefined {
 
 /**
  * Walks a parsed JSON value without recursion: refuses nesting deeper than
- * MAX_JSON_DEPTH, prototype-polluting keys, and bad strings.
+ * MAX_JSON_DEPTH, objects of more than MAX_JSON_KEYS keys, more than
+ * MAX_JSON_VALUES values in all, prototype-polluting keys, and bad strings.
  */
 export function checkJson(root: unknown): void {
   const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value: root, path: '', depth: 0 }];
+  let values = 0;
   while (stack.length > 0) {
     const { value, path, depth } = stack.pop()!;
+    if (++values > MAX_JSON_VALUES) {
+      throw new MalformedBodyError(`The JSON body has more than ${MAX_JSON_VALUES} values.`);
+    }
     if (typeof value === 'string') {
       const problem = badString(value);
       if (problem)
@@ -40,6 +53,11 @@ export function checkJson(root: unknown): void {
     if (value === null || typeof value !== 'object') continue;
     if (depth >= MAX_JSON_DEPTH) {
       throw new MalformedBodyError(`The JSON body is nested more than ${MAX_JSON_DEPTH} levels deep.`);
+    }
+    if (!Array.isArray(value) && Object.keys(value).length > MAX_JSON_KEYS) {
+      throw new MalformedBodyError(`An object in the JSON body has more than ${MAX_JSON_KEYS} keys.`, [
+        { field: path || '(body)', message: `more than ${MAX_JSON_KEYS} keys` },
+      ]);
     }
     for (const [key, child] of Object.entries(value)) {
       if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
@@ -53,8 +71,15 @@ export function checkJson(root: unknown): void {
   }
 }
 
-/** Replaces Fastify's JSON parser with one that also runs `checkJson`, and checks query strings. */
+/**
+ * Replaces Fastify's JSON parser with one that also runs `checkJson`, checks
+ * query strings, and gives the routes of a `@SmallBody()` controller their limit.
+ */
 export function guardInput(fastify: FastifyInstance, bodyLimit: number): void {
+  fastify.addHook('onRoute', (route) => {
+    const limit = (route.config as { bodyLimit?: number } | undefined)?.bodyLimit;
+    if (limit !== undefined) route.bodyLimit = limit;
+  });
   fastify.removeContentTypeParser(['application/json']);
   fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request, body, done) => {
     const text = body as string;
@@ -78,6 +103,28 @@ export function guardInput(fastify: FastifyInstance, bodyLimit: number): void {
     done(null, parsed);
   });
 
+  // Any other body type (text/plain, a form, none declared) is refused with the
+  // fix, instead of reaching the validators as a string or as nothing at all.
+  fastify.removeContentTypeParser(['text/plain']);
+  fastify.addContentTypeParser('*', (request, _payload, done) => {
+    if (request.headers['content-length'] === '0') {
+      done(null, undefined);
+      return;
+    }
+    const declared = request.headers['content-type'];
+    const upload = request.method === 'POST' && request.routeOptions.url === '/documents';
+    done(
+      new AppError(
+        415,
+        'unsupported-media-type',
+        `Send the body as JSON with the header Content-Type: application/json` +
+          `${upload ? ', or a file as multipart/form-data' : ''}` +
+          ` (this body was sent ${declared ? `as ${declared.split(';')[0].trim()}` : 'without a Content-Type'}).`,
+      ),
+      undefined,
+    );
+  });
+
   fastify.addHook('preValidation', (request, _reply, done) => {
     for (const [name, raw] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
       for (const value of Array.isArray(raw) ? raw : [raw]) {
@@ -95,7 +142,7 @@ export function guardInput(fastify: FastifyInstance, bodyLimit: number): void {
 /** Fastify's own answers to requests it cannot route or parse, as problem+json. */
 export function frameworkProblem(status: number, detail: string, instance: string, requestId: string): string {
   return JSON.stringify({
-    type: problemType(status === 414 ? 'uri-too-long' : 'malformed-request'),
+    type: problemType(status === 414 ? 'uri-too-long' : status === 408 ? 'request-timeout' : 'malformed-request'),
     title: statusTitle(status),
     status,
     detail,

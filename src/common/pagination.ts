@@ -50,8 +50,28 @@ export function decodeCursor(cursor: string, validators: Array<(value: unknown) 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);
-export const isIsoDate = (value: unknown): value is string =>
-  typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(value) && !Number.isNaN(Date.parse(value));
+
+/**
+ * Exactly what `Date.prototype.toISOString` writes for a year PostgreSQL takes:
+ * the round trip refuses what Date would roll over (February 30, hour 24) and
+ * PostgreSQL would refuse with an error (year 0000).
+ */
+export const isIsoDate = (value: unknown): value is string => {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(value)) return false;
+  const date = new Date(value);
+  return !Number.isNaN(date.getTime()) && date.getUTCFullYear() >= 1 && date.toISOString() === value;
+};
+
+/** Text PostgreSQL can compare: no NUL, no lone surrogate. */
+export const isCursorText = (value: unknown): value is string =>
+  typeof value === 'string' && !value.includes('\u0000') && value.isWellFormed();
+
+const REAL_MAX = 3.4028234663852886e38;
+const REAL_MIN_NORMAL = 1.1754943508222875e-38;
+
+/** A search rank (`ts_rank`, a PostgreSQL real, never negative) that a real can hold. */
+export const isRank = (value: unknown): value is number =>
+  typeof value === 'number' && (value === 0 || (value >= REAL_MIN_NORMAL && value <= REAL_MAX));
 
 /** Takes `limit + 1` rows: returns a page of `limit` and the cursor for the next, if any. */
 export function toPage<R, T>(

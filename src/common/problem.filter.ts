@@ -9,7 +9,7 @@ const FASTIFY_ERRORS: Record<string, { code: string; detail: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { code: 'payload-too-large', detail: 'The request body is larger than allowed.' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: {
     code: 'unsupported-media-type',
-    detail: 'The request body has a content type this route does not accept.',
+    detail: 'The Content-Type header cannot be read: send JSON with Content-Type: application/json.',
   },
   FST_ERR_CTP_EMPTY_JSON_BODY: {
     code: 'malformed-body',
@@ -21,6 +21,9 @@ const FASTIFY_ERRORS: Record<string, { code: string; detail: string }> = {
     detail: 'The Content-Length header does not match the body.',
   },
 };
+
+/** A client that sent thousands of bad fields learns of the first few; the answer stays small. */
+export const MAX_LISTED_ERRORS = 20;
 
 interface FastifyLikeError {
   code?: string;
@@ -56,16 +59,35 @@ export class ProblemFilter implements ExceptionFilter {
     const base = { instance: request.url.split('?')[0], requestId: String(request.id) };
 
     if (exception instanceof AppError) {
+      const errors = exception.errors;
+      const capped = errors !== undefined && errors.length > MAX_LISTED_ERRORS;
       return {
         problem: {
           type: problemType(exception.code),
           title: statusTitle(exception.status),
           status: exception.status,
-          detail: exception.message,
+          detail: capped
+            ? `${exception.message} (${errors.length} errors; the first ${MAX_LISTED_ERRORS} are listed)`
+            : exception.message,
           ...base,
-          ...(exception.errors ? { errors: exception.errors } : {}),
+          ...(errors ? { errors: capped ? errors.slice(0, MAX_LISTED_ERRORS) : errors } : {}),
         },
         headers: exception.headers ?? {},
+      };
+    }
+
+    // Nest's adapter wraps Fastify's client errors in an HttpException: the code is on its cause.
+    const fastifyError = (exception instanceof HttpException ? exception.cause : exception) as FastifyLikeError;
+    const known = fastifyError?.code ? FASTIFY_ERRORS[fastifyError.code] : undefined;
+    if (known && fastifyError.statusCode) {
+      const status = fastifyError.statusCode;
+      const detail =
+        fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? `The request body is larger than the ${request.routeOptions.bodyLimit} bytes this route takes.`
+          : known.detail;
+      return {
+        problem: { type: problemType(known.code), title: statusTitle(status), status, detail, ...base },
+        headers: {},
       };
     }
 
@@ -93,16 +115,6 @@ export class ProblemFilter implements ExceptionFilter {
           ...base,
         },
         headers: { 'retry-after': '5' },
-      };
-    }
-
-    const fastifyError = exception as FastifyLikeError;
-    const known = fastifyError?.code ? FASTIFY_ERRORS[fastifyError.code] : undefined;
-    if (known && fastifyError.statusCode) {
-      const status = fastifyError.statusCode;
-      return {
-        problem: { type: problemType(known.code), title: statusTitle(status), status, detail: known.detail, ...base },
-        headers: {},
       };
     }
 

@@ -114,6 +114,25 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads the per-account login limits, with their bounds', () => {
+    expect(loadConfig({})).toMatchObject({
+      accountLoginFailuresMax: 10,
+      accountLoginWindowMs: 900_000,
+      accountLoginDelayMaxSeconds: 60,
+    });
+    expect(
+      loadConfig({
+        ACCOUNT_LOGIN_FAILURES_MAX: '5',
+        ACCOUNT_LOGIN_WINDOW_MS: '60000',
+        ACCOUNT_LOGIN_DELAY_MAX_SECONDS: '30',
+      }),
+    ).toMatchObject({ accountLoginFailuresMax: 5, accountLoginWindowMs: 60_000, accountLoginDelayMaxSeconds: 30 });
+    expect(problemsOf({ ACCOUNT_LOGIN_DELAY_MAX_SECONDS: '0' })[0]).toMatch(
+      /ACCOUNT_LOGIN_DELAY_MAX_SECONDS must be an integer from 1 to 3600/,
+    );
+    expect(problemsOf({ ACCOUNT_LOGIN_FAILURES_MAX: '0' })).toHaveLength(1);
+  });
+
   it('never repeats a URL that may hold a password', () => {
     const [problem] = problemsOf({ DATABASE_URL: 'mysql://admin:hunter2@db/x' });
     expect(problem).not.toContain('hunter2');
@@ -139,5 +158,13 @@ describe('loadConfig', () => {
       expect(problems).toEqual([expect.stringMatching(/JWT_SECRET must be at least 32 characters .*it has 31/)]);
       expect(problems[0]).not.toContain('short-secret');
     });
+  });
+
+  it('reads BODY_IDLE_TIMEOUT_MS (default 30 s) and refuses values out of range', () => {
+    expect(loadConfig({}).bodyIdleTimeoutMs).toBe(30_000);
+    expect(loadConfig({ BODY_IDLE_TIMEOUT_MS: '500' }).bodyIdleTimeoutMs).toBe(500);
+    expect(problemsOf({ BODY_IDLE_TIMEOUT_MS: '10' })).toEqual([
+      'BODY_IDLE_TIMEOUT_MS must be an integer from 100 to 600000 (got "10")',
+    ]);
   });
 });

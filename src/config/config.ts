@@ -47,12 +47,19 @@ export class AppConfig {
   /** Requests per IP per window to each of /auth/login, /auth/register, /auth/refresh. */
   readonly authRateLimitMax: number;
   readonly authRateLimitWindowMs: number;
+  /** Failed logins of one account (any IP) in a window before its logins are slowed down. */
+  readonly accountLoginFailuresMax: number;
+  readonly accountLoginWindowMs: number;
+  /** The longest wait imposed on an account's logins (the wait doubles per further failure, from 1 s). */
+  readonly accountLoginDelayMaxSeconds: number;
   /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
   readonly metricsToken: string | undefined;
   /** Bound on a database round trip made by a health check. */
   readonly healthTimeoutMs: number;
   /** Bound on the graceful shutdown before the process gives up and exits 1. */
   readonly shutdownTimeoutMs: number;
+  /** How long a request body may send nothing before its connection is closed with 408. */
+  readonly bodyIdleTimeoutMs: number;
   /** Account lifecycle and mail: see src/accounts/account-config.ts. */
   readonly accounts: AccountsConfig;
 
@@ -215,9 +222,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
     rateLimitWindowMs: integer('RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
     authRateLimitMax: integer('AUTH_RATE_LIMIT_MAX', 10, 1, 10_000_000),
     authRateLimitWindowMs: integer('AUTH_RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
+    accountLoginFailuresMax: integer('ACCOUNT_LOGIN_FAILURES_MAX', 10, 1, 10_000_000),
+    accountLoginWindowMs: integer('ACCOUNT_LOGIN_WINDOW_MS', 15 * 60_000, 1000, 86_400_000),
+    accountLoginDelayMaxSeconds: integer('ACCOUNT_LOGIN_DELAY_MAX_SECONDS', 60, 1, 3600),
     metricsToken: read('METRICS_TOKEN'),
     healthTimeoutMs: integer('HEALTH_TIMEOUT_MS', 1000, 50, 60_000),
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 8000, 100, 60_000),
+    bodyIdleTimeoutMs: integer('BODY_IDLE_TIMEOUT_MS', 30_000, 100, 600_000),
     accounts: readAccountsConfig({ read, integer, url, boolean, problems, production, port }),
   } satisfies Omit<AppConfig, 'production' | 'embeddedDatabase'>);
 

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import type { AppLogger } from '../common/logger.js';
@@ -18,10 +18,13 @@ export interface EmbeddedDatabase {
  * loads its WebAssembly.
  */
 export async function openEmbeddedDatabase(dataDir: string, logger: AppLogger): Promise<EmbeddedDatabase> {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
   const lock = DirectoryLock.acquire(dataDir);
   try {
     const pgdata = join(dataDir, 'pgdata');
-    if (existsSync(pgdata)) {
+    const created = !existsSync(pgdata);
+    if (!created) {
       logger.log(`Opening the embedded database in ${pgdata}`, 'Database');
     } else {
       logger.log(
@@ -35,6 +38,7 @@ export async function openEmbeddedDatabase(dataDir: string, logger: AppLogger): 
     const { PGlite } = await import('@electric-sql/pglite').catch(missingEmbeddedDatabase);
     const { createPgConfig } = await import('@electric-sql/pglite/node-postgres');
     const pglite = await PGlite.create({ dataDir: pgdata });
+    if (created) restrictToOwner(pgdata);
     const pgConfig = createPgConfig(pglite);
     let closed = false;
     return {
@@ -46,6 +50,7 @@ export async function openEmbeddedDatabase(dataDir: string, logger: AppLogger): 
         closed = true;
         try {
           await pglite.close();
+          restrictToOwner(pgdata);
         } finally {
           lock.release();
         }
@@ -54,6 +59,20 @@ export async function openEmbeddedDatabase(dataDir: string, logger: AppLogger): 
   } catch (error) {
     lock.release();
     throw error;
+  }
+}
+
+/**
+ * The files hold every password hash and document: owner only. PGlite's
+ * file system creates them world-readable (0666, whatever the umask); the data
+ * directory is 0700 while it runs, and on a clean close every file becomes 0600.
+ */
+function restrictToOwner(directory: string): void {
+  chmodSync(directory, 0o700);
+  for (const entry of readdirSync(directory, { withFileTypes: true })) {
+    const path = join(directory, entry.name);
+    if (entry.isDirectory()) restrictToOwner(path);
+    else chmodSync(path, 0o600);
   }
 }
 

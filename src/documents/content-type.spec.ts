@@ -59,4 +59,35 @@ describe('detectContentType', () => {
   ])('refuses %s', (_name, data, declared, filename) => {
     expect(detectContentType(data, declared, filename).ok).toBe(false);
   });
+
+  it.each([
+    ['a PNG declared as text', PNG, 'text/plain', 'a.txt', 'looks like a PNG image, not text/plain as declared'],
+    [
+      'a PNG named .md',
+      PNG,
+      'application/octet-stream',
+      'a.md',
+      'looks like a PNG image, not the text/markdown its name (.md) says',
+    ],
+    ['a PNG with no name to go by', PNG, '', 'upload', 'looks like a PNG image; accepted types are text/plain, '],
+    ['an ELF', ELF, 'text/plain', 'a.txt', 'looks like an ELF executable'],
+    ['a PDF declared as markdown', PDF, 'text/markdown', 'a.md', 'looks like a PDF, not text/markdown as declared'],
+    [
+      'text declared as PDF',
+      text('MZ, hello'),
+      'application/pdf',
+      'a.pdf',
+      'looks like text, not application/pdf as declared',
+    ],
+    [
+      'invalid UTF-8',
+      Buffer.from([0x61, 0xc3, 0x28]),
+      'text/plain',
+      'a.txt',
+      'looks like binary data (not UTF-8 text)',
+    ],
+    ['an escape sequence', text('\u001b[31mred'), 'text/plain', 'a.txt', 'looks like binary data (control characters)'],
+  ])('names what %s looks like, and where the expected type came from', (_name, data, declared, filename, reason) => {
+    expect(detectContentType(data, declared, filename)).toEqual({ ok: false, reason: expect.stringContaining(reason) });
+  });
 });

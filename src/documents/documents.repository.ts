@@ -61,11 +61,18 @@ const COLUMNS = `id, owner_id AS "ownerId", title, filename, mime_type AS "mimeT
 /** `$viewer` may see a document when it is theirs or when they are an administrator. */
 const VISIBLE = `(owner_id = $2 OR EXISTS (SELECT 1 FROM users WHERE users.id = $2 AND users.role = 'admin'))`;
 
+/**
+ * Titles sort naturally and ignoring case (the `title_order` ICU collation, see
+ * its migration); the cursor compares with the same expression, so pages follow
+ * the order exactly.
+ */
+const TITLE = 'title COLLATE title_order';
+
 const ORDERS: Record<ListOrder, { by: string; key: string; op: '<' | '>' }> = {
   '-createdAt': { by: 'created_at DESC, id DESC', key: 'created_at', op: '<' },
   createdAt: { by: 'created_at ASC, id ASC', key: 'created_at', op: '>' },
-  title: { by: 'title ASC, id ASC', key: 'title', op: '>' },
-  '-title': { by: 'title DESC, id DESC', key: 'title', op: '<' },
+  title: { by: `${TITLE} ASC, id ASC`, key: TITLE, op: '>' },
+  '-title': { by: `${TITLE} DESC, id DESC`, key: TITLE, op: '<' },
   rank: { by: 'rank DESC, id DESC', key: 'rank', op: '<' },
 };
 

@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '../auth/principal.js';
 import { ForbiddenError } from '../auth/auth.guards.js';
-import { decodeCursor, isIsoDate, isUuid, toPage } from '../common/pagination.js';
+import { decodeCursor, isCursorText, isIsoDate, isRank, isUuid, toPage } from '../common/pagination.js';
 import { AppError, NotFoundError, ValidationFailedError } from '../common/problem.js';
 import { CacheGenerations } from '../cache/cache-generations.js';
 import { AppConfig } from '../config/config.js';
-import { detectContentType, EXTENSION_OF } from './content-type.js';
+import { detectContentType } from './content-type.js';
 import { DocumentsRepository, type DocumentRow, type ListOrder, QuotaExceededError } from './documents.repository.js';
 import type { DocumentDto, DocumentListQueryDto, UpdateDocumentDto } from './dto/document.dto.js';
 import { sanitizeFilename } from './filename.js';
@@ -79,7 +79,7 @@ export class DocumentsService {
     }
     const detected = detectContentType(incoming.data, incoming.declaredType, incoming.filename);
     if (!detected.ok) throw new AppError(415, 'unsupported-media-type', `Not accepted: ${detected.reason}.`);
-    const filename = sanitizeFilename(incoming.filename, EXTENSION_OF[detected.type]);
+    const filename = sanitizeFilename(incoming.filename, detected.type);
     const title = incoming.title ?? filename.replace(/\.[^.]+$/, '').slice(0, 200);
     try {
       const created = toDocumentDto(
@@ -117,12 +117,7 @@ export class DocumentsService {
     const order: ListOrder = query.sort ?? (query.q !== undefined ? 'rank' : '-createdAt');
     let after: { key: string | number; id: string } | undefined;
     if (query.cursor) {
-      const isKey =
-        order === 'rank'
-          ? (v: unknown) => typeof v === 'number'
-          : order.endsWith('createdAt')
-            ? isIsoDate
-            : (v: unknown) => typeof v === 'string';
+      const isKey = order === 'rank' ? isRank : order.endsWith('createdAt') ? isIsoDate : isCursorText;
       const [cursorOrder, key, id] = decodeCursor(query.cursor, [(v) => v === order, isKey, isUuid]);
       if (cursorOrder !== order)
         throw new ValidationFailedError([{ field: 'cursor', message: 'cursor is from another sort' }]);
@@ -154,7 +149,14 @@ export class DocumentsService {
       throw new ValidationFailedError([{ field: 'title', message: 'send title and/or tags' }]);
     }
     const expected = ifMatch === undefined ? undefined : parseVersionTag(ifMatch);
-    if (expected === null) throw preconditionFailed();
+    if (expected === null) {
+      const { version } = await this.visible(principal, id);
+      throw new AppError(
+        400,
+        'invalid-if-match',
+        `If-Match must be the version from the ETag, in quotes: If-Match: "${version}" (or * for any version).`,
+      );
+    }
     const updated = await this.documents.update(id, principal.userId, changes, expected);
     if (updated) {
       await this.cache.bump(updated.ownerId);
@@ -187,12 +189,16 @@ function preconditionFailed(): AppError {
   return new AppError(412, 'precondition-failed', 'The document changed since that version: read it again.');
 }
 
-/** If-Match for PATCH: `"<version>"`, or `*` for any (undefined: no check); null when it cannot match. */
+/**
+ * If-Match for PATCH: `"<version>"`, or `*` for any (undefined: no check).
+ * The bare number a client copies from `version` is taken too: it can only
+ * mean that version. Null when it is neither.
+ */
 function parseVersionTag(value: string): number | undefined | null {
   const trimmed = value.trim();
   if (trimmed === '*') return undefined;
-  const match = /^"(\d{1,9})"$/.exec(trimmed);
-  return match ? Number(match[1]) : null;
+  const match = /^"(\d{1,9})"$|^(\d{1,9})$/.exec(trimmed);
+  return match ? Number(match[1] ?? match[2]) : null;
 }
 
 /** If-None-Match: a list of entity tags (weak ones compare equal too), or `*`. */

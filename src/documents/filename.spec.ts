@@ -2,26 +2,46 @@ import { contentDisposition, sanitizeFilename } from './filename.js';
 
 describe('sanitizeFilename', () => {
   it.each([
-    ['report.pdf', 'report.pdf'],
-    ['../../etc/passwd', 'passwd'],
-    ['C:\\Users\\ada\\notes.txt', 'notes.txt'],
-    ['a\r\nb\tc.txt', 'abc.txt'],
-    ['  spaced   out  .md ', 'spaced out .md'],
-    ['.hidden', 'hidden'],
-    ['...', 'document.txt'],
-    ['', 'document.txt'],
-    ['evil\u202Etxt.exe', 'eviltxt.exe'],
-    ['cafe\u0301.txt', 'café.txt'],
-    ['"quoted".txt', '"quoted".txt'],
-  ])('%j becomes %j', (raw, expected) => {
-    expect(sanitizeFilename(raw, 'txt')).toBe(expected);
+    ['report.pdf', 'application/pdf', 'report.pdf'],
+    ['../../etc/passwd', 'text/plain', 'passwd.txt'],
+    ['C:\\Users\\ada\\notes.txt', 'text/plain', 'notes.txt'],
+    ['a\r\nb\tc.txt', 'text/plain', 'abc.txt'],
+    ['  spaced   out  .md ', 'text/markdown', 'spaced out .md'],
+    ['.hidden', 'text/plain', 'hidden.txt'],
+    ['...', 'text/plain', 'document.txt'],
+    ['', 'application/json', 'document.json'],
+    ['evil\u202Etxt.exe', 'text/plain', 'eviltxt.exe.txt'],
+    ['cafe\u0301.txt', 'text/plain', 'café.txt'],
+    ['"quoted".txt', 'text/plain', '"quoted".txt'],
+    ['x.html', 'text/plain', 'x.html.txt'],
+    ['pic.svg', 'text/plain', 'pic.svg.txt'],
+    ['evil.hta', 'text/plain', 'evil.hta.txt'],
+    ['run.bat', 'text/plain', 'run.bat.txt'],
+    ['page.html', 'text/markdown', 'page.html.md'],
+    ['notes.md', 'text/markdown', 'notes.md'],
+    ['notes.markdown', 'text/markdown', 'notes.markdown'],
+    ['table.csv', 'text/csv', 'table.csv'],
+    ['data.JSON', 'application/json', 'data.JSON'],
+    ['paper.pdf', 'text/plain', 'paper.pdf.txt'],
+    ['server.log', 'text/plain', 'server.log'],
+    ['in\u200Bvoice\u200C\u200D\u200E\u200F.txt', 'text/plain', 'invoice.txt'],
+    ['a\u202A\u202B\u202C\u202D\u202Eb.txt', 'text/plain', 'ab.txt'],
+    ['a\u2066\u2067\u2068\u2069b\u061C.txt', 'text/plain', 'ab.txt'],
+    ['photo\u202Egnp.exe', 'text/plain', 'photognp.exe.txt'],
+  ] as const)('%j as %s becomes %j', (raw, type, expected) => {
+    expect(sanitizeFilename(raw, type)).toBe(expected);
   });
 
   it('keeps the extension when it has to shorten, and never splits a character', () => {
-    const name = sanitizeFilename(`${'文'.repeat(200)}.json`, 'json');
+    const name = sanitizeFilename(`${'文'.repeat(200)}.json`, 'application/json');
     expect(Buffer.byteLength(name)).toBeLessThanOrEqual(255);
     expect(name.endsWith('.json')).toBe(true);
     expect(name).not.toContain('\ufffd');
+    // Once quadratic: a name this long held the event loop for minutes.
+    expect(sanitizeFilename(`${'a'.repeat(200_000)}.txt`, 'text/plain')).toBe(`${'a'.repeat(251)}.txt`);
+    const risky = sanitizeFilename(`${'a'.repeat(300)}.html`, 'text/plain');
+    expect(Buffer.byteLength(risky)).toBeLessThanOrEqual(255);
+    expect(risky.endsWith('.txt')).toBe(true);
   });
 });
 

@@ -1,20 +1,27 @@
+import { type AcceptedType, EXTENSION_OF, extensionFits } from './content-type.js';
+
 const MAX_FILENAME_BYTES = 255;
 
 /**
  * A file name as the client gave it, made safe to store and to send back:
- * no directory parts, no control or bidi-override characters, NFC, at most
- * 255 UTF-8 bytes (the extension kept when shortened), never empty.
+ * no directory parts, no control, bidirectional or zero-width characters
+ * (which can disguise the real extension), NFC, at most 255 UTF-8 bytes (the
+ * extension kept when shortened), never empty, and ending in an extension of
+ * the type the content was accepted as: `x.html` stored as text becomes
+ * `x.html.txt`, so a user who saves and opens it gets a text viewer.
  */
-export function sanitizeFilename(raw: string | undefined, fallbackExtension: string): string {
+export function sanitizeFilename(raw: string | undefined, type: AcceptedType): string {
   const base = (raw ?? '').split(/[/\\]/).pop() ?? '';
   const cleaned = base
     .normalize('NFC')
     // eslint-disable-next-line no-control-regex
-    .replace(/[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g, '')
+    .replace(/[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, '')
     .replace(/\s+/g, ' ')
     .trim()
     .replace(/^\.+/, '');
-  const name = cleaned === '' ? `document.${fallbackExtension}` : cleaned;
+  const extension = EXTENSION_OF[type];
+  const name =
+    cleaned === '' ? `document.${extension}` : extensionFits(cleaned, type) ? cleaned : `${cleaned}.${extension}`;
   return truncateUtf8(name, MAX_FILENAME_BYTES);
 }
 
@@ -22,10 +29,16 @@ function truncateUtf8(name: string, maxBytes: number): string {
   if (Buffer.byteLength(name) <= maxBytes) return name;
   const dot = name.lastIndexOf('.');
   const extension = dot > 0 && name.length - dot <= 16 ? name.slice(dot) : '';
-  let stem = extension ? name.slice(0, dot) : name;
   const budget = maxBytes - Buffer.byteLength(extension);
-  // Drop whole code points until the stem fits.
-  while (Buffer.byteLength(stem) > budget) stem = Array.from(stem).slice(0, -1).join('');
+  // Whole code points, in one pass: dropping them one at a time from the end was quadratic
+  // (seconds of a blocked event loop for a name of a few thousand characters).
+  let stem = '';
+  let bytes = 0;
+  for (const character of extension ? name.slice(0, dot) : name) {
+    bytes += Buffer.byteLength(character);
+    if (bytes > budget) break;
+    stem += character;
+  }
   return stem + extension;
 }
 

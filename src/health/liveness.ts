@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { FastifyServerOptions } from 'fastify';
+import { limitBodyIdleTime } from '../common/body-timeout.js';
 import { packageInfo } from '../common/package-info.js';
 import { REQUEST_ID_HEADER, requestIdFor } from '../common/request-context.js';
 import type { LivenessDto } from './health.dto.js';
@@ -82,13 +83,16 @@ export class LivenessFastPath {
 
 /**
  * Fastify's serverFactory: the HTTP server Fastify would create (same timeouts),
- * with the liveness fast path in front of Fastify's handler.
+ * with the liveness fast path in front of Fastify's handler and a bound on
+ * how long a request body may stall.
  */
 export function serverWithFastPath(
   fastPath: LivenessFastPath,
+  bodyIdleTimeoutMs: number,
 ): (handler: (request: IncomingMessage, response: ServerResponse) => void, options: FastifyServerOptions) => Server {
   return (handler, options) => {
     const server = createServer((options as { http?: ServerOptions }).http ?? {}, (request, response) => {
+      limitBodyIdleTime(request, response, bodyIdleTimeoutMs);
       if (!fastPath.answer(request, response)) handler(request, response);
     });
     if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;

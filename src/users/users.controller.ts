@@ -13,6 +13,7 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentUser, type Principal, Roles } from '../auth/principal.js';
+import { AuthRateLimit } from '../cache/rate-limit.guard.js';
 import { cachedResponse } from '../cache/response-cache.interceptor.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { UuidPipe } from '../common/uuid.pipe.js';
@@ -26,10 +27,12 @@ import {
   UserPageDto,
 } from './dto/user.dto.js';
 import { UsersService } from './users.service.js';
+import { SmallBody } from '../common/small-body.decorator.js';
 
 @ApiTags('Users')
 @ApiBearerAuth('bearer')
 @Controller('users')
+@SmallBody()
 export class UsersController {
   constructor(private readonly users: UsersService) {}
 
@@ -43,27 +46,29 @@ export class UsersController {
   }
 
   @Patch('me')
-  @ApiOperation({ summary: 'Change your username' })
+  @ApiOperation({ summary: 'Change your username (unique ignoring case: 409 when taken)' })
   @ApiOkResponse({ type: UserDto })
-  @ApiProblems(400, 401)
+  @ApiProblems(400, 401, 409)
   updateMe(@CurrentUser() principal: Principal, @Body() body: UpdateMeDto): Promise<UserDto> {
     return this.users.updateMe(principal, body.username);
   }
 
   @Put('me/password')
+  @AuthRateLimit('change-password')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Change your password; every other session is revoked' })
   @ApiNoContentResponse()
-  @ApiProblems(400, 401, 403)
+  @ApiProblems(400, 401, 403, 429)
   changePassword(@CurrentUser() principal: Principal, @Body() body: ChangePasswordDto): Promise<void> {
     return this.users.changePassword(principal, body.currentPassword, body.newPassword);
   }
 
   @Delete('me')
+  @AuthRateLimit('delete-account')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Delete your account, its sessions and its documents' })
   @ApiNoContentResponse()
-  @ApiProblems(400, 401, 403)
+  @ApiProblems(400, 401, 403, 429)
   deleteMe(@CurrentUser() principal: Principal, @Body() body: DeleteAccountDto): Promise<void> {
     return this.users.deleteMe(principal, body.password);
   }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, type Repository } from 'typeorm';
+import { AppError } from '../common/problem.js';
 import { type Role, User } from './user.entity.js';
 
 export interface UserListQuery {
@@ -9,14 +10,30 @@ export interface UserListQuery {
   after?: { createdAt: string; id: string };
 }
 
+export const NOT_AN_ADMIN = Symbol('not an enabled administrator');
+
 /** Raised when the unique index on lower(email) refuses an insert. */
 export class DuplicateEmailError extends Error {}
+
+/** Raised when the unique index on lower(username) refuses an insert or a rename: a 409 wherever it happens. */
+export class UsernameTakenError extends AppError {
+  constructor() {
+    super(409, 'username-taken', 'This username is taken (usernames are compared ignoring case). Choose another.');
+  }
+}
+
+/** Turns a unique violation into the error naming what is taken. */
+function duplicateOf(error: unknown): Error {
+  const driverError = (error as { driverError?: { code?: string; constraint?: string } }).driverError;
+  if (driverError?.code !== '23505') return error as Error;
+  return driverError.constraint === 'users_username_key' ? new UsernameTakenError() : new DuplicateEmailError();
+}
 
 @Injectable()
 export class UsersRepository {
   private readonly users: Repository<User>;
 
-  constructor(dataSource: DataSource) {
+  constructor(private readonly dataSource: DataSource) {
     this.users = dataSource.getRepository(User);
   }
 
@@ -36,8 +53,7 @@ export class UsersRepository {
     try {
       return await users.save(users.create(values));
     } catch (error) {
-      if ((error as { driverError?: { code?: string } }).driverError?.code === '23505') throw new DuplicateEmailError();
-      throw error;
+      throw duplicateOf(error);
     }
   }
 
@@ -45,8 +61,34 @@ export class UsersRepository {
     id: string,
     values: Partial<Pick<User, 'username' | 'passwordHash' | 'role' | 'disabled'>>,
   ): Promise<User | null> {
-    await this.users.update({ id }, values);
+    try {
+      await this.users.update({ id }, values);
+    } catch (error) {
+      throw duplicateOf(error);
+    }
     return this.findById(id);
+  }
+
+  /**
+   * An administrator's change to another user, made only if the actor is still an
+   * enabled administrator when it commits: every enabled administrator's row is
+   * locked first (in id order, so two such changes queue instead of deadlocking),
+   * so two administrators demoting, disabling or deleting each other at the same
+   * moment cannot both succeed. The actor never targets themselves (the service
+   * refuses that), so at least one enabled administrator, the actor, remains.
+   * Returns NOT_AN_ADMIN when the actor lost the role or was disabled meanwhile.
+   */
+  async asEnabledAdmin<T>(
+    actorId: string,
+    change: (users: Repository<User>) => Promise<T>,
+  ): Promise<T | typeof NOT_AN_ADMIN> {
+    return this.dataSource.transaction(async (manager: EntityManager) => {
+      const admins: Array<{ id: string }> = await manager.query(
+        `SELECT id FROM users WHERE role = 'admin' AND NOT disabled ORDER BY id FOR UPDATE`,
+      );
+      if (!admins.some((admin) => admin.id === actorId)) return NOT_AN_ADMIN;
+      return change(manager.getRepository(User));
+    });
   }
 
   async setRoleByEmail(email: string, role: Role): Promise<User | null> {

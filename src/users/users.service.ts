@@ -10,7 +10,7 @@ import { decodeCursor, isIsoDate, isUuid, toPage } from '../common/pagination.js
 import { AppError, NotFoundError } from '../common/problem.js';
 import { type AdminUpdateUserDto, toUserDto, type UserDto, type UserListQueryDto } from './dto/user.dto.js';
 import type { Role, User } from './user.entity.js';
-import { UsersRepository } from './users.repository.js';
+import { NOT_AN_ADMIN, UsersRepository } from './users.repository.js';
 
 export class UnknownEmailError extends Error {}
 
@@ -74,14 +74,22 @@ export class UsersService {
   }
 
   async adminUpdate(actor: Principal, id: string, changes: AdminUpdateUserDto): Promise<UserDto> {
-    const user = await this.users.findById(id);
-    if (!user) throw new NotFoundError('No such user.');
     if (id === actor.userId && (changes.role === 'user' || changes.disabled === true)) {
       throw new ForbiddenError('An administrator cannot remove their own admin role or disable themselves.');
     }
-    const updated = (await this.users.update(id, changes))!;
+    const before: { user?: User } = {};
+    const updated = await this.users.asEnabledAdmin(actor.userId, async (users) => {
+      before.user = (await users.findOneBy({ id })) ?? undefined;
+      if (!before.user) return null;
+      const values = { role: changes.role, disabled: changes.disabled };
+      if (values.role !== undefined || values.disabled !== undefined) await users.update({ id }, values);
+      return users.findOneByOrFail({ id });
+    });
+    if (updated === NOT_AN_ADMIN) throw new ForbiddenError('This route is for administrators.');
+    if (!updated) throw new NotFoundError('No such user.');
     // Disabling ends every session: the user's tokens stop working at once.
     if (changes.disabled === true) await this.sessions.revokeAll(id);
+    const user = before.user!;
     if (changes.role !== undefined && changes.role !== user.role) {
       await this.audit.record({
         type: 'user.role-changed',
@@ -105,7 +113,17 @@ export class UsersService {
     if (id === actor.userId) {
       throw new ForbiddenError('Delete your own account with DELETE /users/me.');
     }
-    if (!(await this.sessions.removeUser(id, () => this.users.delete(id)))) throw new NotFoundError('No such user.');
+    let notAnAdmin = false;
+    const removed = await this.sessions.removeUser(id, async () => {
+      const deleted = await this.users.asEnabledAdmin(
+        actor.userId,
+        async (users) => ((await users.delete({ id })).affected ?? 0) > 0,
+      );
+      notAnAdmin = deleted === NOT_AN_ADMIN;
+      return deleted === true;
+    });
+    if (notAnAdmin) throw new ForbiddenError('This route is for administrators.');
+    if (!removed) throw new NotFoundError('No such user.');
     await this.audit.record({ type: 'user.deleted', userId: id, actorId: actor.userId });
     await this.cache.bump(id);
   }

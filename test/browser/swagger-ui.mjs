@@ -1,6 +1,7 @@
 // Swagger UI in a real browser (Debian's Chromium, driven by playwright-core):
 // every module's routes are listed; register, log in, Authorize, GET /users/me
-// and a multipart upload all work from the page; no console errors (so the
+// and a multipart upload all work from the page, an untouched upload form
+// stores no placeholder title or tags; no console errors (so the
 // CSP lets the page work). Leaves a screenshot in test/artifacts/.
 // Run by scripts/browser-test.sh (npm run test:browser), which installs Chromium.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -136,6 +137,19 @@ try {
     const { status, body } = await execute('Users-UsersController_me');
     if (status !== 200) throw new Error(`status ${status}`);
     if (JSON.parse(body).email !== email) throw new Error('another user?');
+  });
+
+  await check('an untouched upload form sends no title or tags (not the word "string")', async () => {
+    const file = join(profile, 'untouched.txt');
+    writeFileSync(file, 'Nothing typed but the file\n');
+    const { status, body } = await execute('Documents-DocumentsController_create', async (block) => {
+      const contentType = block.locator('.body-param-content-type select');
+      if ((await contentType.count()) > 0) await contentType.selectOption('multipart/form-data');
+      await block.locator('input[type=file]').setInputFiles(file);
+    });
+    if (status !== 201) throw new Error(`status ${status}`);
+    const { title, tags } = JSON.parse(body);
+    if (title !== 'untouched' || tags.length !== 0) throw new Error(`stored title ${title}, tags ${tags}`);
   });
 
   await check('upload a small file through the multipart form (201)', async () => {

@@ -5,6 +5,9 @@
 import { execFileSync } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
 import { request } from 'node:http';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { connect } from 'node:net';
 import { api, JWT_SECRET, makeUsers, root, rssMiB } from './lib.mjs';
 
 /** Sends raw bytes (so invalid UTF-8 and odd headers go out as they are); never throws. */
@@ -102,6 +105,7 @@ function casesFor(spec, pathTemplate, method, op, ids) {
     add(`malformed JSON ${JSON.stringify(text).slice(0, 30)}`, text);
   for (const value of ['"a string"', '123', 'null', 'true', '[]', '[{}]']) add(`body is ${value}`, value);
   add('2 MB JSON', JSON.stringify({ x: 'a'.repeat(2 * 1024 * 1024) }));
+  for (const c of edgeCases(path)) add(c.label, c.body, c.body === undefined ? {} : json, c.path);
   add('object nested 5000 deep', '{"a":'.repeat(5000) + '1' + '}'.repeat(5000));
   add('array nested 5000 deep', '['.repeat(5000) + ']'.repeat(5000));
   add('{} (every field missing)', '{}');
@@ -309,6 +313,8 @@ export async function sweep({ svc }) {
   const rss = [];
   let sent = 0;
   const started = Date.now();
+  const stalls = watchEventLoop(svc);
+  const drip = dripBody(svc);
   const operations = Object.entries(spec.paths).flatMap(([path, ops]) =>
     Object.entries(ops).map(([method, op]) => ({ path, method, op })),
   );
@@ -330,6 +336,7 @@ export async function sweep({ svc }) {
     for (const c of runs) {
       if (c.auth === 'valid token' && revokes) token = await login();
       const headers = { ...c.headers, ...(c.auth === 'valid token' ? { authorization: `Bearer ${token}` } : {}) };
+      stalls.current = describeRequest(method, c);
       const res = await raw(svc.url, method.toUpperCase(), c.path, headers, c.body);
       sent++;
       const key = res.status ?? res.error ?? 'closed early (body over the limit)';
@@ -363,6 +370,7 @@ export async function sweep({ svc }) {
     problems.push(
       `${f.request} (${[...f.auths].join(', ')}) → ${f.problem}${f.problem === '500' ? ` (${causeOf(svc, f.requestId)})` : ''}`,
     );
+  problems.push(...(await drip), ...(await stalls.stop()));
   const health = await api(svc.url, 'GET', '/health');
   const ready = await api(svc.url, 'GET', '/health/ready');
   const peak = Math.max(...rss);
@@ -386,4 +394,108 @@ export async function sweep({ svc }) {
   if (health.status !== 200) problems.push(`GET /health afterwards → ${health.status}`);
   if (ready.status !== 200) problems.push(`GET /health/ready afterwards → ${ready.status} ${ready.text}`);
   return problems;
+}
+
+// ---------------------------------------------------------------- edge limits (issue 11)
+const cursorOf = (values) => Buffer.from(JSON.stringify(values)).toString('base64url');
+
+/**
+ * The attacks of the edge limits: an object of 80,000 unknown keys (seconds of
+ * validation once), and well-formed cursors carrying values PostgreSQL refuses
+ * (500s once). Every operation gets them; those without a body or a cursor
+ * must ignore or refuse them like any other bad input.
+ */
+function edgeCases(path) {
+  const id = randomUUID();
+  const keys = `{${Array.from({ length: 80_000 }, (_, i) => `"k${i}":1`).join(',')}}`;
+  return [
+    { label: 'object of 80,000 unknown keys', body: keys, path },
+    ...Object.entries({
+      'cursor dated year 0000': ['-createdAt', '0000-01-01T00:00:00.000Z', id],
+      'cursor dated February 30': ['-createdAt', '2024-02-30T00:00:00.000Z', id],
+      'cursor (sessions) dated year 0000': ['0000-01-01T00:00:00.000Z', id],
+      'cursor (sessions) dated February 30': ['2024-02-30T00:00:00.000Z', id],
+    }).map(([label, values]) => ({ label, path: `${path}?cursor=${cursorOf(values)}` })),
+    { label: 'cursor title with NUL', path: `${path}?sort=title&cursor=${cursorOf(['title', 'a\u0000b', id])}` },
+    { label: 'cursor rank 1e39', path: `${path}?q=sweep&cursor=${cursorOf(['rank', 1e39, id])}` },
+  ];
+}
+
+/**
+ * A login body sent one byte and then nothing, from the start of the sweep: the
+ * service must answer 408 and close the connection once BODY_IDLE_TIMEOUT_MS
+ * (default 30 s) passed without a byte, while the sweep goes on.
+ */
+async function dripBody(svc, idleMs = 30_000) {
+  const started = Date.now();
+  const outcome = await new Promise((resolve) => {
+    const socket = connect(svc.port, '127.0.0.1', () =>
+      socket.write(
+        'POST /auth/login HTTP/1.1\r\nHost: sweep\r\nContent-Type: application/json\r\nContent-Length: 64\r\n\r\n{',
+      ),
+    );
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk));
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve({ received, ms: Date.now() - started }));
+    // Past the bound and a margin, the check has failed: stop waiting.
+    setTimeout(() => socket.destroy(), idleMs + 10_000).unref();
+  });
+  const status = /^HTTP\/1\.1 (\d{3})/.exec(outcome.received)?.[1];
+  console.log(`  slow body (1 byte, then nothing): answered ${status ?? 'nothing'} and closed after ${outcome.ms} ms`);
+  const problems = [];
+  if (status !== '408' || !/application\/problem\+json/i.test(outcome.received))
+    problems.push(`slow body: expected 408 problem+json, got ${JSON.stringify(outcome.received.slice(0, 200))}`);
+  if (outcome.ms > idleMs + 5_000) problems.push(`slow body: connection held ${outcome.ms} ms (bound ${idleMs} ms)`);
+  return problems;
+}
+
+/**
+ * The longest event-loop stall one request causes: GET /health (answered at the
+ * HTTP server in microseconds) is sent back to back on its own connection while
+ * the sweep sends one request at a time; a slow answer means the loop was
+ * blocked, by the request the sweep had in flight then. The pings run in a
+ * worker thread, so the sweep building its large bodies does not delay them.
+ */
+function watchEventLoop(svc, boundMs = 1000) {
+  const worker = new Worker(
+    `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { Agent, request } = require('node:http');
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const watch = { current: '(before the first request)', longest: 0, during: '', running: true };
+    parentPort.on('message', (m) => (m.stop ? (watch.running = false) : (watch.current = m.current)));
+    const ping = () => new Promise((resolve) => {
+      const req = request(workerData.url + '/health', { agent }, (res) => { res.resume(); res.on('end', resolve); });
+      req.on('error', resolve);
+      req.end();
+    });
+    (async () => {
+      while (watch.running) {
+        const during = watch.current;
+        const started = performance.now();
+        await ping();
+        const ms = performance.now() - started;
+        if (ms > watch.longest) Object.assign(watch, { longest: ms, during });
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      agent.destroy();
+      parentPort.postMessage({ longest: watch.longest, during: watch.during });
+    })();
+    `,
+    { eval: true, workerData: { url: svc.url } },
+  );
+  return {
+    set current(label) {
+      worker.postMessage({ current: label });
+    },
+    async stop() {
+      const [[{ longest, during }]] = await Promise.all([once(worker, 'message'), worker.postMessage({ stop: true })]);
+      await worker.terminate();
+      console.log(`  longest event-loop stall caused by a single request: ${longest.toFixed(0)} ms (during ${during})`);
+      return longest > boundMs
+        ? [`a single request stalled the event loop for ${longest.toFixed(0)} ms (bound ${boundMs} ms): ${during}`]
+        : [];
+    },
+  };
 }

@@ -25,6 +25,7 @@ export function testConfig(env: Record<string, string>): AppConfig {
     // Tests log in a lot from one IP: the rate-limit tests set their own limits.
     RATE_LIMIT_MAX: '1000000',
     AUTH_RATE_LIMIT_MAX: '1000000',
+    ACCOUNT_LOGIN_FAILURES_MAX: '1000000',
     ...(REAL_REDIS_URL ? { REDIS_URL: REAL_REDIS_URL } : {}),
     ...env,
   });

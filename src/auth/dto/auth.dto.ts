@@ -40,8 +40,9 @@ export class SessionDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty() createdAt: Date;
   @ApiProperty({ description: 'Login or last refresh.' }) lastUsedAt: Date;
-  @ApiProperty({ type: String, nullable: true }) userAgent: string | null;
-  @ApiProperty({ type: String, nullable: true }) ip: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0' })
+  userAgent: string | null;
+  @ApiProperty({ type: String, nullable: true, example: '203.0.113.7' }) ip: string | null;
   @ApiProperty({ description: 'True for the session of the token making this request.' }) current: boolean;
 }
 
@@ -52,15 +53,15 @@ export class SessionPageDto extends PageDto<SessionDto> {
 export class VerifyDto {
   @ApiProperty({ example: true }) valid: true;
   @ApiProperty({ format: 'uuid' }) id: string;
-  @ApiProperty() email: string;
-  @ApiProperty() username: string;
-  @ApiProperty({ enum: ['user', 'admin'] }) role: string;
+  @ApiProperty({ example: 'ada@example.com' }) email: string;
+  @ApiProperty({ example: 'ada.l' }) username: string;
+  @ApiProperty({ enum: ['user', 'admin'], example: 'user' }) role: string;
 }
 
 class ProtectedUserDto {
   @ApiProperty({ format: 'uuid' }) id: string;
-  @ApiProperty() email: string;
-  @ApiProperty() username: string;
+  @ApiProperty({ example: 'ada@example.com' }) email: string;
+  @ApiProperty({ example: 'ada.l' }) username: string;
 }
 
 export class ProtectedDto {

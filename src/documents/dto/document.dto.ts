@@ -126,7 +126,8 @@ export const MULTIPART_UPLOAD_SCHEMA = {
   required: ['file'],
   properties: {
     file: { type: 'string', format: 'binary', description: 'The file (text, Markdown, CSV, JSON or PDF).' },
-    title: { type: 'string', maxLength: 200, description: 'Defaults to the file name.' },
-    tags: { type: 'string', description: 'Comma-separated, e.g. `report,2026`.' },
+    // An empty example leaves Swagger UI's field empty (else it fills in "string"), and it sends no empty field.
+    title: { type: 'string', maxLength: 200, example: '', description: 'Defaults to the file name.' },
+    tags: { type: 'string', example: '', description: 'Comma-separated, e.g. `report,2026`.' },
   },
 };

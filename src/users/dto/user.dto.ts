@@ -47,8 +47,8 @@ export class UserDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ example: 'ada@example.com' }) email: string;
   @ApiProperty({ example: 'ada.l' }) username: string;
-  @ApiProperty({ enum: ROLES }) role: Role;
-  @ApiProperty() disabled: boolean;
+  @ApiProperty({ enum: ROLES, example: 'user' }) role: Role;
+  @ApiProperty({ example: false }) disabled: boolean;
   @ApiProperty({ description: 'True once the address was confirmed through the link mailed to it.' })
   emailVerified: boolean;
   @ApiProperty() createdAt: Date;
@@ -93,7 +93,7 @@ export const IfPresent = () => ValidateIf((_object, value) => value !== undefine
 
 export class AdminUpdateUserDto {
   @ApiPropertyOptional({ enum: ROLES }) @IfPresent() @IsIn(ROLES) role?: Role;
-  @ApiPropertyOptional({ description: 'A disabled user cannot log in; their sessions are revoked.' })
+  @ApiPropertyOptional({ example: false, description: 'A disabled user cannot log in; their sessions are revoked.' })
   @IfPresent()
   @IsBoolean()
   disabled?: boolean;

@@ -1,8 +1,8 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /** Email verification, one-time account tokens, the mail outbox and the audit log. */
-export class CreateAccountLifecycle1764400000000 implements MigrationInterface {
-  name = 'CreateAccountLifecycle1764400000000';
+export class CreateAccountLifecycle1764420000000 implements MigrationInterface {
+  name = 'CreateAccountLifecycle1764420000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`ALTER TABLE users ADD COLUMN email_verified boolean NOT NULL DEFAULT false`);
