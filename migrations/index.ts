@@ -3,6 +3,7 @@ import { CreateDocuments1764330000000 } from './1764330000000-CreateDocuments.js
 import { UniqueUsernames1764340000000 } from './1764340000000-UniqueUsernames.js';
 import { NaturalTitleOrder1764350000000 } from './1764350000000-NaturalTitleOrder.js';
 import { RetiredRefreshTokens1764412000000 } from './1764412000000-RetiredRefreshTokens.js';
+import { CreateAccountLifecycle1764420000000 } from './1764420000000-CreateAccountLifecycle.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   UniqueUsernames1764340000000,
   NaturalTitleOrder1764350000000,
   RetiredRefreshTokens1764412000000,
+  CreateAccountLifecycle1764420000000,
 ];

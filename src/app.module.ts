@@ -1,4 +1,6 @@
 import { type DynamicModule, Global, Module, type Type } from '@nestjs/common';
+import { AccountsModule } from './accounts/accounts.module.js';
+import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CacheModule } from './cache/cache.module.js';
 import { AppLogger } from './common/logger.js';
@@ -6,6 +8,7 @@ import { AppConfig } from './config/config.js';
 import { DatabaseModule } from './database/database.module.js';
 import { DocumentsModule } from './documents/documents.module.js';
 import { HealthModule } from './health/health.module.js';
+import { MailModule } from './mail/mail.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { UsersModule } from './users/users.module.js';
 
@@ -38,6 +41,9 @@ export class AppModule {
         AuthModule,
         UsersModule,
         DocumentsModule,
+        MailModule,
+        AuditModule,
+        AccountsModule,
         ...extraModules,
       ],
     };

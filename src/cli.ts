@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
+import { AuditLog } from './audit/audit-log.js';
 import { CacheGenerations } from './cache/cache-generations.js';
 import { RedisConnection } from './cache/redis.connection.js';
 import { AppLogger } from './common/logger.js';
@@ -9,6 +10,8 @@ import { dataSourceOptions } from './database/data-source-options.js';
 import { DirectoryLockedError } from './database/directory-lock.js';
 import { openEmbeddedDatabase } from './database/embedded.js';
 import { revertLastMigration, runPendingMigrations } from './database/migrator.js';
+import { formatOutbox } from './mail/outbox-listing.js';
+import { MailOutbox } from './mail/mail-outbox.js';
 import type { Role } from './users/user.entity.js';
 import { UsersRepository } from './users/users.repository.js';
 
@@ -48,6 +51,16 @@ const COMMANDS: Record<string, { usage: string; run: Command }> = {
     usage: 'users:demote <email>          make an administrator a plain user',
     run: (dataSource, args, context) => setRole(dataSource, args, 'user', context),
   },
+  'mail:outbox': {
+    usage: 'mail:outbox [count]           the latest mails (default 10), with their links in development',
+    run: async (dataSource, args) => {
+      const count = args[0] === undefined ? 10 : Number(args[0]);
+      if (!Number.isInteger(count) || count < 1 || count > 1000 || args.length > 1) {
+        throw new UsageError('Usage: node dist/cli.js mail:outbox [count from 1 to 1000]');
+      }
+      return formatOutbox(await new MailOutbox(dataSource).latest(count));
+    },
+  },
 };
 
 async function setRole(dataSource: DataSource, args: string[], role: Role, context: Context): Promise<string> {
@@ -56,6 +69,12 @@ async function setRole(dataSource: DataSource, args: string[], role: Role, conte
     throw new UsageError(`Usage: node dist/cli.js users:${role === 'admin' ? 'promote' : 'demote'} <email>`);
   const user = await new UsersRepository(dataSource).setRoleByEmail(email.trim().toLowerCase(), role);
   if (!user) throw new CommandError(`No user has the email ${email}.`);
+  await new AuditLog(dataSource).record({
+    type: 'user.role-changed',
+    userId: user.id,
+    actorId: null,
+    details: { to: role, by: 'cli' },
+  });
   const done = `${user.email} is now ${role === 'admin' ? 'an administrator' : 'a plain user'}.`;
   return `${done}${await invalidateCache(user.id, done, context)}`;
 }

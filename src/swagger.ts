@@ -12,6 +12,8 @@ const TAGS: Array<[name: string, description: string]> = [
   ['Documents', 'Upload, list, search, download, change and delete your documents.'],
   ['Health', 'Liveness and readiness, for load balancers and monitors.'],
   ['Operations', 'Prometheus metrics.'],
+  ['Account recovery', 'Verify your email address, reset a forgotten password, change your address: by mail.'],
+  ['Audit', 'Security events of your account; of every account, for administrators.'],
 ];
 
 const EXAMPLE_ID = '3fa85f64-5717-4562-b3fc-2c963f66afa6';

@@ -45,6 +45,7 @@ describe('auth', () => {
         id: expect.stringMatching(/^[0-9a-f-]{36}$/),
         email: 'grace.hopper@example.com',
         username: 'grace.h',
+        emailVerified: false,
         role: 'user',
         disabled: false,
         createdAt: expect.any(String),

@@ -36,6 +36,9 @@ describe('OpenAPI document', () => {
     'POST /auth/register',
     'POST /auth/login',
     'POST /auth/refresh',
+    'POST /auth/email/verify',
+    'POST /auth/password/forgot',
+    'POST /auth/password/reset',
   ]);
   const EXPECTED = [
     ...PUBLIC,
@@ -59,6 +62,10 @@ describe('OpenAPI document', () => {
     'GET /documents/{id}/content',
     'PATCH /documents/{id}',
     'DELETE /documents/{id}',
+    'POST /auth/email/verify/resend',
+    'PUT /users/me/email',
+    'GET /users/me/audit',
+    'GET /admin/audit',
   ];
 
   const operations = () =>

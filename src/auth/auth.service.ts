@@ -1,4 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AccountsService } from '../accounts/accounts.service.js';
+import { AuditLog } from '../audit/audit-log.js';
 import { decodeCursor, isIsoDate, isUuid, toPage } from '../common/pagination.js';
 import { AppError, NotFoundError } from '../common/problem.js';
 import { AppConfig } from '../config/config.js';
@@ -42,13 +45,27 @@ export class AuthService {
     private readonly tokens: TokenService,
     private readonly config: AppConfig,
     private readonly loginThrottle: LoginThrottle,
+    private readonly dataSource: DataSource,
+    private readonly accounts: AccountsService,
+    private readonly audit: AuditLog,
   ) {}
 
   async register(input: RegisterDto): Promise<UserDto> {
     const passwordHash = await this.passwords.hash(input.password);
     try {
       const role = this.config.adminEmails.includes(input.email.toLowerCase()) ? 'admin' : 'user';
-      return toUserDto(await this.users.create({ email: input.email, username: input.username, passwordHash, role }));
+      // The account, its verification token and mail, and the event exist together or not at all.
+      const user = await this.dataSource.transaction(async (manager) => {
+        const user = await this.users.create(
+          { email: input.email, username: input.username, passwordHash, role },
+          manager,
+        );
+        await this.audit.record({ type: 'user.registered', userId: user.id, actorId: user.id }, manager);
+        await this.accounts.startVerification(manager, user);
+        return user;
+      });
+      this.accounts.mailCommitted();
+      return toUserDto(user);
     } catch (error) {
       if (error instanceof DuplicateEmailError) {
         throw new AppError(409, 'email-taken', 'An account with this email already exists.');
@@ -66,6 +83,13 @@ export class AuthService {
       ? await this.passwords.verify(user.passwordHash, password)
       : await this.passwords.verifyDummy(password);
     if (!user || !valid || user.disabled) {
+      // Never the email typed for an unknown account: people type passwords into that field.
+      await this.audit.record({
+        type: 'login.failed',
+        userId: user?.id ?? null,
+        actorId: null,
+        details: user ? { reason: valid ? 'disabled' : 'wrong-password' } : {},
+      });
       await this.loginThrottle.failed(email);
       throw new UnauthorizedError(INVALID_CREDENTIALS);
     }
@@ -78,6 +102,12 @@ export class AuthService {
       userAgent: client.userAgent,
       ip: client.ip,
       expiresAt: this.refreshExpiry(),
+    });
+    await this.audit.record({
+      type: 'login.succeeded',
+      userId: user.id,
+      actorId: user.id,
+      details: { sessionId: session.id },
     });
     return this.tokenResponse(user, session.id, secret);
   }
@@ -96,6 +126,12 @@ export class AuthService {
         // A token that was already exchanged came back: assume it was stolen
         // and end the whole session, for the thief and the owner alike.
         await this.sessions.revoke(session.id, session.userId);
+        await this.audit.record({
+          type: 'refresh.reuse-detected',
+          userId: session.userId,
+          actorId: null,
+          details: { sessionId: session.id },
+        });
         throw new AppError(
           401,
           'refresh-token-reused',
@@ -123,10 +159,17 @@ export class AuthService {
 
   async logout(principal: Principal): Promise<void> {
     await this.sessions.revoke(principal.sessionId, principal.userId);
+    await this.audit.record({
+      type: 'logout',
+      userId: principal.userId,
+      actorId: principal.userId,
+      details: { sessionId: principal.sessionId },
+    });
   }
 
   async logoutAll(principal: Principal): Promise<void> {
     await this.sessions.revokeAll(principal.userId);
+    await this.audit.record({ type: 'sessions.revoked-all', userId: principal.userId, actorId: principal.userId });
   }
 
   async listSessions(
@@ -157,6 +200,12 @@ export class AuthService {
 
   async revokeSession(principal: Principal, sessionId: string): Promise<void> {
     if (!(await this.sessions.revoke(sessionId, principal.userId))) throw new NotFoundError('No such active session.');
+    await this.audit.record({
+      type: 'session.revoked',
+      userId: principal.userId,
+      actorId: principal.userId,
+      details: { sessionId },
+    });
   }
 
   /** The caller's account; their session check passed, so it exists unless deleted this instant. */

@@ -4,6 +4,8 @@ import type { IncomingMessage } from 'node:http';
 
 interface RequestContext {
   requestId: string;
+  /** Set once the request reaches Nest (see the audit module), for records that name the client. */
+  client?: { ip: string | null; userAgent: string | null };
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();
@@ -25,4 +27,13 @@ export function runWithRequestId(requestId: string, next: () => void): void {
 
 export function currentRequestId(): string | undefined {
   return storage.getStore()?.requestId;
+}
+
+export function setRequestClient(client: { ip: string | null; userAgent: string | null }): void {
+  const store = storage.getStore();
+  if (store) store.client = client;
+}
+
+export function currentRequestClient(): { ip: string | null; userAgent: string | null } | undefined {
+  return storage.getStore()?.client;
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { type AccountsConfig, readAccountsConfig } from '../accounts/account-config.js';
 import { developmentSecret } from './development-secret.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
@@ -74,6 +75,8 @@ export class AppConfig {
   readonly shutdownTimeoutMs: number;
   /** How long a request body may send nothing before its connection is closed with 408. */
   readonly bodyIdleTimeoutMs: number;
+  /** Account lifecycle and mail: see src/accounts/account-config.ts. */
+  readonly accounts: AccountsConfig;
 
   get production(): boolean {
     return this.nodeEnv === 'production';
@@ -164,6 +167,14 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     return raw;
   };
 
+  const boolean = (name: string, fallback: boolean): boolean => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const value = parseBoolean(raw);
+    if (value === undefined) problems.push(`${name} must be true or false (got "${raw}")`);
+    return value ?? fallback;
+  };
+
   const nodeEnv = oneOf('NODE_ENV', NODE_ENVS, 'development');
   const production = nodeEnv === 'production';
 
@@ -229,8 +240,9 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     }
   }
 
+  const port = integer('PORT', 3000, 1, 65535);
   const config = Object.assign(new AppConfig(), {
-    port: integer('PORT', 3000, 1, 65535),
+    port,
     host: read('HOST') ?? '0.0.0.0',
     nodeEnv,
     databaseUrl,
@@ -269,6 +281,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     healthTimeoutMs: integer('HEALTH_TIMEOUT_MS', 1000, 50, 60_000),
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 8000, 100, 60_000),
     bodyIdleTimeoutMs: integer('BODY_IDLE_TIMEOUT_MS', 30_000, 100, 600_000),
+    accounts: readAccountsConfig({ read, integer, url, boolean, problems, production, port }),
   } satisfies Omit<AppConfig, 'production' | 'embeddedDatabase'>);
 
   if (problems.length > 0) throw new ConfigError(problems);

@@ -12,6 +12,7 @@ import {
   Query,
   Req,
   Res,
+  UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
 import {
@@ -29,6 +30,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
+import { VerifiedEmailGuard } from '../accounts/verified-email.guard.js';
 import { CurrentUser, type Principal } from '../auth/principal.js';
 import { cachedResponse } from '../cache/response-cache.interceptor.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
@@ -59,6 +61,7 @@ function ownList(request: FastifyRequest, principal: Principal): boolean {
 @ApiTags('Documents')
 @ApiBearerAuth('bearer')
 @Controller('documents')
+@UseGuards(VerifiedEmailGuard)
 export class DocumentsController {
   constructor(
     private readonly documents: DocumentsService,

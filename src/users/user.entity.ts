@@ -12,6 +12,7 @@ export class User {
   @Column({ name: 'password_hash', type: 'text' }) passwordHash: string;
   @Column({ type: 'varchar', length: 16, default: 'user' }) role: Role;
   @Column({ type: 'boolean', default: false }) disabled: boolean;
+  @Column({ name: 'email_verified', type: 'boolean', default: false }) emailVerified: boolean;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz', precision: 3 }) createdAt: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz', precision: 3 }) updatedAt: Date;
 }

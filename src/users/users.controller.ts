@@ -87,8 +87,8 @@ export class UsersController {
   @ApiOperation({ summary: 'One user (admin)' })
   @ApiOkResponse({ type: UserDto })
   @ApiProblems(400, 401, 403, 404)
-  get(@Param('id', new UuidPipe()) id: string): Promise<UserDto> {
-    return this.users.get(id);
+  get(@CurrentUser() principal: Principal, @Param('id', new UuidPipe()) id: string): Promise<UserDto> {
+    return this.users.get(principal, id);
   }
 
   @Patch(':id')

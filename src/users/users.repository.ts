@@ -46,9 +46,13 @@ export class UsersRepository {
     return this.users.createQueryBuilder('u').where('lower(u.email) = lower(:email)', { email }).getOne();
   }
 
-  async create(values: { email: string; username: string; passwordHash: string; role?: Role }): Promise<User> {
+  async create(
+    values: { email: string; username: string; passwordHash: string; role?: Role },
+    manager?: EntityManager,
+  ): Promise<User> {
+    const users = manager?.getRepository(User) ?? this.users;
     try {
-      return await this.users.save(this.users.create(values));
+      return await users.save(users.create(values));
     } catch (error) {
       throw duplicateOf(error);
     }

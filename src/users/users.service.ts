@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { AccountsService } from '../accounts/accounts.service.js';
+import { AuditLog } from '../audit/audit-log.js';
 import { ForbiddenError, UnauthorizedError } from '../auth/auth.guards.js';
 import { PasswordService } from '../auth/password.service.js';
 import type { Principal } from '../auth/principal.js';
@@ -19,6 +21,8 @@ export class UsersService {
     private readonly sessions: SessionsService,
     private readonly passwords: PasswordService,
     private readonly cache: CacheGenerations,
+    private readonly accounts: AccountsService,
+    private readonly audit: AuditLog,
   ) {}
 
   async me(principal: Principal): Promise<UserDto> {
@@ -37,7 +41,9 @@ export class UsersService {
     const user = await this.existing(principal.userId);
     await this.checkPassword(user, currentPassword);
     await this.users.update(user.id, { passwordHash: await this.passwords.hash(newPassword) });
+    await this.accounts.passwordChanged(user.id);
     await this.sessions.revokeAll(user.id, principal.sessionId);
+    await this.audit.record({ type: 'password.changed', userId: user.id, actorId: user.id });
     await this.cache.bump(user.id);
   }
 
@@ -46,6 +52,7 @@ export class UsersService {
     const user = await this.existing(principal.userId);
     await this.checkPassword(user, password);
     await this.sessions.removeUser(user.id, () => this.users.delete(user.id));
+    await this.audit.record({ type: 'user.deleted', userId: user.id, actorId: user.id });
     await this.cache.bump(user.id);
   }
 
@@ -59,9 +66,10 @@ export class UsersService {
     return toPage(rows, query.limit, toUserDto, (u) => [u.createdAt.toISOString(), u.id]);
   }
 
-  async get(id: string): Promise<UserDto> {
+  async get(actor: Principal, id: string): Promise<UserDto> {
     const user = await this.users.findById(id);
     if (!user) throw new NotFoundError('No such user.');
+    if (id !== actor.userId) await this.audit.record({ type: 'admin.read-user', userId: id, actorId: actor.userId });
     return toUserDto(user);
   }
 
@@ -69,8 +77,10 @@ export class UsersService {
     if (id === actor.userId && (changes.role === 'user' || changes.disabled === true)) {
       throw new ForbiddenError('An administrator cannot remove their own admin role or disable themselves.');
     }
+    const before: { user?: User } = {};
     const updated = await this.users.asEnabledAdmin(actor.userId, async (users) => {
-      if (!(await users.existsBy({ id }))) return null;
+      before.user = (await users.findOneBy({ id })) ?? undefined;
+      if (!before.user) return null;
       const values = { role: changes.role, disabled: changes.disabled };
       if (values.role !== undefined || values.disabled !== undefined) await users.update({ id }, values);
       return users.findOneByOrFail({ id });
@@ -79,6 +89,22 @@ export class UsersService {
     if (!updated) throw new NotFoundError('No such user.');
     // Disabling ends every session: the user's tokens stop working at once.
     if (changes.disabled === true) await this.sessions.revokeAll(id);
+    const user = before.user!;
+    if (changes.role !== undefined && changes.role !== user.role) {
+      await this.audit.record({
+        type: 'user.role-changed',
+        userId: id,
+        actorId: actor.userId,
+        details: { from: user.role, to: changes.role },
+      });
+    }
+    if (changes.disabled !== undefined && changes.disabled !== user.disabled) {
+      await this.audit.record({
+        type: changes.disabled ? 'user.disabled' : 'user.enabled',
+        userId: id,
+        actorId: actor.userId,
+      });
+    }
     await this.cache.bump(id);
     return toUserDto(updated);
   }
@@ -98,6 +124,7 @@ export class UsersService {
     });
     if (notAnAdmin) throw new ForbiddenError('This route is for administrators.');
     if (!removed) throw new NotFoundError('No such user.');
+    await this.audit.record({ type: 'user.deleted', userId: id, actorId: actor.userId });
     await this.cache.bump(id);
   }
 

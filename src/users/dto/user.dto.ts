@@ -49,6 +49,8 @@ export class UserDto {
   @ApiProperty({ example: 'ada.l' }) username: string;
   @ApiProperty({ enum: ROLES, example: 'user' }) role: Role;
   @ApiProperty({ example: false }) disabled: boolean;
+  @ApiProperty({ description: 'True once the address was confirmed through the link mailed to it.' })
+  emailVerified: boolean;
   @ApiProperty() createdAt: Date;
   @ApiProperty() updatedAt: Date;
 }
@@ -60,6 +62,7 @@ export function toUserDto(user: User): UserDto {
     username: user.username,
     role: user.role,
     disabled: user.disabled,
+    emailVerified: user.emailVerified,
     createdAt: user.createdAt,
     updatedAt: user.updatedAt,
   };

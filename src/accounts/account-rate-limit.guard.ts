@@ -1,0 +1,50 @@
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { Principal } from '../auth/principal.js';
+import { RateLimitStorage } from '../cache/rate-limit.storage.js';
+import { AppError } from '../common/problem.js';
+import { AppConfig } from '../config/config.js';
+
+/**
+ * The strict limits of the account-recovery routes, per route: per client IP,
+ * per email address named in the body, and per user when authenticated.
+ * Counted in the shared rate-limit storage (Redis when configured), so every
+ * instance counts together. Keys carry a hash, never the address itself.
+ */
+@Injectable()
+export class AccountRateLimitGuard implements CanActivate {
+  constructor(
+    private readonly storage: RateLimitStorage,
+    private readonly config: AppConfig,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>();
+    const route = context.getHandler().name;
+    const keys = [`account:${route}:ip:${request.ip ?? 'unknown'}`];
+    const email = (request.body as { email?: unknown } | undefined)?.email;
+    if (typeof email === 'string') {
+      const digest = createHash('sha256').update(email.trim().toLowerCase()).digest('base64url');
+      keys.push(`account:${route}:email:${digest}`);
+    }
+    if (request.user) keys.push(`account:${route}:user:${request.user.userId}`);
+
+    const { accountRateLimitMax: max, accountRateLimitWindowMs: windowMs } = this.config.accounts;
+    let retryAfter = 0;
+    for (const key of keys) {
+      const counter = await this.storage.increment(key, windowMs, max);
+      if (counter.isBlocked) retryAfter = Math.max(retryAfter, counter.timeToBlockExpire);
+    }
+    if (retryAfter > 0) {
+      throw new AppError(
+        429,
+        'rate-limited',
+        'Too many requests: wait for Retry-After seconds, then try again.',
+        undefined,
+        { 'retry-after': String(retryAfter) },
+      );
+    }
+    return true;
+  }
+}
