@@ -67,6 +67,19 @@ describe('limits at the edge', () => {
       expectProblem(res, 413, 'payload-too-large');
     });
 
+    it('answers 413 to an account-recovery body of more than 16 KiB, before any mail or limit is spent', async () => {
+      for (const path of ['/auth/password/forgot', '/auth/password/reset', '/auth/email/verify']) {
+        const res = await t.http.post(path).type('json').send(manyKeys(3000));
+        expectProblem(res, 413, 'payload-too-large');
+        expect(res.body.detail).toMatch(/16384 bytes/);
+      }
+      const change = await t.http
+        .put('/users/me/email')
+        .set(bearer(alice.access))
+        .send({ email: 'new@example.com', password: 'x'.repeat(20 * 1024) });
+      expectProblem(change, 413, 'payload-too-large');
+    });
+
     it('keeps 1 MiB for JSON document uploads', async () => {
       const content = 'words '.repeat(100 * 1024);
       const res = await t.http.post('/documents').set(bearer(alice.access)).send({ title: 'big', content }).expect(201);

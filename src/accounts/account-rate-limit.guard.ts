@@ -2,8 +2,8 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal.js';
+import { rateLimitedError } from '../cache/rate-limit.guard.js';
 import { RateLimitStorage } from '../cache/rate-limit.storage.js';
-import { AppError } from '../common/problem.js';
 import { AppConfig } from '../config/config.js';
 
 /**
@@ -36,15 +36,7 @@ export class AccountRateLimitGuard implements CanActivate {
       const counter = await this.storage.increment(key, windowMs, max);
       if (counter.isBlocked) retryAfter = Math.max(retryAfter, counter.timeToBlockExpire);
     }
-    if (retryAfter > 0) {
-      throw new AppError(
-        429,
-        'rate-limited',
-        'Too many requests: wait for Retry-After seconds, then try again.',
-        undefined,
-        { 'retry-after': String(retryAfter) },
-      );
-    }
+    if (retryAfter > 0) throw rateLimitedError(retryAfter);
     return true;
   }
 }

@@ -3,6 +3,7 @@ import { ApiAcceptedResponse, ApiBearerAuth, ApiNoContentResponse, ApiOperation,
 import { CurrentUser, type Principal } from '../auth/principal.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { Public } from '../common/public.decorator.js';
+import { SmallBody } from '../common/small-body.decorator.js';
 import { AccountRateLimitGuard } from './account-rate-limit.guard.js';
 import { AccountsService } from './accounts.service.js';
 import { AcceptedDto, ChangeEmailDto, ForgotPasswordDto, ResetPasswordDto, VerifyEmailDto } from './dto/account.dto.js';
@@ -11,6 +12,7 @@ const ACCEPTED: AcceptedDto = { status: 'accepted' };
 
 @ApiTags('Account recovery')
 @Controller()
+@SmallBody()
 @UseGuards(AccountRateLimitGuard)
 export class AccountsController {
   constructor(private readonly accounts: AccountsService) {}
