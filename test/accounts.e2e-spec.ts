@@ -292,6 +292,28 @@ describe('account lifecycle over SMTP', () => {
       expect(problemOf(bad)).toMatchObject({ status: 400 });
     });
 
+    it("records an administrator's reads of another user's documents for that user", async () => {
+      const created = await t.http
+        .post('/documents')
+        .set(bearer(stranger.access))
+        .send({ title: 'private notes', content: 'mine alone' })
+        .expect(201);
+      const id = created.body.id as string;
+      await t.http.get(`/documents?owner=${stranger.id}`).set(bearer(admin.access)).expect(200);
+      await t.http.get(`/documents/${id}`).set(bearer(admin.access)).expect(200);
+      await t.http.get(`/documents/${id}/content`).set(bearer(admin.access)).expect(200);
+      // The owner's own reads are not recorded.
+      await t.http.get(`/documents/${id}`).set(bearer(stranger.access)).expect(200);
+
+      const res = await t.http.get('/users/me/audit?limit=3').set(bearer(stranger.access)).expect(200);
+      expect(res.body.items.map((e: { type: string }) => e.type)).toEqual([
+        'admin.read-document',
+        'admin.read-document',
+        'admin.read-documents',
+      ]);
+      expect(res.body.items[0]).toMatchObject({ userId: stranger.id, actorId: admin.id, details: { documentId: id } });
+    });
+
     it('an unknown email at login is recorded for administrators without the address typed', async () => {
       await t.http.post('/auth/login').send({ email: 'ghost@example.com', password: 'hunter2hunter2' }).expect(401);
       const res = await t.http.get('/admin/audit?type=login.failed').set(bearer(admin.access)).expect(200);

@@ -23,6 +23,8 @@ export const AUDIT_EVENT_TYPES = [
   'user.enabled',
   'user.deleted',
   'admin.read-user',
+  'admin.read-documents',
+  'admin.read-document',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { AuditLog } from '../audit/audit-log.js';
 import type { Principal } from '../auth/principal.js';
 import { ForbiddenError } from '../auth/auth.guards.js';
 import { decodeCursor, isCursorText, isIsoDate, isRank, isUuid, toPage } from '../common/pagination.js';
@@ -62,6 +63,7 @@ export class DocumentsService {
     private readonly config: AppConfig,
     private readonly cache: CacheGenerations,
     private readonly slots: DownloadSlots,
+    private readonly audit: AuditLog,
   ) {}
 
   /**
@@ -117,6 +119,9 @@ export class DocumentsService {
     const ownerId = query.owner?.toLowerCase() ?? principal.userId;
     if (ownerId !== principal.userId && !(await this.documents.isAdmin(principal.userId))) {
       throw new ForbiddenError('Only administrators may list another user’s documents.');
+    }
+    if (ownerId !== principal.userId) {
+      await this.audit.record({ type: 'admin.read-documents', userId: ownerId, actorId: principal.userId });
     }
     const order: ListOrder = query.sort ?? (query.q !== undefined ? 'rank' : '-createdAt');
     let after: { key: string | number; id: string } | undefined;
@@ -186,6 +191,15 @@ export class DocumentsService {
   private async visible(principal: Principal, id: string): Promise<DocumentRow> {
     const row = await this.documents.findVisible(id, principal.userId);
     if (!row) throw new NotFoundError(NOT_FOUND);
+    if (row.ownerId !== principal.userId) {
+      // Only an administrator sees another user's document.
+      await this.audit.record({
+        type: 'admin.read-document',
+        userId: row.ownerId,
+        actorId: principal.userId,
+        details: { documentId: row.id },
+      });
+    }
     return row;
   }
 
