@@ -3,8 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
-import { SessionCache } from './auth/session-cache.js';
-import { TokenService } from './auth/token.service.js';
+import { Authenticator } from './auth/authenticator.js';
 import { CacheGenerations } from './cache/cache-generations.js';
 import { CachedReads } from './cache/cached-reads.js';
 import { RateLimitStorage } from './cache/rate-limit.storage.js';
@@ -211,8 +210,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   // After the security headers and CORS hooks, so a hit answered here carries their headers too.
   const cachedReads = new CachedReads({
     config,
-    tokens: app.get(TokenService),
-    sessions: app.get(SessionCache),
+    authenticator: app.get(Authenticator),
     generations: app.get(CacheGenerations),
     cache: app.get(ResponseCache),
     limits: app.get(RateLimitStorage),
