@@ -3,12 +3,10 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { AppConfig } from '../config/config.js';
 import type { Metrics } from '../metrics/metrics.service.js';
 import type { CacheGenerations } from './cache-generations.js';
+import { isCachedRead } from './response-cache.interceptor.js';
 import { defaultLimitKey, trackerOf } from './rate-limit.guard.js';
 import type { RateLimitStorage } from './rate-limit.storage.js';
 import { type CachedResponse, JSON_TYPE, type ResponseCache } from './response-cache.js';
-
-/** The routes whose GET answers cachedResponse() stores (see the controllers). */
-export const CACHED_ROUTES: ReadonlySet<string> = new Set(['/users/me', '/documents', '/documents/:id']);
 
 export interface CachedReadsDeps {
   config: AppConfig;
@@ -28,7 +26,7 @@ export interface CachedReadsDeps {
  *   found live in the session cache (the cache that revocation, logout, password
  *   change and disabling clear): no database read here;
  * - the answer must be in the response cache under the user's current generation
- *   and the same normalised URL (cache-key.ts): it was stored by cachedResponse(),
+ *   and the same normalised URL (cache-key.ts): it was stored by a @CachedRead() route,
  *   which stores only the caller's own data;
  * - the per-user rate limit is counted as the guard counts it (same key, limit and
  *   window) and only then, once a hit is certain; a request over the limit goes to the
@@ -50,7 +48,7 @@ export class CachedReads {
       request.method === 'GET' &&
       typeof request.headers.authorization === 'string' &&
       this.deps.config.cacheTtlMs > 0 &&
-      CACHED_ROUTES.has(request.routeOptions.url ?? '')
+      isCachedRead(request)
     );
   }
 
