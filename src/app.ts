@@ -12,7 +12,7 @@ import { Database } from './database/database.js';
 import { Metrics } from './metrics/metrics.service.js';
 import { AppLogger } from './common/logger.js';
 import { frameworkProblem, guardInput } from './common/input-guard.js';
-import { PROBLEM_CONTENT_TYPE, problemType, statusTitle } from './common/problem.js';
+import { PROBLEM_CONTENT_TYPE, problemBody } from './common/problem.js';
 import { ProblemFilter } from './common/problem.filter.js';
 import { REQUEST_ID_HEADER, requestIdFor, runWithRequestId } from './common/request-context.js';
 import { createValidationPipe } from './common/validation.js';
@@ -143,14 +143,12 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
         .headers({ connection: 'close', 'retry-after': '1' })
         .type(PROBLEM_CONTENT_TYPE)
         .send(
-          JSON.stringify({
-            type: problemType('shutting-down'),
-            title: statusTitle(503),
-            status: 503,
-            detail: 'This instance is shutting down; retry in a moment.',
-            instance: request.url.split('?')[0],
-            requestId: request.id,
-          }),
+          JSON.stringify(
+            problemBody(503, 'shutting-down', 'This instance is shutting down; retry in a moment.', {
+              instance: request.url.split('?')[0],
+              requestId: request.id,
+            }),
+          ),
         );
       return;
     }
