@@ -14,17 +14,27 @@ const dist = new URL('../dist/', import.meta.url).pathname;
  * which esbuild leaves to run time (evanw/esbuild#1828): the bundle would then load a
  * second copy of the package from node_modules (or fail without it). Dropping that
  * local `require` lets esbuild bundle those calls like any other, one copy of each.
+ *
+ * The rewrite matches one exact line, so a Nest upgrade could make it miss a file (or
+ * find a new one) silently: the build fails when the number of files rewritten in a
+ * bundle is not EXPECTED_REWRITES (check the files it lists, then update the count).
  */
-const bundleCreateRequire = {
-  name: 'bundle-create-require',
-  setup(pluginBuild) {
-    pluginBuild.onLoad({ filter: /[\\/]node_modules[\\/]@nestjs[\\/].*\.js$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8');
-      const local = /^const require = createRequire\(import\.meta\.url\);$/m;
-      return local.test(source) ? { contents: source.replace(local, ''), loader: 'js' } : undefined;
-    });
-  },
-};
+const EXPECTED_REWRITES = { main: 3, cli: 0 };
+const LOCAL_REQUIRE = /^const require = createRequire\(import\.meta\.url\);$/m;
+
+function bundleCreateRequire(rewritten) {
+  return {
+    name: 'bundle-create-require',
+    setup(pluginBuild) {
+      pluginBuild.onLoad({ filter: /[\\/]node_modules[\\/]@nestjs[\\/].*\.js$/ }, (args) => {
+        const source = readFileSync(args.path, 'utf8');
+        if (!LOCAL_REQUIRE.test(source)) return undefined;
+        rewritten.push(args.path.slice(args.path.lastIndexOf('node_modules')));
+        return { contents: source.replace(LOCAL_REQUIRE, ''), loader: 'js' };
+      });
+    },
+  };
+}
 
 // esbuild leaves non-ASCII characters inside regular expression literals (validator's
 // alphabets). One such character makes V8 hold the whole source as a two-byte string,
@@ -36,8 +46,9 @@ const ascii = (text) => text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCode
 // turns `import('a CommonJS package')` into a namespace with only `default`, and Nest's
 // ValidationPipe loads class-transformer that way.
 for (const name of ['main', 'cli']) {
+  const rewritten = [];
   const { outputFiles } = await build({
-    plugins: [bundleCreateRequire],
+    plugins: [bundleCreateRequire(rewritten)],
     entryPoints: [`${dist}src/${name}.js`],
     outfile: `${dist}${name}.js`,
     write: false,
@@ -58,5 +69,10 @@ for (const name of ['main', 'cli']) {
       js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
     },
   });
+  if (rewritten.length !== EXPECTED_REWRITES[name]) {
+    throw new Error(
+      `dist/${name}.js: ${rewritten.length} Nest files rewritten, ${EXPECTED_REWRITES[name]} expected (scripts/bundle.mjs):\n  ${rewritten.sort().join('\n  ')}`,
+    );
+  }
   for (const file of outputFiles) writeFileSync(file.path, ascii(file.text));
 }

@@ -3,8 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
-import { SessionCache } from './auth/session-cache.js';
-import { TokenService } from './auth/token.service.js';
+import { Authenticator } from './auth/authenticator.js';
 import { CacheGenerations } from './cache/cache-generations.js';
 import { CachedReads } from './cache/cached-reads.js';
 import { RateLimitStorage } from './cache/rate-limit.storage.js';
@@ -13,7 +12,7 @@ import { Database } from './database/database.js';
 import { Metrics } from './metrics/metrics.service.js';
 import { AppLogger } from './common/logger.js';
 import { frameworkProblem, guardInput } from './common/input-guard.js';
-import { PROBLEM_CONTENT_TYPE, problemType, statusTitle } from './common/problem.js';
+import { PROBLEM_CONTENT_TYPE, problemBody } from './common/problem.js';
 import { ProblemFilter } from './common/problem.filter.js';
 import { REQUEST_ID_HEADER, requestIdFor, runWithRequestId } from './common/request-context.js';
 import { createValidationPipe } from './common/validation.js';
@@ -144,14 +143,12 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
         .headers({ connection: 'close', 'retry-after': '1' })
         .type(PROBLEM_CONTENT_TYPE)
         .send(
-          JSON.stringify({
-            type: problemType('shutting-down'),
-            title: statusTitle(503),
-            status: 503,
-            detail: 'This instance is shutting down; retry in a moment.',
-            instance: request.url.split('?')[0],
-            requestId: request.id,
-          }),
+          JSON.stringify(
+            problemBody(503, 'shutting-down', 'This instance is shutting down; retry in a moment.', {
+              instance: request.url.split('?')[0],
+              requestId: request.id,
+            }),
+          ),
         );
       return;
     }
@@ -211,8 +208,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   // After the security headers and CORS hooks, so a hit answered here carries their headers too.
   const cachedReads = new CachedReads({
     config,
-    tokens: app.get(TokenService),
-    sessions: app.get(SessionCache),
+    authenticator: app.get(Authenticator),
     generations: app.get(CacheGenerations),
     cache: app.get(ResponseCache),
     limits: app.get(RateLimitStorage),

@@ -7,6 +7,7 @@ import { UsersModule } from '../users/users.module.js';
 import { AuthController } from './auth.controller.js';
 import { JwtAuthGuard, RolesGuard } from './auth.guards.js';
 import { AuthService } from './auth.service.js';
+import { Authenticator } from './authenticator.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { LoginThrottle } from './login-throttle.js';
 import { SessionsModule } from './sessions.module.js';
@@ -19,6 +20,7 @@ import { TokenService } from './token.service.js';
     AuthService,
     LoginThrottle,
     TokenService,
+    Authenticator,
     JwtStrategy,
     // Order matters: authenticate, check roles, then count (per user when authenticated).
     { provide: APP_GUARD, useClass: JwtAuthGuard },

@@ -1,20 +1,24 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
+import type { FastifyRequest } from 'fastify';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { AppConfig } from '../config/config.js';
-import type { AccessTokenClaims, Principal } from './principal.js';
-import { SessionsService } from './sessions.service.js';
-import { JWT_ALGORITHM, jwtKey, principalOf } from './token.service.js';
+import { Authenticator } from './authenticator.js';
+import type { Principal } from './principal.js';
+import { JWT_ALGORITHM, jwtKey } from './token.service.js';
 
 /**
- * Accepts only HS256 access tokens signed with JWT_SECRET, unexpired, of type
- * `access`, whose session is still live and whose user is still enabled.
+ * The guard's way in. passport-jwt verifies the token with the same key and algorithm
+ * as TokenService (so it refuses nothing the Authenticator would accept), then
+ * validate() hands the request's credential to the Authenticator, which decides, as it
+ * does for the cached-read fast path. (A credential that is not a JWT, such as a
+ * personal access token, gets its own passport strategy calling the same Authenticator.)
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   constructor(
     config: AppConfig,
-    private readonly sessions: SessionsService,
+    private readonly authenticator: Authenticator,
   ) {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
@@ -22,12 +26,11 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       secretOrKey: jwtKey(config.jwtSecret) as unknown as string,
       algorithms: [JWT_ALGORITHM],
       ignoreExpiration: false,
+      passReqToCallback: true,
     });
   }
 
-  async validate(claims: Partial<AccessTokenClaims>): Promise<Principal | false> {
-    const principal = principalOf(claims);
-    if (!principal || !(await this.sessions.isActive(principal.sessionId, principal.userId))) return false;
-    return principal;
+  async validate(request: FastifyRequest): Promise<Principal | false> {
+    return (await this.authenticator.authenticate(request.headers.authorization)) ?? false;
   }
 }

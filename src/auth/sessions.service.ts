@@ -14,10 +14,12 @@ export class SessionsService {
    * True when the access token's session is live and its user enabled. Cached
    * briefly; a session found revoked, expired or unknown is cached as such (it
    * never comes back), so a replayed dead token costs no database round trip.
+   * With `cachedOnly`, a session the cache does not know counts as not active.
    */
-  async isActive(sessionId: string, userId: string): Promise<boolean> {
+  async isActive(sessionId: string, userId: string, { cachedOnly = false } = {}): Promise<boolean> {
     const cached = await this.cache.get(sessionId);
     if (cached !== undefined) return cached === userId;
+    if (cachedOnly) return false;
     const state = await this.sessions.findState(sessionId, userId);
     if (state === 'active') await this.cache.fill(sessionId, userId);
     // A disabled user's sessions are revoked when they are disabled; one disabled

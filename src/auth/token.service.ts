@@ -13,9 +13,9 @@ const BEARER = /^bearer\s+(\S+)$/i;
 /**
  * The principal named by verified claims, if they are those of an access token.
  * jsonwebtoken checks `exp` only when it is present: a token without one would
- * never expire, so it is refused here (the guard and CachedReads both come here).
+ * never expire, so it is refused here.
  */
-export function principalOf(claims: Partial<AccessTokenClaims>): Principal | undefined {
+function principalOf(claims: Partial<AccessTokenClaims>): Principal | undefined {
   if (claims.typ !== 'access' || !isUuid(claims.sub) || !isUuid(claims.sid)) return undefined;
   if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) return undefined;
   return { userId: claims.sub, sessionId: claims.sid };
@@ -42,9 +42,9 @@ export class TokenService {
   }
 
   /**
-   * The principal of an `Authorization: Bearer <access token>` header, checked as the
-   * JWT guard checks it (jsonwebtoken, this key, HS256 only, unexpired, the claims
-   * of an access token), or undefined. The session is not checked here.
+   * The principal an `Authorization: Bearer <access token>` header claims (jsonwebtoken,
+   * this key, HS256 only, unexpired, the claims of an access token), or undefined.
+   * The session is not checked here: call the Authenticator, which does both.
    */
   principalFromBearer(header: string | undefined): Principal | undefined {
     const match = header === undefined ? null : BEARER.exec(header);

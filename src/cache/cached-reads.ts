@@ -1,20 +1,16 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { SessionCache } from '../auth/session-cache.js';
-import type { TokenService } from '../auth/token.service.js';
+import type { Authenticator } from '../auth/authenticator.js';
 import type { AppConfig } from '../config/config.js';
 import type { Metrics } from '../metrics/metrics.service.js';
 import type { CacheGenerations } from './cache-generations.js';
+import { isCachedRead } from './response-cache.interceptor.js';
 import { defaultLimitKey, trackerOf } from './rate-limit.guard.js';
 import type { RateLimitStorage } from './rate-limit.storage.js';
 import { type CachedResponse, JSON_TYPE, type ResponseCache } from './response-cache.js';
 
-/** The routes whose GET answers cachedResponse() stores (see the controllers). */
-export const CACHED_ROUTES: ReadonlySet<string> = new Set(['/users/me', '/documents', '/documents/:id']);
-
 export interface CachedReadsDeps {
   config: AppConfig;
-  tokens: TokenService;
-  sessions: SessionCache;
+  authenticator: Authenticator;
   generations: CacheGenerations;
   cache: ResponseCache;
   limits: RateLimitStorage;
@@ -26,11 +22,11 @@ export interface CachedReadsDeps {
  * interceptors, which cost several times the hit itself. It only ever answers
  * what the full pipeline would answer with a HIT, and hands everything else to it:
  *
- * - the access token must verify (same library, key and algorithm as the guard),
- *   be an access token, and its session must be in the session cache for its user
- *   (the cache that revocation, logout, password change and disabling clear);
+ * - the credential must pass the Authenticator, as for the guard, with its session
+ *   found live in the session cache (the cache that revocation, logout, password
+ *   change and disabling clear): no database read here;
  * - the answer must be in the response cache under the user's current generation
- *   and the same normalised URL (cache-key.ts): it was stored by cachedResponse(),
+ *   and the same normalised URL (cache-key.ts): it was stored by a @CachedRead() route,
  *   which stores only the caller's own data;
  * - the per-user rate limit is counted as the guard counts it (same key, limit and
  *   window) and only then, once a hit is certain; a request over the limit goes to the
@@ -52,20 +48,19 @@ export class CachedReads {
       request.method === 'GET' &&
       typeof request.headers.authorization === 'string' &&
       this.deps.config.cacheTtlMs > 0 &&
-      CACHED_ROUTES.has(request.routeOptions.url ?? '')
+      isCachedRead(request)
     );
   }
 
   /** Sends the cached answer and returns true, or returns false (nothing sent) for the pipeline. */
   async answer(request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
-    const { tokens, sessions, generations, cache, limits, config, metrics } = this.deps;
-    const principal = tokens.principalFromBearer(request.headers.authorization);
-    if (!principal) return false;
-    const [sessionUser, generation] = await Promise.all([
-      sessions.get(principal.sessionId),
-      generations.current(principal.userId),
-    ]);
-    if (sessionUser !== principal.userId || generation === undefined) return false;
+    const { authenticator, generations, cache, limits, config, metrics } = this.deps;
+    // The session and the user's cache generation are read in parallel: one round trip.
+    const authenticated = await authenticator.authenticateCached(request.headers.authorization, (claimed) =>
+      generations.current(claimed.userId),
+    );
+    if (!authenticated || authenticated.alongside === undefined) return false;
+    const { principal, alongside: generation } = authenticated;
     const hit: CachedResponse | undefined = await cache.get(cache.key(principal.userId, generation, request));
     if (!hit) return false;
     const limit = config.rateLimitMax;

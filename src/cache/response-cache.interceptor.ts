@@ -1,7 +1,16 @@
-import { type CallHandler, type ExecutionContext, Injectable, mixin, type NestInterceptor } from '@nestjs/common';
+import {
+  applyDecorators,
+  type CallHandler,
+  type ExecutionContext,
+  Injectable,
+  mixin,
+  type NestInterceptor,
+  UseInterceptors,
+} from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, type Observable, of, switchMap, tap } from 'rxjs';
 import type { Principal } from '../auth/principal.js';
+import { addRouteConfig } from '../common/route-config.js';
 import { AppConfig } from '../config/config.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { CacheGenerations } from './cache-generations.js';
@@ -9,13 +18,30 @@ import { JSON_TYPE, ResponseCache } from './response-cache.js';
 
 export type CacheablePredicate = (body: unknown, request: FastifyRequest, principal: Principal) => boolean;
 
+/** Set in the Fastify route config of every @CachedRead() route (see CachedReads). */
+const CACHED_READ = 'cachedRead';
+
+/**
+ * A GET route whose answers are cached (cachedResponse) and whose hits the
+ * cached-read fast path may answer before Nest's pipeline: the route says so
+ * here, where it is defined, and Fastify carries it in the route's config.
+ */
+export function CachedRead(isOwn?: CacheablePredicate): MethodDecorator {
+  return applyDecorators(UseInterceptors(cachedResponse(isOwn)), addRouteConfig({ [CACHED_READ]: true }));
+}
+
+/** True when the request's route is a @CachedRead() route. */
+export function isCachedRead(request: FastifyRequest): boolean {
+  return (request.routeOptions.config as { [CACHED_READ]?: boolean } | undefined)?.[CACHED_READ] === true;
+}
+
 /**
  * Serves an authenticated GET from the cache (`X-Cache: HIT`) or runs it and
  * stores a successful answer (`X-Cache: MISS`). Keys hold the user id and the
  * user's cache generation. Only the caller's own data is stored: `isOwn`
  * decides, per route. Errors are never cached (they do not reach `tap`).
  */
-export function cachedResponse(isOwn: CacheablePredicate = () => true) {
+function cachedResponse(isOwn: CacheablePredicate = () => true) {
   @Injectable()
   class ResponseCacheInterceptor implements NestInterceptor {
     constructor(

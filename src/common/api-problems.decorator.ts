@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
-import { PROBLEM_CONTENT_TYPE, problemType, statusTitle } from './problem.js';
+import { PROBLEM_CONTENT_TYPE, problemBody, statusTitle } from './problem.js';
 
 class FieldErrorDto {
   @ApiProperty({ example: 'email' }) field: string;
@@ -76,15 +76,13 @@ export function problemContent(status: number, instance: string) {
   return {
     [PROBLEM_CONTENT_TYPE]: {
       schema: { $ref: '#/components/schemas/ProblemDto' },
-      example: {
-        type: problemType(problem?.code),
-        title: statusTitle(status),
+      example: problemBody(
         status,
-        detail: problem?.detail ?? statusTitle(status),
-        instance,
-        requestId: '0b6c6c1e-3f5e-4d0e-9d6f-6f2b9c1b1a11',
-        ...(problem?.errors ? { errors: problem.errors } : {}),
-      },
+        problem?.code,
+        problem?.detail ?? statusTitle(status),
+        { instance, requestId: '0b6c6c1e-3f5e-4d0e-9d6f-6f2b9c1b1a11' },
+        problem?.errors,
+      ),
     },
   };
 }

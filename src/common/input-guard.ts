@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { AppError, type FieldError, problemType, statusTitle } from './problem.js';
+import { AppError, type FieldError, problemBody } from './problem.js';
 
 /** Deeper than any body of this API; deep enough nesting overflows the validators' recursion. */
 export const MAX_JSON_DEPTH = 32;
@@ -141,12 +141,6 @@ export function guardInput(fastify: FastifyInstance, bodyLimit: number): void {
 
 /** Fastify's own answers to requests it cannot route or parse, as problem+json. */
 export function frameworkProblem(status: number, detail: string, instance: string, requestId: string): string {
-  return JSON.stringify({
-    type: problemType(status === 414 ? 'uri-too-long' : status === 408 ? 'request-timeout' : 'malformed-request'),
-    title: statusTitle(status),
-    status,
-    detail,
-    instance,
-    requestId,
-  });
+  const code = status === 414 ? 'uri-too-long' : status === 408 ? 'request-timeout' : 'malformed-request';
+  return JSON.stringify(problemBody(status, code, detail, { instance, requestId }));
 }

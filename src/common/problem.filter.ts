@@ -2,7 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from './database-errors.js';
 import { AppLogger } from './logger.js';
-import { AppError, type Problem, PROBLEM_CONTENT_TYPE, problemType, statusTitle } from './problem.js';
+import { AppError, type Problem, PROBLEM_CONTENT_TYPE, problemBody } from './problem.js';
 
 /** Fastify's own client errors (body parsing, limits), by code. */
 const FASTIFY_ERRORS: Record<string, { code: string; detail: string }> = {
@@ -62,16 +62,15 @@ export class ProblemFilter implements ExceptionFilter {
       const errors = exception.errors;
       const capped = errors !== undefined && errors.length > MAX_LISTED_ERRORS;
       return {
-        problem: {
-          type: problemType(exception.code),
-          title: statusTitle(exception.status),
-          status: exception.status,
-          detail: capped
+        problem: problemBody(
+          exception.status,
+          exception.code,
+          capped
             ? `${exception.message} (${errors.length} errors; the first ${MAX_LISTED_ERRORS} are listed)`
             : exception.message,
-          ...base,
-          ...(errors ? { errors: capped ? errors.slice(0, MAX_LISTED_ERRORS) : errors } : {}),
-        },
+          base,
+          capped ? errors.slice(0, MAX_LISTED_ERRORS) : errors,
+        ),
         headers: exception.headers ?? {},
       };
     }
@@ -85,35 +84,22 @@ export class ProblemFilter implements ExceptionFilter {
         fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
           ? `The request body is larger than the ${request.routeOptions.bodyLimit} bytes this route takes.`
           : known.detail;
-      return {
-        problem: { type: problemType(known.code), title: statusTitle(status), status, detail, ...base },
-        headers: {},
-      };
+      return { problem: problemBody(status, known.code, detail, base), headers: {} };
     }
 
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      return {
-        problem: {
-          type: problemType(undefined),
-          title: statusTitle(status),
-          status,
-          detail: httpExceptionDetail(exception),
-          ...base,
-        },
-        headers: {},
-      };
+      return { problem: problemBody(status, undefined, httpExceptionDetail(exception), base), headers: {} };
     }
 
     if (isDatabaseUnavailable(exception) || (!this.databaseReady() && exception instanceof Error)) {
       return {
-        problem: {
-          type: problemType('database-unavailable'),
-          title: statusTitle(503),
-          status: 503,
-          detail: 'The database is unavailable right now; try again in a few seconds.',
-          ...base,
-        },
+        problem: problemBody(
+          503,
+          'database-unavailable',
+          'The database is unavailable right now; try again in a few seconds.',
+          base,
+        ),
         headers: { 'retry-after': '5' },
       };
     }
@@ -123,13 +109,12 @@ export class ProblemFilter implements ExceptionFilter {
       stack: exception instanceof Error ? exception.stack : undefined,
     });
     return {
-      problem: {
-        type: problemType('internal-error'),
-        title: statusTitle(500),
-        status: 500,
-        detail: 'An unexpected error occurred. Quote the request id when you report it.',
-        ...base,
-      },
+      problem: problemBody(
+        500,
+        'internal-error',
+        'An unexpected error occurred. Quote the request id when you report it.',
+        base,
+      ),
       headers: {},
     };
   }

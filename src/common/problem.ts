@@ -55,7 +55,30 @@ export class ServiceUnavailableError extends AppError {
   }
 }
 
-export function problemType(code: string | undefined): string {
+/**
+ * The one builder of a problem+json body: every error answer (the filter, Fastify's own
+ * refusals, the drain 503, the OpenAPI examples) comes through here. `code` names the
+ * kind of problem (its `type`); none gives `about:blank`.
+ */
+export function problemBody(
+  status: number,
+  code: string | undefined,
+  detail: string,
+  at: { instance: string; requestId: string },
+  errors?: FieldError[],
+): Problem {
+  return {
+    type: problemType(code),
+    title: statusTitle(status),
+    status,
+    detail,
+    instance: at.instance,
+    requestId: at.requestId,
+    ...(errors ? { errors } : {}),
+  };
+}
+
+function problemType(code: string | undefined): string {
   return code ? `urn:ultrai:problem:${code}` : 'about:blank';
 }
 

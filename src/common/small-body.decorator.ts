@@ -1,4 +1,4 @@
-import { RouteConfig } from '@nestjs/platform-fastify';
+import { addRouteConfig } from './route-config.js';
 
 /** What a body of credentials, a profile or a role change needs (two 1024-character passwords fit). */
 export const SMALL_BODY_LIMIT_BYTES = 16 * 1024;
@@ -14,7 +14,7 @@ export function SmallBody(): ClassDecorator {
     for (const key of Object.getOwnPropertyNames(prototype)) {
       const descriptor = Object.getOwnPropertyDescriptor(prototype, key);
       if (key === 'constructor' || typeof descriptor?.value !== 'function') continue;
-      RouteConfig({ bodyLimit: SMALL_BODY_LIMIT_BYTES })(prototype, key, descriptor);
+      addRouteConfig({ bodyLimit: SMALL_BODY_LIMIT_BYTES })(prototype, key, descriptor);
     }
   };
 }

@@ -13,7 +13,6 @@ import {
   Req,
   Res,
   UseGuards,
-  UseInterceptors,
 } from '@nestjs/common';
 import {
   ApiBearerAuth,
@@ -32,7 +31,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { VerifiedEmailGuard } from '../accounts/verified-email.guard.js';
 import { CurrentUser, type Principal } from '../auth/principal.js';
-import { cachedResponse } from '../cache/response-cache.interceptor.js';
+import { CachedRead } from '../cache/response-cache.interceptor.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { UuidPipe } from '../common/uuid.pipe.js';
 import { validateAs } from '../common/validation.js';
@@ -92,7 +91,7 @@ export class DocumentsController {
   }
 
   @Get()
-  @UseInterceptors(cachedResponse((_body, request, principal) => ownList(request, principal)))
+  @CachedRead((_body, request, principal) => ownList(request, principal))
   @ApiOperation({ summary: 'Your documents: keyset pages, full-text search, tag filter, sort (cached: X-Cache)' })
   @ApiOkResponse({ type: DocumentPageDto })
   @ApiProblems(400, 401, 403)
@@ -101,7 +100,7 @@ export class DocumentsController {
   }
 
   @Get(':id')
-  @UseInterceptors(cachedResponse((body, _request, principal) => (body as DocumentDto).ownerId === principal.userId))
+  @CachedRead((body, _request, principal) => (body as DocumentDto).ownerId === principal.userId)
   @ApiOperation({ summary: 'A document’s metadata (cached: X-Cache)' })
   @ApiOkResponse({ type: DocumentDto, headers: { ETag: { description: '"<version>", for If-Match' } } })
   @ApiProblems(400, 401, 404)

@@ -1,20 +1,8 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  HttpStatus,
-  Param,
-  Patch,
-  Put,
-  Query,
-  UseInterceptors,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentUser, type Principal, Roles } from '../auth/principal.js';
 import { AuthRateLimit } from '../cache/rate-limit.guard.js';
-import { cachedResponse } from '../cache/response-cache.interceptor.js';
+import { CachedRead } from '../cache/response-cache.interceptor.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { UuidPipe } from '../common/uuid.pipe.js';
 import {
@@ -37,7 +25,7 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Get('me')
-  @UseInterceptors(cachedResponse())
+  @CachedRead()
   @ApiOperation({ summary: 'Your profile (cached: X-Cache)' })
   @ApiOkResponse({ type: UserDto })
   @ApiProblems(401)

@@ -9,10 +9,8 @@ import { CacheGenerations } from '../cache/cache-generations.js';
 import { decodeCursor, isIsoDate, isUuid, toPage } from '../common/pagination.js';
 import { AppError, NotFoundError } from '../common/problem.js';
 import { type AdminUpdateUserDto, toUserDto, type UserDto, type UserListQueryDto } from './dto/user.dto.js';
-import type { Role, User } from './user.entity.js';
+import type { User } from './user.entity.js';
 import { NOT_AN_ADMIN, UsersRepository } from './users.repository.js';
-
-export class UnknownEmailError extends Error {}
 
 @Injectable()
 export class UsersService {
@@ -126,13 +124,6 @@ export class UsersService {
     if (!removed) throw new NotFoundError('No such user.');
     await this.audit.record({ type: 'user.deleted', userId: id, actorId: actor.userId });
     await this.cache.bump(id);
-  }
-
-  /** For the operator CLI. */
-  async setRole(email: string, role: Role): Promise<UserDto> {
-    const user = await this.users.setRoleByEmail(email.trim().toLowerCase(), role);
-    if (!user) throw new UnknownEmailError(`No user has the email ${email}.`);
-    return toUserDto(user);
   }
 
   private async existing(id: string): Promise<User> {
