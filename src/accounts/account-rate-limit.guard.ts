@@ -21,7 +21,8 @@ export class AccountRateLimitGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>();
-    const route = context.getHandler().name;
+    // Per route template (not the handler's name, which a rename would silently change).
+    const route = `${request.method} ${request.routeOptions.url ?? ''}`;
     const keys = [`account:${route}:ip:${request.ip ?? 'unknown'}`];
     const email = (request.body as { email?: unknown } | undefined)?.email;
     if (typeof email === 'string') {
