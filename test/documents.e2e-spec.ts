@@ -37,6 +37,14 @@ describe('documents', () => {
   }
 
   describe('upload and download', () => {
+    it('takes empty title and tags form fields (an untouched Swagger UI form) as not given', async () => {
+      const created = await upload(alice, Buffer.from('from an untouched form\n'), 'untouched.txt', 'text/plain', {
+        title: '',
+        tags: '',
+      }).expect(201);
+      expect(created.body).toMatchObject({ title: 'untouched', filename: 'untouched.txt', tags: [] });
+    });
+
     it.each([
       ['text/plain', 'notes.txt', Buffer.from('plain words, üñíçødé ✓\n')],
       ['text/markdown', 'readme.md', Buffer.from('# Title\n\n* a list\n')],

@@ -182,8 +182,9 @@ export class DocumentsController {
     const { title, tags, ...unknown } = fields;
     const checked = await validateAs(UploadFieldsDto, {
       ...Object.fromEntries(Object.entries(unknown).map(([k, v]) => [k, v[0]])),
-      title: title?.[0],
-      tags: tags?.join(','),
+      // A form's empty field means "not given" (Swagger UI sends one for an untouched title).
+      title: title?.[0] || undefined,
+      tags: tags?.join(',') || undefined,
     });
     return { title: checked.title, tags: checked.tags, ...file };
   }

@@ -113,7 +113,7 @@ try {
         .locator('textarea.body-param__text')
         .fill(JSON.stringify({ email, password, username: 'swagger_user' }));
     });
-    if (status !== 201) throw new Error(`status ${status}`);
+    if (status !== 201) throw new Error(`status ${status}: ${body.slice(0, 300).replace(/\s+/g, ' ')}`);
   });
 
   await check('log in through "Try it out" (200, a token on the page)', async () => {
@@ -147,7 +147,7 @@ try {
       if ((await contentType.count()) > 0) await contentType.selectOption('multipart/form-data');
       await block.locator('input[type=file]').setInputFiles(file);
     });
-    if (status !== 201) throw new Error(`status ${status}`);
+    if (status !== 201) throw new Error(`status ${status}: ${body.slice(0, 300).replace(/\s+/g, ' ')}`);
     const { title, tags } = JSON.parse(body);
     if (title !== 'untouched' || tags.length !== 0) throw new Error(`stored title ${title}, tags ${tags}`);
   });
@@ -162,7 +162,7 @@ try {
       const title = block.locator('tr[data-param-name="title"] input');
       if ((await title.count()) > 0) await title.fill('From the browser');
     });
-    if (status !== 201) throw new Error(`status ${status}`);
+    if (status !== 201) throw new Error(`status ${status}: ${body.slice(0, 300).replace(/\s+/g, ' ')}`);
     if (JSON.parse(body).sha256 === undefined) throw new Error('no document in the response shown');
   });
 
