@@ -22,6 +22,8 @@ export interface Spawned {
   child: ChildProcess;
   output(): string;
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Whether this process logs its "Listening on" line (LOG_LEVEL info or debug). */
+  logsListening: boolean;
 }
 
 /**
@@ -32,16 +34,17 @@ export interface Spawned {
  */
 export function spawnNode(args: string[], env: Record<string, string>, cwd = tmpdir()): Spawned {
   const [script, ...rest] = args;
+  const fullEnv = {
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    HOST: '127.0.0.1',
+    JWT_SECRET: TEST_JWT_SECRET,
+    ...env,
+  };
   const child = spawn(process.execPath, [join(ROOT, script), ...rest], {
     cwd,
-    env: {
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      HOST: '127.0.0.1',
-      JWT_SECRET: TEST_JWT_SECRET,
-      ...env,
-    },
+    env: fullEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -51,7 +54,7 @@ export function spawnNode(args: string[], env: Record<string, string>, cwd = tmp
     code: code as number | null,
     signal: signal as NodeJS.Signals | null,
   }));
-  return { child, output: () => output, exit };
+  return { child, output: () => output, exit, logsListening: ['info', 'debug'].includes(fullEnv.LOG_LEVEL) };
 }
 
 /** Polls `url` until it answers 200, or fails after `timeoutMs` (or if the process exits). */
@@ -61,9 +64,12 @@ export async function waitFor200(url: string, spawned: Spawned, timeoutMs = 30_0
   void spawned.exit.then(() => (exited = true));
   while (Date.now() - started < timeoutMs) {
     if (exited) throw new Error(`process exited before ${url} answered:\n${spawned.output()}`);
+    // Until this process says it listens, a 200 may come from another test's server that
+    // took the same free port while this one was starting (seen on a busy machine).
+    const mayAnswer = !spawned.logsListening || spawned.output().includes('Listening on');
     try {
-      const res = await fetch(url);
-      if (res.status === 200) return Date.now() - started;
+      const res = mayAnswer ? await fetch(url) : undefined;
+      if (res?.status === 200) return Date.now() - started;
     } catch {
       // not listening yet
     }
