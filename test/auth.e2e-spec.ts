@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { jest } from '@jest/globals';
+import argon2 from 'argon2';
 import { DataSource } from 'typeorm';
 import { SessionsRepository } from '../src/auth/sessions.repository.js';
 import { SessionsService } from '../src/auth/sessions.service.js';
@@ -135,6 +136,22 @@ describe('auth', () => {
   });
 
   describe('POST /auth/login', () => {
+    it('still verifies hashes made with other argon2 parameters (they are stored in the hash)', async () => {
+      const account = await signUp(t);
+      for (const options of [
+        { type: argon2.argon2id, memoryCost: 19 * 1024, timeCost: 2, parallelism: 1 },
+        { type: argon2.argon2i, memoryCost: 4096, timeCost: 3, parallelism: 2 },
+      ]) {
+        const hash = await argon2.hash(account.password, options);
+        await t.app.get(DataSource).query('UPDATE users SET password_hash = $1 WHERE id = $2', [hash, account.id]);
+        const res = await t.http.post('/auth/login').send({ email: account.email, password: account.password });
+        expect({ options, status: res.status }).toEqual({ options, status: 200 });
+        expect(res.body.access_token).toEqual(expect.any(String));
+        const wrong = await t.http.post('/auth/login').send({ email: account.email, password: 'not the password' });
+        expect(wrong.status).toBe(401);
+      }
+    });
+
     it('returns the legacy token fields plus expiry and a refresh token', async () => {
       const { email, password } = await signUp(t);
       const res = await t.http.post('/auth/login').send({ email: email.toUpperCase(), password }).expect(200);
