@@ -495,6 +495,17 @@ describe('documents', () => {
       expect(list.body.items.map((d: { id: string }) => d.id)).toContain(secret.id);
     });
 
+    it("an administrator can delete another user's document; the owner then gets 404", async () => {
+      const owner = await signUp(t);
+      const doc = (await upload(owner, Buffer.from('to be removed'), 'gone.txt', 'text/plain').expect(201)).body;
+      await t.http.get(`/documents/${doc.id}`).set(bearer(owner.access)).expect(200);
+      await t.http.delete(`/documents/${doc.id}`).set(bearer(admin.access)).expect(204);
+      const gone = await t.http.get(`/documents/${doc.id}`).set(bearer(owner.access)).expect(404);
+      expect(gone.body).toMatchObject({ status: 404, type: 'urn:ultrai:problem:not-found' });
+      expect((await t.http.get('/documents').set(bearer(owner.access)).expect(200)).body.items).toEqual([]);
+      expect(await countDocs(owner.id)).toBe(0);
+    });
+
     it('a malformed id is a 400, an unknown one a 404, and no token a 401', async () => {
       await t.http.get('/documents/not-a-uuid').set(bearer(alice.access)).expect(400);
       await t.http.get('/documents/00000000-0000-4000-8000-000000000000/content').set(bearer(alice.access)).expect(404);
