@@ -67,9 +67,11 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     ms: number,
     id: string,
   ) => void = () => undefined;
-  const liveness = new LivenessFastPath((requestId, seconds) =>
-    recordResponse('GET', LIVENESS_PATH, 200, seconds * 1000, requestId),
-  );
+  let countFastPath = (): void => undefined;
+  const liveness = new LivenessFastPath((requestId, seconds) => {
+    countFastPath();
+    recordResponse('GET', LIVENESS_PATH, 200, seconds * 1000, requestId);
+  });
   // HSTS only to a client that came over HTTPS (always, in production behind Render's proxy):
   // sent over plain HTTP in development, it would pin the browser's localhost to HTTPS.
   const sendsHsts = (request: FastifyRequest) => config.production || request.protocol === 'https';
@@ -167,6 +169,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       });
     }
   };
+  countFastPath = () => metrics.livenessFastPath.inc();
   fastPaths.set(fastify, liveness);
   // Answers carry tokens and users' data: no browser or proxy may keep them (cache hits included).
   fastify.addHook('onSend', (_request, reply, payload, done) => {

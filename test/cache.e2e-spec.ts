@@ -11,6 +11,23 @@ import { freePort } from './support/process.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Reads `path` twice and checks the second read is a HIT: a MISS after a write that follows
+ * can then only come from that write's invalidation.
+ */
+async function warm(t: TestApp, path: string, token: string) {
+  await t.http.get(path).set(bearer(token)).expect(200);
+  const hit = await t.http.get(path).set(bearer(token)).expect(200);
+  expect({ path, cache: hit.headers['x-cache'] }).toEqual({ path, cache: 'HIT' });
+  return hit;
+}
+
+/** cache_hits_total for one layer: `edge` (src/cache/cached-reads.ts, before Nest) or `pipeline`. */
+async function cacheHits(t: TestApp, layer: 'edge' | 'pipeline'): Promise<number> {
+  const text = (await t.http.get('/metrics').expect(200)).text;
+  return Number(new RegExp(`^cache_hits_total\\{layer="${layer}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+}
+
 function uploadText(t: TestApp, account: Account, title: string) {
   return t.http
     .post('/documents')
@@ -51,25 +68,29 @@ describe('response cache', () => {
   });
 
   it("a user's write invalidates their list and item at once, and another user's entries stay", async () => {
+    const [alice, bob] = [await signUp(t), await signUp(t)];
     const doc = (await uploadText(t, alice, 'first')).body;
     await uploadText(t, bob, 'bob doc');
-    for (const who of [alice, bob]) {
-      await t.http.get('/documents').set(bearer(who.access));
-      expect((await t.http.get('/documents').set(bearer(who.access))).headers['x-cache']).toBe('HIT');
-    }
-    await t.http.get(`/documents/${doc.id}`).set(bearer(alice.access));
+    // Each entry is a HIT right before the write, so the MISS after it is the invalidation's doing.
+    await warm(t, '/documents', alice.access);
+    await warm(t, `/documents/${doc.id}`, alice.access);
+    await warm(t, '/documents', bob.access);
 
     await uploadText(t, alice, 'second');
     const list = await t.http.get('/documents').set(bearer(alice.access)).expect(200);
     expect(list.headers['x-cache']).toBe('MISS');
-    expect(list.body.items.map((d: { title: string }) => d.title)).toContain('second');
-    expect((await t.http.get('/documents').set(bearer(bob.access))).headers['x-cache']).toBe('HIT');
+    expect(list.body.items.map((d: { title: string }) => d.title).sort()).toEqual(['first', 'second']);
+    const bobs = await t.http.get('/documents').set(bearer(bob.access)).expect(200);
+    expect(bobs.headers['x-cache']).toBe('HIT');
+    expect(bobs.body.items.map((d: { title: string }) => d.title)).toEqual(['bob doc']);
 
+    await warm(t, `/documents/${doc.id}`, alice.access);
     await t.http.patch(`/documents/${doc.id}`).set(bearer(alice.access)).send({ title: 'renamed' }).expect(200);
     const item = await t.http.get(`/documents/${doc.id}`).set(bearer(alice.access)).expect(200);
     expect(item.headers['x-cache']).toBe('MISS');
     expect(item.body.title).toBe('renamed');
 
+    await warm(t, '/users/me', alice.access);
     await t.http.patch('/users/me').set(bearer(alice.access)).send({ username: 'alice_new' }).expect(200);
     const me = await t.http.get('/users/me').set(bearer(alice.access)).expect(200);
     expect(me.headers['x-cache']).toBe('MISS');
@@ -78,22 +99,23 @@ describe('response cache', () => {
 
   it("an administrator's change to a user invalidates that user's entries", async () => {
     const user = await signUp(t);
-    await t.http.get('/users/me').set(bearer(user.access));
-    expect((await t.http.get('/users/me').set(bearer(user.access))).headers['x-cache']).toBe('HIT');
+    await warm(t, '/users/me', user.access);
     await t.http.patch(`/users/${user.id}`).set(bearer(admin.access)).send({ role: 'admin' }).expect(200);
     const me = await t.http.get('/users/me').set(bearer(user.access)).expect(200);
     expect(me.headers['x-cache']).toBe('MISS');
     expect(me.body.role).toBe('admin');
 
     await t.http.patch(`/users/${user.id}`).set(bearer(admin.access)).send({ role: 'user' }).expect(200);
-    await t.http.get('/users/me').set(bearer(user.access)).expect(200);
+    await warm(t, '/users/me', user.access);
     await t.http.patch(`/users/${user.id}`).set(bearer(admin.access)).send({ disabled: true }).expect(200);
-    await t.http.get('/users/me').set(bearer(user.access)).expect(401);
+    const refused = await t.http.get('/users/me').set(bearer(user.access)).expect(401);
+    expect(refused.headers['x-cache']).toBeUndefined();
+    expect(refused.body).toMatchObject({ status: 401 });
   });
 
   it('an administrator editing a document invalidates its owner’s entries', async () => {
     const doc = (await uploadText(t, bob, 'to be retitled')).body;
-    await t.http.get(`/documents/${doc.id}`).set(bearer(bob.access));
+    await warm(t, `/documents/${doc.id}`, bob.access);
     await t.http.patch(`/documents/${doc.id}`).set(bearer(admin.access)).send({ title: 'by admin' }).expect(200);
     const item = await t.http.get(`/documents/${doc.id}`).set(bearer(bob.access)).expect(200);
     expect(item.headers['x-cache']).toBe('MISS');
@@ -124,11 +146,14 @@ describe('response cache', () => {
   });
 
   it('counts hits and misses in /metrics', async () => {
-    const text = (await t.http.get('/metrics').expect(200)).text;
-    const hits = Number(/^cache_hits_total (\d+)/m.exec(text)?.[1]);
-    const misses = Number(/^cache_misses_total (\d+)/m.exec(text)?.[1]);
-    expect(hits).toBeGreaterThan(0);
-    expect(misses).toBeGreaterThan(0);
+    const user = await signUp(t);
+    const misses = async () =>
+      Number(/^cache_misses_total (\d+)/m.exec((await t.http.get('/metrics').expect(200)).text)?.[1]);
+    const [hitsBefore, missesBefore] = [await cacheHits(t, 'edge'), await misses()];
+    await warm(t, '/users/me', user.access);
+    await t.http.get('/users/me').set(bearer(user.access)).expect(200);
+    expect(await cacheHits(t, 'edge')).toBe(hitsBefore + 2);
+    expect(await misses()).toBe(missesBefore + 1);
   });
 });
 
@@ -139,12 +164,11 @@ describe('cache hits answered before the pipeline (src/cache/cached-reads.ts)', 
   });
   afterAll(() => t.close());
 
-  /** Fills the cache for `path` with `token`, and checks the next read is a hit. */
-  async function warm(path: string, token: string) {
-    await t.http.get(path).set(bearer(token)).expect(200);
-    const hit = await t.http.get(path).set(bearer(token)).expect(200);
-    expect(hit.headers['x-cache']).toBe('HIT');
-    return hit;
+  /** The hits the edge gave while `run` ran: a hit the pipeline gives is not one of them. */
+  async function edgeHitsDuring(run: () => Promise<unknown>): Promise<number> {
+    const before = await cacheHits(t, 'edge');
+    await run();
+    return (await cacheHits(t, 'edge')) - before;
   }
 
   it('gives a hit the headers the pipeline gives its miss: security, rate limit, ETag, type', async () => {
@@ -152,8 +176,15 @@ describe('cache hits answered before the pipeline (src/cache/cached-reads.ts)', 
     const doc = (await uploadText(t, user, 'headers')).body;
     for (const path of ['/users/me', '/documents', `/documents/${doc.id}`]) {
       const miss = await t.http.get(path).set(bearer(user.access)).expect(200);
-      const hit = await t.http.get(path).set(bearer(user.access)).expect(200);
-      expect([miss.headers['x-cache'], hit.headers['x-cache']]).toEqual(['MISS', 'HIT']);
+      let hit = miss;
+      const edge = await edgeHitsDuring(async () => {
+        hit = await t.http.get(path).set(bearer(user.access)).expect(200);
+      });
+      expect({ path, cache: [miss.headers['x-cache'], hit.headers['x-cache']], edge }).toEqual({
+        path,
+        cache: ['MISS', 'HIT'],
+        edge: 1,
+      });
       const names = (headers: Record<string, string>) =>
         Object.keys(headers)
           .filter((name) => !['date', 'x-cache'].includes(name))
@@ -169,14 +200,19 @@ describe('cache hits answered before the pipeline (src/cache/cached-reads.ts)', 
 
   it('accepts the Bearer scheme in any case, as the guard does', async () => {
     const user = await signUp(t);
-    await warm('/users/me', user.access);
-    const res = await t.http.get('/users/me').set('authorization', `bEaReR ${user.access}`).expect(200);
-    expect(res.headers['x-cache']).toBe('HIT');
+    await warm(t, '/users/me', user.access);
+    let cache: unknown;
+    const edge = await edgeHitsDuring(async () => {
+      cache = (await t.http.get('/users/me').set('authorization', `bEaReR ${user.access}`).expect(200)).headers[
+        'x-cache'
+      ];
+    });
+    expect({ cache, edge }).toEqual({ cache: 'HIT', edge: 1 });
   });
 
   it('never serves a hit to a token that is expired, forged, unsigned or not an access token', async () => {
     const user = await signUp(t);
-    await warm('/users/me', user.access);
+    await warm(t, '/users/me', user.access);
     const claims = decodeJwt(user.access);
     const now = Math.floor(Date.now() / 1000);
     const header = { alg: 'HS256', typ: 'JWT' };
@@ -192,31 +228,32 @@ describe('cache hits answered before the pipeline (src/cache/cached-reads.ts)', 
     for (const token of refused) {
       const res = await t.http.get('/users/me').set(bearer(token));
       expect({ status: res.status, cache: res.headers['x-cache'] }).toEqual({ status: 401, cache: undefined });
+      expect(res.body).toMatchObject({ status: 401, type: 'urn:ultrai:problem:unauthorized' });
     }
-    // The genuine token still gets its hit.
-    expect((await t.http.get('/users/me').set(bearer(user.access)).expect(200)).headers['x-cache']).toBe('HIT');
+    // The genuine token still gets its hit, from the edge: the refusals above were the edge's to make.
+    expect(await edgeHitsDuring(() => t.http.get('/users/me').set(bearer(user.access)).expect(200))).toBe(1);
   });
 
   it('never serves a hit on a session that was logged out or revoked', async () => {
     const user = await signUp(t);
-    await warm('/documents', user.access);
+    expect(await edgeHitsDuring(() => warm(t, '/documents', user.access))).toBe(1);
     await t.http.post('/auth/logout').set(bearer(user.access)).expect(204);
     await t.http.get('/documents').set(bearer(user.access)).expect(401);
 
     const again = await logIn(t, user.email, user.password);
     const other = await logIn(t, user.email, user.password);
-    await warm('/documents', again.access);
-    await warm('/documents', other.access);
+    await warm(t, '/documents', again.access);
+    await warm(t, '/documents', other.access);
     const target = decodeJwt(again.access).sid;
     await t.http.delete(`/auth/sessions/${target}`).set(bearer(other.access)).expect(204);
     await t.http.get('/documents').set(bearer(again.access)).expect(401);
-    expect((await t.http.get('/documents').set(bearer(other.access)).expect(200)).headers['x-cache']).toBe('HIT');
+    expect(await edgeHitsDuring(() => t.http.get('/documents').set(bearer(other.access)).expect(200))).toBe(1);
   });
 
   it('never serves a hit to a user an administrator disabled', async () => {
     const [user, admin] = [await signUp(t), await signUp(t)];
     await makeAdmin(t, admin.id);
-    await warm('/users/me', user.access);
+    expect(await edgeHitsDuring(() => warm(t, '/users/me', user.access))).toBe(1);
     await t.http.patch(`/users/${user.id}`).set(bearer(admin.access)).send({ disabled: true }).expect(200);
     const res = await t.http.get('/users/me').set(bearer(user.access));
     expect(res.status).toBe(401);
@@ -230,12 +267,18 @@ describe('response cache TTL', () => {
   });
   afterAll(() => t.close());
 
-  it('expires entries after CACHE_TTL_MS', async () => {
+  it('expires entries after CACHE_TTL_MS, not before', async () => {
     const user = await signUp(t);
-    await t.http.get('/users/me').set(bearer(user.access));
-    expect((await t.http.get('/users/me').set(bearer(user.access))).headers['x-cache']).toBe('HIT');
-    await sleep(700);
-    expect((await t.http.get('/users/me').set(bearer(user.access))).headers['x-cache']).toBe('MISS');
+    const stored = Date.now();
+    await warm(t, '/users/me', user.access);
+    // Reads of a hit do not extend it: poll until the entry is gone (the test's timeout bounds it).
+    let cache: unknown = 'HIT';
+    while (cache === 'HIT') {
+      await sleep(50);
+      cache = (await t.http.get('/users/me').set(bearer(user.access)).expect(200)).headers['x-cache'];
+    }
+    expect(cache).toBe('MISS');
+    expect(Date.now() - stored).toBeGreaterThanOrEqual(400);
   });
 });
 
@@ -312,9 +355,37 @@ describe('rate limits', () => {
     await t.http.post('/auth/refresh').set(ip).send({ refresh_token: 'nope' }).expect(401);
   });
 
+  it('with TRUST_PROXY=1 trusts only the nearest X-Forwarded-For hop: a forged first hop changes nothing', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await t.http
+        .post('/auth/login')
+        .set('x-forwarded-for', `192.0.2.${i}, 198.51.100.77`)
+        .send({ email: 'nobody@example.com', password: 'wrong-pass' });
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    // The nearest hop is the client: another one there has its own count.
+    await t.http
+      .post('/auth/login')
+      .set('x-forwarded-for', '192.0.2.0, 198.51.100.78')
+      .send({ email: 'nobody@example.com', password: 'wrong-pass' })
+      .expect(401);
+  });
+
   it('counts rejections in /metrics', async () => {
-    const text = (await t.http.get('/metrics').expect(200)).text;
-    expect(Number(/^rate_limit_rejections_total (\d+)/m.exec(text)?.[1])).toBeGreaterThanOrEqual(2);
+    const rejections = async () =>
+      Number(/^rate_limit_rejections_total (\d+)/m.exec((await t.http.get('/metrics').expect(200)).text)?.[1]);
+    const before = await rejections();
+    const ip = { 'x-forwarded-for': '198.51.100.99' };
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      statuses.push(
+        (await t.http.post('/auth/login').set(ip).send({ email: 'nobody@example.com', password: 'wrong-pass' })).status,
+      );
+    }
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+    expect((await rejections()) - before).toBe(2);
   });
 });
 
@@ -420,7 +491,8 @@ describe('metrics', () => {
     expect(res.text).toMatch(/^db_pool_connections\{state="idle"\} \d+$/m);
     expect(res.text).toMatch(/^db_pool_connections\{state="in_use"\} \d+$/m);
     expect(res.text).toMatch(/^process_resident_memory_bytes \d+/m);
-    expect(res.text).toMatch(/^cache_hits_total \d+$/m);
+    expect(res.text).toMatch(/^cache_hits_total\{layer="edge"\} \d+$/m);
+    expect(res.text).toMatch(/^cache_hits_total\{layer="pipeline"\} \d+$/m);
     expect(res.text).toMatch(/^rate_limit_rejections_total \d+$/m);
   });
 });
@@ -548,13 +620,14 @@ describe('Redis outage (a redis-server of the test’s own)', () => {
 });
 
 if (REAL_REDIS_URL) {
-  describe('two instances sharing PostgreSQL and Redis', () => {
+  describe('two instances sharing PostgreSQL and Redis (real Redis only: memory cannot be shared)', () => {
     let db: TestDatabase;
     let a: TestApp;
     let b: TestApp;
     beforeAll(async () => {
       db = await createTestDatabase();
-      const env = { AUTH_RATE_LIMIT_MAX: '6' };
+      // Each test counts logins from its own client address.
+      const env = { AUTH_RATE_LIMIT_MAX: '6', TRUST_PROXY: '1' };
       a = await startTestApp({ db, env });
       b = await startTestApp({ db, env });
     });
@@ -581,12 +654,15 @@ if (REAL_REDIS_URL) {
       for (let i = 0; i < 8; i++) {
         const app = i % 2 === 0 ? a : b;
         statuses.push(
-          (await app.http.post('/auth/login').send({ email: 'x@example.com', password: 'wrong-pass' })).status,
+          (
+            await app.http
+              .post('/auth/login')
+              .set('x-forwarded-for', '198.51.100.123')
+              .send({ email: 'x@example.com', password: 'wrong-pass' })
+          ).status,
         );
       }
-      // The login counter of this run started at the signUp above (one login).
-      expect(statuses.filter((s) => s === 429).length).toBe(3);
-      expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+      expect(statuses).toEqual([401, 401, 401, 401, 401, 401, 429, 429]);
     });
   });
 } else {

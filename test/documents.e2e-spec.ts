@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { startTestApp, type TestApp } from './support/app.js';
 import { type Account, bearer, makeAdmin, signUp } from './support/auth.js';
 import { ELF, INVALID_UTF8, PNG, pdfBytes, sha256 } from './support/files.js';
+import { realPostgres } from './support/env.js';
 
 const MAX = 64 * 1024;
 const QUOTA = 200 * 1024;
@@ -126,14 +127,21 @@ describe('documents', () => {
     });
 
     it('refuses a form without a file, with two files, or with an unknown field', async () => {
-      await t.http.post('/documents').set(bearer(alice.access)).field('title', 'no file').expect(400);
+      const before = await countDocs(alice.id);
+      const noFile = await t.http.post('/documents').set(bearer(alice.access)).field('title', 'no file').expect(400);
+      expect(noFile.headers['content-type']).toMatch(/problem\+json/);
+      expect(noFile.body).toMatchObject({ status: 400, errors: [expect.objectContaining({ field: 'file' })] });
       const two = await t.http
         .post('/documents')
         .set(bearer(alice.access))
         .attach('file', Buffer.from('a'), 'a.txt')
         .attach('file', Buffer.from('b'), 'b.txt');
       expect([400, 413]).toContain(two.status);
-      await upload(alice, Buffer.from('x'), 'x.txt', 'text/plain', { colour: 'red' }).expect(400);
+      expect(two.headers['content-type']).toMatch(/problem\+json/);
+      expect(two.body).toMatchObject({ status: two.status, detail: expect.any(String) });
+      const unknown = await upload(alice, Buffer.from('x'), 'x.txt', 'text/plain', { colour: 'red' }).expect(400);
+      expect(unknown.body).toMatchObject({ status: 400, errors: [expect.objectContaining({ field: 'colour' })] });
+      expect(await countDocs(alice.id)).toBe(before);
     });
   });
 
@@ -156,6 +164,8 @@ describe('documents', () => {
       expect(res.status).toBe(413);
     });
 
+    // On the embedded database the two transactions run one after the other: this checks the
+    // quota arithmetic; the row lock is proven by the real-PostgreSQL test below.
     it('lets only one of two concurrent uploads past the quota', async () => {
       const user = await signUp(t);
       // 3 x 60 KiB fit in 200 KiB; a fourth would not.
@@ -172,6 +182,21 @@ describe('documents', () => {
       ]);
       expect(used).toBeLessThanOrEqual(QUOTA);
     });
+
+    // Not registered on the embedded database, where nothing runs concurrently.
+    if (realPostgres)
+      it('lets exactly three of eight truly concurrent uploads past the quota (real PostgreSQL only: the row lock)', async () => {
+        const user = await signUp(t);
+        // 3 x 60 KiB fit in 200 KiB: all eight start together, on their own connections.
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => upload(user, Buffer.alloc(60 * 1024, 'c'), `c${i}.txt`, 'text/plain')),
+        );
+        expect(results.map((r) => r.status).sort()).toEqual([201, 201, 201, 413, 413, 413, 413, 413]);
+        for (const refused of results.filter((r) => r.status === 413)) {
+          expect(refused.body).toMatchObject({ status: 413, detail: expect.stringMatching(/quota/i) });
+        }
+        expect(await countDocs(user.id)).toBe(3);
+      });
 
     it('counts only live documents toward the quota', async () => {
       const user = await signUp(t);
@@ -292,11 +317,12 @@ describe('documents', () => {
         'Vegetables',
         'Pasta',
       ]);
+      // Its own user, so carol's documents stay as the other tests expect them.
+      const dave = await signUp(t);
       const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('Zucchini first, then more.')]);
-      await upload(carol, bom, 'bom.txt', 'text/plain', { title: 'With a byte order mark' }).expect(201);
-      const first = await t.http.get('/documents?q=zucchini').set(bearer(carol.access)).expect(200);
+      await upload(dave, bom, 'bom.txt', 'text/plain', { title: 'With a byte order mark' }).expect(201);
+      const first = await t.http.get('/documents?q=zucchini').set(bearer(dave.access)).expect(200);
       expect(first.body.items.map((d: { title: string }) => d.title)).toEqual(['With a byte order mark']);
-      await t.http.delete(`/documents/${first.body.items[0].id}`).set(bearer(carol.access)).expect(204);
       const none = await t.http.get('/documents?q=zeppelin').set(bearer(carol.access)).expect(200);
       expect(none.body).toEqual({ items: [], nextCursor: null });
     });
@@ -336,6 +362,7 @@ describe('documents', () => {
 
     it('never reads the bytes or the text for a list', async () => {
       const res = await t.http.get('/documents').set(bearer(carol.access)).expect(200);
+      expect(res.body.items).toHaveLength(4);
       for (const item of res.body.items) {
         expect(Object.keys(item).sort()).toEqual(
           [
@@ -474,6 +501,17 @@ describe('documents', () => {
       await t.http.get(`/documents/${secret.id}/content`).set(bearer(admin.access)).expect(200);
       const list = await t.http.get(`/documents?owner=${alice.id}&limit=100`).set(bearer(admin.access)).expect(200);
       expect(list.body.items.map((d: { id: string }) => d.id)).toContain(secret.id);
+    });
+
+    it("an administrator can delete another user's document; the owner then gets 404", async () => {
+      const owner = await signUp(t);
+      const doc = (await upload(owner, Buffer.from('to be removed'), 'gone.txt', 'text/plain').expect(201)).body;
+      await t.http.get(`/documents/${doc.id}`).set(bearer(owner.access)).expect(200);
+      await t.http.delete(`/documents/${doc.id}`).set(bearer(admin.access)).expect(204);
+      const gone = await t.http.get(`/documents/${doc.id}`).set(bearer(owner.access)).expect(404);
+      expect(gone.body).toMatchObject({ status: 404, type: 'urn:ultrai:problem:not-found' });
+      expect((await t.http.get('/documents').set(bearer(owner.access)).expect(200)).body.items).toEqual([]);
+      expect(await countDocs(owner.id)).toBe(0);
     });
 
     it('a malformed id is a 400, an unknown one a 404, and no token a 401', async () => {

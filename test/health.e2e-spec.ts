@@ -24,6 +24,9 @@ describe('health routes, database up', () => {
   it('GET /health answers every time with the same headers the full pipeline gave the first one', async () => {
     // The first plain GET /health goes through the application; later ones are answered by the
     // liveness fast path, which must look the same to a client (see src/health/liveness.ts).
+    const fastAnswers = async () =>
+      Number(/^liveness_fast_path_answers_total (\d+)$/m.exec((await t.http.get('/metrics').expect(200)).text)?.[1]);
+    const before = await fastAnswers();
     const answers = [];
     for (let i = 0; i < 4; i++) answers.push(await t.http.get('/health').set('x-request-id', `probe-${i}`).expect(200));
     const stable = (headers: Record<string, string>) => {
@@ -41,6 +44,8 @@ describe('health routes, database up', () => {
       expect(Object.keys(res.body).sort()).toEqual(['services', 'status', 'uptime', 'version']);
       expect(res.body.status).toBe('ok');
     }
+    // At most the first took the pipeline, for the fast path to copy its headers.
+    expect((await fastAnswers()) - before).toBeGreaterThanOrEqual(3);
     // A client's unusable request id is replaced, as on every route.
     const replaced = await t.http.get('/health').set('x-request-id', 'no spaces allowed').expect(200);
     expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
@@ -54,9 +59,12 @@ describe('health routes, database up', () => {
         .find((l) => l.startsWith('http_requests_total{method="GET",route="/health",status="200"}'));
       return Number(line?.split(' ').at(-1) ?? 0);
     };
-    const before = await count();
+    const fast = async () =>
+      Number(/^liveness_fast_path_answers_total (\d+)$/m.exec((await t.http.get('/metrics').expect(200)).text)?.[1]);
+    const [before, fastBefore] = [await count(), await fast()];
     for (let i = 0; i < 5; i++) await t.http.get('/health').expect(200);
     expect((await count()) - before).toBe(5);
+    expect((await fast()) - fastBefore).toBeGreaterThanOrEqual(4);
   });
 
   it('GET /health/database says connected', async () => {

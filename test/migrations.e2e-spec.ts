@@ -88,7 +88,8 @@ describe('migrations', () => {
   });
 
   if (realPostgres) {
-    it('a runner waits while another instance holds the migration lock', async () => {
+    // Not registered on the embedded database: it has one connection, so no second instance.
+    it('a runner waits while another instance holds the migration lock (real PostgreSQL only)', async () => {
       const holder = await open(db);
       const runner = await open(db);
       const lockRunner = holder.dataSource.createQueryRunner();
@@ -99,7 +100,18 @@ describe('migrations', () => {
           finished = true;
           return applied;
         });
-        await new Promise((r) => setTimeout(r, 500));
+        // Until PostgreSQL shows the runner queued behind the lock, or the runner did not wait.
+        const waiting = async () =>
+          Number(
+            (
+              await holder.dataSource.query(
+                `SELECT count(*) AS n FROM pg_locks
+                  WHERE locktype = 'advisory' AND NOT granted
+                    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+              )
+            )[0].n,
+          );
+        while (!finished && (await waiting()) === 0) await new Promise((r) => setTimeout(r, 20));
         expect(finished).toBe(false);
         expect(await tables(holder.dataSource)).not.toContain('users');
         await lockRunner.query('SELECT pg_advisory_unlock(7361004221)');

@@ -26,6 +26,9 @@ describe('users', () => {
 
     it('PATCH /users/me changes the username, and refuses bad ones and other fields', async () => {
       const me = await signUp(t);
+      // A HIT right before the write: the read after it is fresh only if the write invalidated it.
+      await t.http.get('/users/me').set(bearer(me.access)).expect(200);
+      expect((await t.http.get('/users/me').set(bearer(me.access)).expect(200)).headers['x-cache']).toBe('HIT');
       const res = await t.http.patch('/users/me').set(bearer(me.access)).send({ username: 'new.name-1' }).expect(200);
       expect(res.body.username).toBe('new.name-1');
       await t.http.patch('/users/me').set(bearer(me.access)).send({ username: 'no spaces' }).expect(400);
@@ -35,10 +38,9 @@ describe('users', () => {
         .send({ username: 'sneaky', role: 'admin' })
         .expect(400);
       expect(escalate.body.errors.map((e: { field: string }) => e.field)).toContain('role');
-      expect((await t.http.get('/users/me').set(bearer(me.access))).body).toMatchObject({
-        username: 'new.name-1',
-        role: 'user',
-      });
+      const after = await t.http.get('/users/me').set(bearer(me.access)).expect(200);
+      expect(after.body).toMatchObject({ username: 'new.name-1', role: 'user' });
+      expect(after.headers['x-cache']).toBe('MISS');
     });
 
     it('PUT /users/me/password checks the current one, then ends every other session', async () => {

@@ -71,7 +71,7 @@ export class CachedReads {
     );
     if (counted.isBlocked) return false;
 
-    metrics.cacheHits.inc();
+    metrics.cacheHits.inc({ layer: 'edge' });
     reply
       .header('x-ratelimit-limit', limit)
       .header('x-ratelimit-remaining', Math.max(0, limit - counted.totalHits))

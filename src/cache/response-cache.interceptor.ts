@@ -61,7 +61,7 @@ function cachedResponse(isOwn: CacheablePredicate = () => true) {
       return from(this.lookup(principal.userId, request)).pipe(
         switchMap(({ key, hit }) => {
           if (hit) {
-            this.metrics.cacheHits.inc();
+            this.metrics.cacheHits.inc({ layer: 'pipeline' });
             reply.header('x-cache', 'HIT');
             if (hit.etag) reply.header('etag', hit.etag);
             // JSON text: Fastify sends a string as it is when the type is set.

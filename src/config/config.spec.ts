@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from './config.js';
@@ -41,30 +41,116 @@ describe('loadConfig', () => {
   });
 
   it('reads every variable', () => {
-    const config = loadConfig({
-      ...PROD,
+    // Every variable at a value other than its default (the README table's list, checked below).
+    const all: Record<string, string> = {
       PORT: '10000',
       HOST: '127.0.0.1',
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://u:p@db:5432/app',
       DATABASE_SSL: 'no-verify',
       DATABASE_POOL_MAX: '5',
       REDIS_URL: 'redis://cache:6379',
+      JWT_SECRET: 'y'.repeat(40),
       LOG_LEVEL: 'warn',
       CORS_ORIGINS: 'https://a.example.com, http://localhost:5173',
       TRUST_PROXY: '1',
       DATA_DIR: '/tmp/somewhere',
-    });
+      ADMIN_EMAILS: 'Boss@Example.com, ops@example.com',
+      HEALTH_TIMEOUT_MS: '2000',
+      SHUTDOWN_TIMEOUT_MS: '9000',
+      ACCESS_TOKEN_TTL_SECONDS: '600',
+      REFRESH_TOKEN_TTL_SECONDS: '86400',
+      REFRESH_REUSE_GRACE_SECONDS: '5',
+      UPLOAD_MAX_BYTES: '2048',
+      USER_QUOTA_BYTES: '4096',
+      CACHE_TTL_MS: '1234',
+      REDIS_KEY_PREFIX: 'other:',
+      REDIS_COMMAND_TIMEOUT_MS: '300',
+      RATE_LIMIT_MAX: '77',
+      RATE_LIMIT_WINDOW_MS: '5000',
+      AUTH_RATE_LIMIT_MAX: '7',
+      AUTH_RATE_LIMIT_WINDOW_MS: '6000',
+      METRICS_TOKEN: 'metrics-token-0123456789',
+      ACCOUNT_LOGIN_FAILURES_MAX: '4',
+      ACCOUNT_LOGIN_WINDOW_MS: '70000',
+      ACCOUNT_LOGIN_DELAY_MAX_SECONDS: '30',
+      BODY_IDLE_TIMEOUT_MS: '4000',
+      DOCS_ENABLED: 'false',
+      DOWNLOAD_CONCURRENCY_PER_USER: '2',
+      DOWNLOAD_CONCURRENCY: '8',
+      DOWNLOAD_STALL_TIMEOUT_MS: '1500',
+      CACHE_MAX_ENTRIES_PER_USER: '50',
+      SMTP_URL: 'smtp://mailer:587',
+      MAIL_FROM: 'Docs <docs@example.com>',
+      PUBLIC_URL: 'https://app.example.com/',
+      VERIFY_EMAIL_TTL_SECONDS: '7200',
+      RESET_PASSWORD_TTL_SECONDS: '600',
+      EMAIL_CHANGE_TTL_SECONDS: '3000',
+      MAIL_RETRY_BASE_MS: '500',
+      MAIL_POLL_INTERVAL_MS: '250',
+      REQUIRE_VERIFIED_EMAIL: 'true',
+      ACCOUNT_RATE_LIMIT_MAX: '3',
+      ACCOUNT_RATE_LIMIT_WINDOW_MS: '60000',
+      AUDIT_RETENTION_DAYS: '30',
+    };
+    const readme = readFileSync(join(process.cwd(), 'README.md'), 'utf8').split(/^## Configuration$/m)[1];
+    const documented = [...readme.split(/^## /m)[0].matchAll(/^\|\s*`([A-Z][A-Z0-9_]+)`/gm)].map((m) => m[1]);
+    expect(Object.keys(all).sort()).toEqual(documented.sort());
+
+    const config = loadConfig(all);
     expect(config).toMatchObject({
       port: 10000,
       host: '127.0.0.1',
-      databaseUrl: PROD.DATABASE_URL,
+      nodeEnv: 'production',
+      databaseUrl: 'postgres://u:p@db:5432/app',
       databaseSsl: 'no-verify',
       databasePoolMax: 5,
       redisUrl: 'redis://cache:6379',
+      jwtSecret: 'y'.repeat(40),
+      jwtSecretGenerated: false,
       logLevel: 'warn',
       corsOrigins: ['https://a.example.com', 'http://localhost:5173'],
       trustProxy: 1,
       dataDir: '/tmp/somewhere',
-      jwtSecretGenerated: false,
+      adminEmails: ['boss@example.com', 'ops@example.com'],
+      healthTimeoutMs: 2000,
+      shutdownTimeoutMs: 9000,
+      accessTokenTtlSeconds: 600,
+      refreshTokenTtlSeconds: 86400,
+      refreshReuseGraceSeconds: 5,
+      uploadMaxBytes: 2048,
+      userQuotaBytes: 4096,
+      cacheTtlMs: 1234,
+      redisKeyPrefix: 'other:',
+      redisCommandTimeoutMs: 300,
+      rateLimitMax: 77,
+      rateLimitWindowMs: 5000,
+      authRateLimitMax: 7,
+      authRateLimitWindowMs: 6000,
+      metricsToken: 'metrics-token-0123456789',
+      accountLoginFailuresMax: 4,
+      accountLoginWindowMs: 70000,
+      accountLoginDelayMaxSeconds: 30,
+      bodyIdleTimeoutMs: 4000,
+      docsEnabled: false,
+      downloadConcurrencyPerUser: 2,
+      downloadConcurrency: 8,
+      downloadStallTimeoutMs: 1500,
+      cacheMaxEntriesPerUser: 50,
+      accounts: {
+        smtpUrl: 'smtp://mailer:587',
+        mailFrom: 'Docs <docs@example.com>',
+        publicUrl: 'https://app.example.com',
+        verifyEmailTtlSeconds: 7200,
+        resetPasswordTtlSeconds: 600,
+        emailChangeTtlSeconds: 3000,
+        mailRetryBaseMs: 500,
+        mailPollIntervalMs: 250,
+        requireVerifiedEmail: true,
+        accountRateLimitMax: 3,
+        accountRateLimitWindowMs: 60000,
+        auditRetentionDays: 30,
+      },
     });
     expect(config.embeddedDatabase).toBe(false);
     expect(config.production).toBe(true);

@@ -30,13 +30,20 @@ export class Metrics {
 
   readonly cacheHits = new Counter({
     name: 'cache_hits_total',
-    help: 'Responses served from the response cache.',
+    help: 'Responses served from the response cache, by layer: edge (before the pipeline, src/cache/cached-reads.ts) or pipeline.',
+    labelNames: ['layer'] as const,
     registers: [this.registry],
   });
 
   readonly cacheMisses = new Counter({
     name: 'cache_misses_total',
     help: 'Cacheable requests that were not in the response cache.',
+    registers: [this.registry],
+  });
+
+  readonly livenessFastPath = new Counter({
+    name: 'liveness_fast_path_answers_total',
+    help: 'GET /health answers given at the HTTP server, before Fastify (also counted in http_requests_total).',
     registers: [this.registry],
   });
 
@@ -48,6 +55,8 @@ export class Metrics {
 
   constructor(dataSource: DataSource) {
     collectDefaultMetrics({ register: this.registry });
+    // Both series from the start, so a scrape shows a layer that has answered nothing yet as 0.
+    for (const layer of ['edge', 'pipeline']) this.cacheHits.inc({ layer }, 0);
     const pool = (): PgPool | undefined =>
       dataSource.isInitialized
         ? ((dataSource.driver as unknown as { master?: PgPool }).master ?? undefined)
