@@ -138,10 +138,11 @@ describe('auth', () => {
   describe('POST /auth/login', () => {
     it('still verifies hashes made with other argon2 parameters (they are stored in the hash)', async () => {
       const account = await signUp(t);
-      for (const options of [
+      const others: argon2.HashOptions[] = [
         { type: argon2.argon2id, memoryCost: 19 * 1024, timeCost: 2, parallelism: 1 },
         { type: argon2.argon2i, memoryCost: 4096, timeCost: 3, parallelism: 2 },
-      ]) {
+      ];
+      for (const options of others) {
         const hash = await argon2.hash(account.password, options);
         await t.app.get(DataSource).query('UPDATE users SET password_hash = $1 WHERE id = $2', [hash, account.id]);
         const res = await t.http.post('/auth/login').send({ email: account.email, password: account.password });

@@ -113,7 +113,7 @@ try {
         .locator('textarea.body-param__text')
         .fill(JSON.stringify({ email, password, username: 'swagger_user' }));
     });
-    if (status !== 201) throw new Error(`status ${status}: ${body.slice(0, 300).replace(/\s+/g, ' ')}`);
+    if (status !== 201) throw new Error(`status ${status}`);
   });
 
   await check('log in through "Try it out" (200, a token on the page)', async () => {
