@@ -103,10 +103,10 @@ export async function startPostgres() {
     start: () => asPostgresAsync('pg_ctl', ['start', ...pgCtl(['-l', join(dir, 'log'), '-o', options])]),
     stop: (mode = 'fast') => asPostgresAsync('pg_ctl', ['stop', ...pgCtl(['-m', mode])]),
     /** Runs SQL on our cluster (never the machine's own) and returns rows of fields. */
-    query(sql) {
+    query(sql, database = 'postgres') {
       const out = execFileSync(
         join(PG_BIN, 'psql'),
-        ['-h', sockets, '-p', String(port), '-U', 'postgres', '-At', '-F', '\t', '-c', sql],
+        ['-h', sockets, '-p', String(port), '-U', 'postgres', '-d', database, '-At', '-F', '\t', '-c', sql],
         {
           encoding: 'utf8',
         },

@@ -515,8 +515,12 @@ try {
         MAIL_POLL_INTERVAL_MS: '200',
         ACCOUNT_RATE_LIMIT_MAX: '1000000',
       };
-      const a = await startService('mail-A', { ...backing, env });
-      const b = await startService('mail-B', { ...backing, env });
+      // A database of its own: the outbox of earlier scenarios (the sweep sends mail to a
+      // server long gone) must not compete with the mails this one counts.
+      pg.query('CREATE DATABASE mail_outage');
+      const own = { ...backing, databaseUrl: pg.url.replace(/\/postgres$/, '/mail_outage') };
+      const a = await startService('mail-A', { ...own, env });
+      const b = await startService('mail-B', { ...own, env });
       const problems = [];
       // SMTP is down: registering (a verification mail each) and forgot (a reset mail each) must not wait on it.
       const users = await makeUsers(a.url, 'mail', 10);
@@ -527,14 +531,17 @@ try {
         if (Date.now() - started > 2000) problems.push(`forgot took ${Date.now() - started} ms during the outage`);
       }
       const mine = `recipient like 'mail-%'`;
-      const due = () => Number(pg.query(`select count(*) from mail_outbox where ${mine} and status = 'pending'`)[0][0]);
-      const retried = Number(pg.query(`select count(*) from mail_outbox where ${mine} and attempts > 1`)[0][0]);
+      const due = () =>
+        Number(pg.query(`select count(*) from mail_outbox where ${mine} and status = 'pending'`, 'mail_outage')[0][0]);
+      const retried = Number(
+        pg.query(`select count(*) from mail_outbox where ${mine} and attempts > 1`, 'mail_outage')[0][0],
+      );
       await sleep(5000);
       const server = await startSmtp();
       onCleanup(() => server.close());
       const t0 = Date.now();
       while (due() > 0 && Date.now() - t0 < 60_000) await sleep(100);
-      const rows = pg.query(`select recipient, status, attempts from mail_outbox where ${mine}`);
+      const rows = pg.query(`select recipient, status, attempts from mail_outbox where ${mine}`, 'mail_outage');
       const sent = rows.filter(([, status]) => status === 'sent');
       console.log(
         `  ${rows.length} mails queued during the outage (${retried} already retried); all out ${Date.now() - t0} ms after SMTP came back; ${received.length} received, ${sent.length} rows sent, max ${Math.max(...rows.map(([, , n]) => Number(n)))} attempts`,
