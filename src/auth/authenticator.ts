@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from './principal.js';
 import { SessionsService } from './sessions.service.js';
-import { TokenService } from './token.service.js';
+import type { AccessTokenClaims } from './principal.js';
+import { principalOf, TokenService } from './token.service.js';
 
 /**
- * The one authentication check: an `Authorization` header in, the principal out,
- * or undefined. Both the JWT guard (through the passport strategy) and the cached-read
- * fast path call it, so a credential is honoured by both or by neither; a new kind of
+ * The one authentication check: a credential in (the guard's verified claims, or the
+ * fast path's `Authorization` header), the principal out, or undefined. Both apply the
+ * same rules through principalOf and the session check, so a credential is honoured by both or by neither; a new kind of
  * credential is added here.
  *
  * Checked: the access token verifies (TokenService: this key, HS256 only, unexpired,
@@ -20,9 +21,16 @@ export class Authenticator {
     private readonly sessions: SessionsService,
   ) {}
 
-  /** The full check, reading the database when the session cache does not know the session. */
-  async authenticate(header: string | undefined): Promise<Principal | undefined> {
-    const principal = this.tokens.principalFromBearer(header);
+  /**
+   * The full check (the database when the session cache does not know the session), for
+   * claims whose signature passport-jwt already verified with TokenService's key and
+   * algorithm: the guard's path verifies each token once.
+   */
+  async authenticateVerified(claims: Partial<AccessTokenClaims>): Promise<Principal | undefined> {
+    return this.live(principalOf(claims));
+  }
+
+  private async live(principal: Principal | undefined): Promise<Principal | undefined> {
     if (!principal || !(await this.sessions.isActive(principal.sessionId, principal.userId))) return undefined;
     return principal;
   }

@@ -1,17 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import type { FastifyRequest } from 'fastify';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { AppConfig } from '../config/config.js';
 import { Authenticator } from './authenticator.js';
-import type { Principal } from './principal.js';
+import type { AccessTokenClaims, Principal } from './principal.js';
 import { JWT_ALGORITHM, jwtKey } from './token.service.js';
 
 /**
  * The guard's way in. passport-jwt verifies the token with the same key and algorithm
  * as TokenService (so it refuses nothing the Authenticator would accept), then
- * validate() hands the request's credential to the Authenticator, which decides, as it
- * does for the cached-read fast path. (A credential that is not a JWT, such as a
+ * validate() hands the verified claims to the Authenticator, which decides by the same
+ * rules as for the cached-read fast path (the token is verified once per request). (A credential that is not a JWT, such as a
  * personal access token, gets its own passport strategy calling the same Authenticator.)
  */
 @Injectable()
@@ -26,11 +25,10 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       secretOrKey: jwtKey(config.jwtSecret) as unknown as string,
       algorithms: [JWT_ALGORITHM],
       ignoreExpiration: false,
-      passReqToCallback: true,
     });
   }
 
-  async validate(request: FastifyRequest): Promise<Principal | false> {
-    return (await this.authenticator.authenticate(request.headers.authorization)) ?? false;
+  async validate(claims: Partial<AccessTokenClaims>): Promise<Principal | false> {
+    return (await this.authenticator.authenticateVerified(claims)) ?? false;
   }
 }

@@ -15,7 +15,7 @@ const BEARER = /^bearer\s+(\S+)$/i;
  * jsonwebtoken checks `exp` only when it is present: a token without one would
  * never expire, so it is refused here.
  */
-function principalOf(claims: Partial<AccessTokenClaims>): Principal | undefined {
+export function principalOf(claims: Partial<AccessTokenClaims>): Principal | undefined {
   if (claims.typ !== 'access' || !isUuid(claims.sub) || !isUuid(claims.sid)) return undefined;
   if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) return undefined;
   return { userId: claims.sub, sessionId: claims.sid };
