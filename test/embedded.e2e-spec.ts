@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { freePort, spawnNode, type Spawned, waitFor200 } from './support/process.js';
+import { freePort, spawnNode, type Spawned, startMain } from './support/process.js';
 
 /** No DATABASE_URL at all: the service must stand up on PGlite by itself. */
 describe('embedded database (no DATABASE_URL)', () => {
@@ -17,14 +17,7 @@ describe('embedded database (no DATABASE_URL)', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function start(): Promise<{ server: Spawned; base: string }> {
-    const port = await freePort();
-    const server = spawnNode(['dist/main.js'], { DATA_DIR: dataDir, PORT: String(port) });
-    running.push(server);
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor200(`${base}/health/ready`, server, 60_000);
-    return { server, base };
-  }
+  const start = () => startMain({ DATA_DIR: dataDir }, running);
 
   async function stop(server: Spawned): Promise<void> {
     server.child.kill('SIGTERM');

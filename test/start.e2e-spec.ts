@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { freePort, spawnNode, type Spawned, waitFor200 } from './support/process.js';
+import { freePort, spawnNode, type Spawned, startMain, waitFor200 } from './support/process.js';
 
 /** Two starts of the server, each up to waitFor200's 60 s on a busy machine. */
 const TWO_STARTS_MS = 150_000;
@@ -24,14 +24,7 @@ describe('start-up', () => {
     await db.drop();
   });
 
-  async function start(env: Record<string, string>, cwd?: string): Promise<{ server: Spawned; base: string }> {
-    const port = env.PORT ?? String(await freePort());
-    const server = spawnNode(['dist/main.js'], { ...db.env, PORT: port, ...env }, cwd);
-    running.push(server);
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor200(`${base}/health/ready`, server, 60_000);
-    return { server, base };
-  }
+  const start = (env: Record<string, string>, cwd?: string) => startMain({ ...db.env, ...env }, running, cwd);
 
   async function stop(server: Spawned): Promise<void> {
     server.child.kill('SIGTERM');

@@ -77,3 +77,17 @@ export async function waitFor200(url: string, spawned: Spawned, timeoutMs = 30_0
   }
   throw new Error(`${url} did not answer 200 within ${timeoutMs} ms:\n${spawned.output()}`);
 }
+
+/** Spawns dist/main.js on a free port (or env.PORT) and waits until it is ready; `running` keeps it for cleanup. */
+export async function startMain(
+  env: Record<string, string>,
+  running: Spawned[],
+  cwd?: string,
+): Promise<{ server: Spawned; base: string }> {
+  const port = env.PORT ?? String(await freePort());
+  const server = spawnNode(['dist/main.js'], { ...env, PORT: port }, cwd);
+  running.push(server);
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor200(`${base}/health/ready`, server, 60_000);
+  return { server, base };
+}
