@@ -10,6 +10,7 @@ import { RateLimitStorage } from './cache/rate-limit.storage.js';
 import { ResponseCache } from './cache/response-cache.js';
 import { Database } from './database/database.js';
 import { Metrics } from './metrics/metrics.service.js';
+import { writeAccessLine } from './common/access-log.js';
 import { AppLogger } from './common/logger.js';
 import { frameworkProblem, guardInput } from './common/input-guard.js';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './common/problem.js';
@@ -159,15 +160,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   const metrics = app.get(Metrics);
   recordResponse = (method, route, status, ms, requestId) => {
     metrics.observe(method, route ?? '(no route)', status, ms / 1000);
-    if (logger.enabled('info')) {
-      logger.write('info', `${method} ${route ?? '(no route)'} ${status}`, 'HTTP', {
-        method,
-        route: route ?? null,
-        status,
-        durationMs: Math.round(ms * 10) / 10,
-        requestId,
-      });
-    }
+    writeAccessLine(logger, { method, route, status, ms, requestId });
   };
   countFastPath = () => metrics.livenessFastPath.inc();
   fastPaths.set(fastify, liveness);
