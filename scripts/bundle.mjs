@@ -19,7 +19,7 @@ const dist = new URL('../dist/', import.meta.url).pathname;
  * find a new one) silently: the build fails when the number of files rewritten in a
  * bundle is not EXPECTED_REWRITES (check the files it lists, then update the count).
  */
-const EXPECTED_REWRITES = { main: 3, cli: 0 };
+const EXPECTED_REWRITES = { main: 3, cli: 0, tracing: 0 };
 const LOCAL_REQUIRE = /^const require = createRequire\(import\.meta\.url\);$/m;
 
 function bundleCreateRequire(rewritten) {
@@ -42,10 +42,13 @@ function bundleCreateRequire(rewritten) {
 // string, template, identifier or regular expression.
 const ascii = (text) => text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
-// Two separate bundles, not one build with shared chunks: across a chunk boundary esbuild
+// Separate bundles, not one build with shared chunks: across a chunk boundary esbuild
 // turns `import('a CommonJS package')` into a namespace with only `default`, and Nest's
 // ValidationPipe loads class-transformer that way.
-for (const name of ['main', 'cli']) {
+// dist/tracing.js is OpenTelemetry's SDK and exporter, which dist/main.js imports only
+// when OTEL_EXPORTER_OTLP_ENDPOINT is set (src/tracing/load.ts): without it, none of it is
+// read, compiled or kept in memory.
+for (const name of ['main', 'cli', 'tracing']) {
   const rewritten = [];
   const { outputFiles } = await build({
     plugins: [bundleCreateRequire(rewritten)],

@@ -20,6 +20,8 @@ import { createValidationPipe } from './common/validation.js';
 import type { AppConfig } from './config/config.js';
 import { LIVENESS_PATH, LivenessFastPath, serverWithFastPath } from './health/liveness.js';
 import { setupSwagger } from './swagger.js';
+import { tracing } from './common/trace-context.js';
+import { HandlerSpanInterceptor, requestTraceId, traceRequests } from './tracing/request-tracing.js';
 
 export const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
 const HSTS = 'max-age=31536000; includeSubDomains';
@@ -67,6 +69,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     status: number,
     ms: number,
     id: string,
+    traceId?: string,
   ) => void = () => undefined;
   let countFastPath = (): void => undefined;
   const liveness = new LivenessFastPath((requestId, seconds) => {
@@ -137,6 +140,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
 
   const fastify = app.getHttpAdapter().getInstance();
   guardInput(fastify, JSON_BODY_LIMIT_BYTES);
+  const activeTracing = tracing();
+  if (activeTracing) traceRequests(fastify, activeTracing);
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
     if (draining.has(fastify)) {
@@ -158,9 +163,9 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     runWithRequestId(request.id, done);
   });
   const metrics = app.get(Metrics);
-  recordResponse = (method, route, status, ms, requestId) => {
+  recordResponse = (method, route, status, ms, requestId, traceId) => {
     metrics.observe(method, route ?? '(no route)', status, ms / 1000);
-    writeAccessLine(logger, { method, route, status, ms, requestId });
+    writeAccessLine(logger, { method, route, status, ms, requestId, traceId });
   };
   countFastPath = () => metrics.livenessFastPath.inc();
   fastPaths.set(fastify, liveness);
@@ -175,7 +180,14 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url;
-    recordResponse(request.method, route, reply.statusCode, reply.elapsedTime, String(request.id));
+    recordResponse(
+      request.method,
+      route,
+      reply.statusCode,
+      reply.elapsedTime,
+      String(request.id),
+      requestTraceId(request),
+    );
     if (route === LIVENESS_PATH && reply.statusCode === 200 && LivenessFastPath.eligible(request.raw)) {
       liveness.learn(reply.getHeaders());
     }
@@ -220,6 +232,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   const database = app.get(Database);
   app.useGlobalFilters(new ProblemFilter(logger, () => database.ready));
   app.useGlobalPipes(createValidationPipe());
+  if (activeTracing) app.useGlobalInterceptors(new HandlerSpanInterceptor(activeTracing));
   if (config.docsEnabled) setupSwagger(app);
   else logger.log('DOCS_ENABLED=false: /docs and /docs/openapi.json answer 404', 'Config');
   if (config.production && config.metricsToken === undefined) {

@@ -12,7 +12,8 @@ export interface TraceSpan {
   /** Records attributes (string, number or boolean values). */
   set(attributes: Record<string, string | number | boolean | undefined>): void;
   rename(name: string): void;
-  fail(error: unknown): void;
+  /** Marks the span failed (with the error as an exception event, when given). */
+  fail(error?: unknown): void;
   end(): void;
 }
 

@@ -92,6 +92,10 @@ describe('loadConfig', () => {
       ACCOUNT_RATE_LIMIT_MAX: '3',
       ACCOUNT_RATE_LIMIT_WINDOW_MS: '60000',
       AUDIT_RETENTION_DAYS: '30',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_SERVICE_NAME: 'docs-api',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
     };
     const readme = readFileSync(join(process.cwd(), 'README.md'), 'utf8').split(/^## Configuration$/m)[1];
     const documented = [...readme.split(/^## /m)[0].matchAll(/^\|\s*`([A-Z][A-Z0-9_]+)`/gm)].map((m) => m[1]);
@@ -137,6 +141,12 @@ describe('loadConfig', () => {
       downloadConcurrency: 8,
       downloadStallTimeoutMs: 1500,
       cacheMaxEntriesPerUser: 50,
+      tracing: {
+        endpoint: 'http://collector:4318',
+        serviceName: 'docs-api',
+        sampler: 'parentbased_traceidratio',
+        samplerRatio: 0.25,
+      },
       accounts: {
         smtpUrl: 'smtp://mailer:587',
         mailFrom: 'Docs <docs@example.com>',
@@ -154,6 +164,27 @@ describe('loadConfig', () => {
     });
     expect(config.embeddedDatabase).toBe(false);
     expect(config.production).toBe(true);
+  });
+
+  it('turns tracing on only with OTEL_EXPORTER_OTLP_ENDPOINT, and refuses a bad sampler or ratio', () => {
+    expect(loadConfig({}).tracing).toBeUndefined();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example.com' }).tracing).toEqual({
+      endpoint: 'https://otel.example.com',
+      serviceName: 'ultrai-core',
+      sampler: 'parentbased_always_on',
+      samplerRatio: 1,
+    });
+    expect(
+      problemsOf({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://otel:4317',
+        OTEL_TRACES_SAMPLER: 'sometimes',
+        OTEL_TRACES_SAMPLER_ARG: '1.5',
+      }),
+    ).toEqual([
+      'OTEL_EXPORTER_OTLP_ENDPOINT must be a URL starting with http:// or https://',
+      expect.stringMatching(/^OTEL_TRACES_SAMPLER must be one of parentbased_always_on, .* \(got "sometimes"\)$/),
+      'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1 (got "1.5")',
+    ]);
   });
 
   it('takes proxy addresses and CIDR ranges for TRUST_PROXY', () => {

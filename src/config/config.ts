@@ -7,6 +7,24 @@ export type NodeEnv = 'development' | 'production' | 'test';
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
 export type DatabaseSsl = false | 'verify' | 'no-verify';
 
+export const TRACES_SAMPLERS = [
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+  'always_on',
+  'always_off',
+  'traceidratio',
+] as const;
+
+export interface TracingConfig {
+  /** OTEL_EXPORTER_OTLP_ENDPOINT (the exporter itself also reads the other standard OTEL_EXPORTER_OTLP_* variables). */
+  endpoint: string;
+  serviceName: string;
+  sampler: (typeof TRACES_SAMPLERS)[number];
+  /** The ratio of the traceidratio samplers, 0 to 1. */
+  samplerRatio: number;
+}
+
 /** The whole configuration, read once from the environment at start-up. */
 export class AppConfig {
   readonly port: number;
@@ -61,6 +79,8 @@ export class AppConfig {
   readonly metricsToken: string | undefined;
   /** Swagger UI at /docs and the OpenAPI document; false answers 404 there. */
   readonly docsEnabled: boolean;
+  /** OpenTelemetry: traces exported over OTLP/HTTP when an endpoint is set; undefined loads nothing of it. */
+  readonly tracing: TracingConfig | undefined;
   /** Downloads of document content one user may have in flight on one instance. */
   readonly downloadConcurrencyPerUser: number;
   /** Downloads in flight on one instance, all users together. */
@@ -175,6 +195,19 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     return value ?? fallback;
   };
 
+  const readTracing = (): TracingConfig | undefined => {
+    const endpoint = url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']);
+    const sampler = oneOf('OTEL_TRACES_SAMPLER', TRACES_SAMPLERS, 'parentbased_always_on');
+    const serviceName = read('OTEL_SERVICE_NAME') ?? 'ultrai-core';
+    const ratioRaw = read('OTEL_TRACES_SAMPLER_ARG');
+    const ratio = ratioRaw === undefined ? 1 : Number(ratioRaw);
+    if (!(ratio >= 0 && ratio <= 1)) {
+      problems.push(`OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1 (got "${ratioRaw}")`);
+    }
+    if (endpoint === undefined) return undefined;
+    return { endpoint, serviceName, sampler, samplerRatio: ratio >= 0 && ratio <= 1 ? ratio : 1 };
+  };
+
   const nodeEnv = oneOf('NODE_ENV', NODE_ENVS, 'development');
   const production = nodeEnv === 'production';
 
@@ -274,6 +307,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     accountLoginDelayMaxSeconds: integer('ACCOUNT_LOGIN_DELAY_MAX_SECONDS', 60, 1, 3600),
     metricsToken: read('METRICS_TOKEN'),
     docsEnabled: flag('DOCS_ENABLED', true),
+    tracing: readTracing(),
     downloadConcurrencyPerUser: integer('DOWNLOAD_CONCURRENCY_PER_USER', 4, 1, 1000),
     downloadConcurrency: integer('DOWNLOAD_CONCURRENCY', 16, 1, 10_000),
     downloadStallTimeoutMs: integer('DOWNLOAD_STALL_TIMEOUT_MS', 30_000, 100, 600_000),
