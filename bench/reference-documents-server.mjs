@@ -61,3 +61,5 @@ createServer(async (req, res) => {
     : null;
   answer(res, 200, { items, nextCursor });
 }).listen(Number(process.env.PORT), '127.0.0.1', () => process.stdout.write('ready\n'));
+// Exits cleanly (a --cpu-prof profile is written on exit).
+process.on('SIGTERM', () => process.exit(0));
