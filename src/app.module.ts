@@ -10,6 +10,8 @@ import { DocumentsModule } from './documents/documents.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MailModule } from './mail/mail.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { RateLimitModule } from './rate-limit/rate-limit.module.js';
+import { RedisModule } from './redis/redis.module.js';
 import { UsersModule } from './users/users.module.js';
 
 @Global()
@@ -36,6 +38,8 @@ export class AppModule {
         CoreModule.forRoot(config, logger),
         DatabaseModule,
         MetricsModule,
+        RedisModule,
+        RateLimitModule,
         CacheModule,
         HealthModule,
         AuthModule,
