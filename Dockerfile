@@ -6,7 +6,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY nest-cli.json tsconfig.json tsconfig.build.json ./
-COPY scripts/bundle.mjs scripts/externals.mjs scripts/warm-compile-cache.mjs ./scripts/
+COPY scripts/bundle.mjs scripts/externals.mjs scripts/warm-compile-cache.mjs scripts/free-port.mjs ./scripts/
 COPY migrations ./migrations
 COPY src ./src
 # The bundles are all the image runs: the per-file output they were made from stays here.

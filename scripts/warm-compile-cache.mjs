@@ -6,19 +6,14 @@
 // Usage: NODE_COMPILE_CACHE=<dir> node scripts/warm-compile-cache.mjs
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port.mjs';
 
 const cacheDir = process.env.NODE_COMPILE_CACHE;
 if (!cacheDir) throw new Error('warm-compile-cache: set NODE_COMPILE_CACHE to the cache directory');
 const root = join(import.meta.dirname, '..');
-const port = await new Promise((resolve) => {
-  const probe = createServer().listen(0, '127.0.0.1', () => {
-    const { port: free } = probe.address();
-    probe.close(() => resolve(free));
-  });
-});
+const port = await freePort();
 const dataDir = mkdtempSync(join(tmpdir(), 'ultrai-warm-'));
 const server = spawn(process.execPath, [join(root, 'dist', 'main.js')], {
   cwd: dataDir,

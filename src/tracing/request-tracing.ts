@@ -1,7 +1,8 @@
 import type { CallHandler, ExecutionContext, NestInterceptor } from '@nestjs/common';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { Observable } from 'rxjs';
 import type { Tracing, TraceSpan } from '../common/trace-context.js';
+import type { EdgeStep } from '../edge/edge-step.js';
 
 const serverSpans = new WeakMap<FastifyRequest, TraceSpan>();
 
@@ -11,34 +12,40 @@ export function requestTraceId(request: FastifyRequest): string | undefined {
 }
 
 /**
- * A SERVER span per request, from the first hook to the response: it continues the
- * caller's `traceparent`, and every span started while the request is handled (Nest
- * handler, queries, Redis commands, outbound calls) is its descendant. Register before
- * any other onRequest hook. (The liveness fast path, answered before Fastify, is not traced.)
+ * The edge step of tracing: a SERVER span per request, from the first hook to the response:
+ * it continues the caller's `traceparent`, and every span started while the request is
+ * handled (Nest handler, queries, Redis commands, outbound calls) is its descendant. First
+ * of the steps (src/app.ts), only when tracing is on. (The liveness fast path, answered
+ * before Fastify, is not traced.)
  */
-export function traceRequests(fastify: FastifyInstance, tracing: Tracing): void {
-  fastify.addHook('onRequest', (request, _reply, done) => {
-    const span = tracing.startServerSpan(request.method, request.url.split('?')[0], request.headers);
-    serverSpans.set(request, span);
-    span.run(done);
-  });
-  const finish = (request: FastifyRequest, status: number | undefined): void => {
-    const span = serverSpans.get(request);
-    if (!span) return;
-    const route = request.routeOptions.url;
-    if (route) span.rename(`${request.method} ${route}`);
-    span.set({ 'http.route': route, 'http.response.status_code': status });
-    if (status === undefined || status >= 500) span.fail();
-    span.end();
+export function traceRequests(tracing: Tracing): EdgeStep {
+  return {
+    name: 'trace requests',
+    register({ fastify }) {
+      fastify.addHook('onRequest', (request, _reply, done) => {
+        const span = tracing.startServerSpan(request.method, request.url.split('?')[0], request.headers);
+        serverSpans.set(request, span);
+        span.run(done);
+      });
+      const finish = (request: FastifyRequest, status: number | undefined): void => {
+        const span = serverSpans.get(request);
+        if (!span) return;
+        const route = request.routeOptions.url;
+        if (route) span.rename(`${request.method} ${route}`);
+        span.set({ 'http.route': route, 'http.response.status_code': status });
+        if (status === undefined || status >= 500) span.fail();
+        span.end();
+      };
+      fastify.addHook('onResponse', (request, reply, done) => {
+        finish(request, reply.statusCode);
+        done();
+      });
+      fastify.addHook('onRequestAbort', (request, done) => {
+        finish(request, undefined);
+        done();
+      });
+    },
   };
-  fastify.addHook('onResponse', (request, reply, done) => {
-    finish(request, reply.statusCode);
-    done();
-  });
-  fastify.addHook('onRequestAbort', (request, done) => {
-    finish(request, undefined);
-    done();
-  });
 }
 
 /** An INTERNAL span around each Nest handler (`Controller.method`), the parent of what it does. */
