@@ -111,21 +111,30 @@ check() { # name, function: one line per check, with its time and the function's
   fi
 }
 
-start_ready() {
-  local t0
+# Runs the image as container $1 on port $2 (further podman options after them) and waits
+# until /health/ready answers 200 (at most TIMEOUT_MS, 30 s by default); sets started_ms.
+started_ms=unknown
+run_until_ready() {
+  local name=$1 port=$2 t0 timeout_ms=${TIMEOUT_MS:-30000}
+  shift 2
   t0=$(now)
   # podman logs an error about systemd timers for HEALTHCHECK: there is no systemd here.
-  podman run -d --name "$CTR" --network host \
-    -e NODE_ENV=production -e PORT="$PORT" \
+  podman run -d --name "$name" --network host "$@" \
+    -e NODE_ENV=production -e PORT="$port" \
     -e DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" \
     -e REDIS_URL=redis://127.0.0.1:6379 \
     -e JWT_SECRET="$(head -c 48 /dev/urandom | base64 | tr -d '\n')" \
     "$IMAGE" 2>&1 >/dev/null | { grep -v systemd || true; }
-  until [[ $(curl -s -m 1 -o /dev/null -w '%{http_code}' "$URL/health/ready") == 200 ]]; do
-    if (($(now) - t0 > 30000)); then podman logs "$CTR" | tail -20; break; fi
+  until [[ $(curl -s -m 1 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health/ready") == 200 ]]; do
+    if (($(now) - t0 > timeout_ms)); then podman logs "$name" | tail -20; break; fi
     sleep 0.05
   done
-  ready_ms=$(($(now) - t0))
+  started_ms=$(($(now) - t0))
+}
+
+start_ready() {
+  run_until_ready "$CTR" "$PORT"
+  ready_ms=$started_ms
   echo "cold start: ready ${ready_ms} ms after podman run"
   ((ready_ms < 5000))
 }
@@ -137,19 +146,9 @@ ready_ms=unknown
 # comes from its cgroup. Target: ready within 3 s (issue 18).
 slow_ready_ms=unknown slow_cpu_ms=unknown
 start_ready_tenth_cpu() {
-  local t0 name=$CTR-tenth port=$((PORT + 1)) cgroup usec
-  t0=$(now)
-  podman run -d --name "$name" --network host --cpus 0.1 --memory 512m \
-    -e NODE_ENV=production -e PORT="$port" \
-    -e DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" \
-    -e REDIS_URL=redis://127.0.0.1:6379 \
-    -e JWT_SECRET="$(head -c 48 /dev/urandom | base64 | tr -d '\n')" \
-    "$IMAGE" 2>&1 >/dev/null | { grep -v systemd || true; }
-  until [[ $(curl -s -m 1 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health/ready") == 200 ]]; do
-    if (($(now) - t0 > 60000)); then podman logs "$name" | tail -20; break; fi
-    sleep 0.05
-  done
-  slow_ready_ms=$(($(now) - t0))
+  local name=$CTR-tenth cgroup usec
+  TIMEOUT_MS=60000 run_until_ready "$name" $((PORT + 1)) --cpus 0.1 --memory 512m
+  slow_ready_ms=$started_ms
   cgroup=$(podman inspect -f '{{.State.CgroupPath}}' "$name" 2>/dev/null || true)
   usec=$(awk '/^usage_usec/{print $2}' "/sys/fs/cgroup$cgroup/cpu.stat" 2>/dev/null || true)
   [[ -n $usec ]] && slow_cpu_ms=$((usec / 1000))

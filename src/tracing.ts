@@ -240,23 +240,7 @@ function instrumentHttpClients(startChild: StartChild): void {
     propagation.inject(trace.setSpan(context.active(), span), carrier);
     for (const [name, value] of Object.entries(carrier)) request.addHeader(name, value);
   });
-  diagnostics.subscribe('undici:request:headers', (message) => {
-    const { request, response } = message as { request: object; response: { statusCode: number } };
-    const span = fetches.get(request);
-    if (!span) return;
-    span.setAttribute('http.response.status_code', response.statusCode);
-    if (response.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-    span.end();
-    fetches.delete(request);
-  });
-  diagnostics.subscribe('undici:request:error', (message) => {
-    const { request, error } = message as { request: object; error: unknown };
-    const span = fetches.get(request);
-    if (!span) return;
-    fail(span, error);
-    span.end();
-    fetches.delete(request);
-  });
+  endOn('undici:request:headers', 'undici:request:error', fetches);
 
   const requests = new WeakMap<object, Span>();
   diagnostics.subscribe('http.client.request.start', (message) => {
@@ -278,20 +262,26 @@ function instrumentHttpClients(startChild: StartChild): void {
       // Headers already sent: the span still measures the call.
     }
   });
-  diagnostics.subscribe('http.client.response.finish', (message) => {
+  endOn('http.client.response.finish', 'http.client.request.error', requests);
+}
+
+/** Ends the span of a request (kept in `spans`) on its response channel, or failed on its error channel. */
+function endOn(responseChannel: string, errorChannel: string, spans: WeakMap<object, Span>): void {
+  diagnostics.subscribe(responseChannel, (message) => {
     const { request, response } = message as { request: object; response: { statusCode?: number } };
-    const span = requests.get(request);
+    const span = spans.get(request);
     if (!span) return;
+    spans.delete(request);
     if (response.statusCode) span.setAttribute('http.response.status_code', response.statusCode);
+    if (response.statusCode !== undefined && response.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     span.end();
-    requests.delete(request);
   });
-  diagnostics.subscribe('http.client.request.error', (message) => {
+  diagnostics.subscribe(errorChannel, (message) => {
     const { request, error } = message as { request: object; error: unknown };
-    const span = requests.get(request);
+    const span = spans.get(request);
     if (!span) return;
+    spans.delete(request);
     fail(span, error);
     span.end();
-    requests.delete(request);
   });
 }
