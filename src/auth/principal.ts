@@ -1,10 +1,17 @@
 import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { Role } from '../users/user.entity.js';
+import type { Scope } from './scopes.decorator.js';
 
-/** Who is calling: set on the request by the JWT guard. */
+/** Who is calling: set on the request by the authentication guard. */
 export interface Principal {
   userId: string;
+  /**
+   * The session of an access token; for a personal access token, the token's id (a token
+   * is no session, and the routes about sessions refuse it: see scopes.decorator.ts).
+   */
   sessionId: string;
+  /** Set for a personal access token only: what it may do. A session may do all its user may. */
+  scopes?: readonly Scope[];
 }
 
 export interface AccessTokenClaims {
