@@ -1,7 +1,7 @@
 import { Secret, TOTP } from 'otpauth';
 import { startTestApp, type TestApp } from './support/app.js';
 import { type Account, bearer, makeAdmin, signUp } from './support/auth.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { twoInstances } from './support/instances.js';
 import { REAL_REDIS_URL } from './support/env.js';
 
 const PERIOD_MS = 30_000;
@@ -323,21 +323,10 @@ describe('TOTP two-factor authentication', () => {
 
 if (REAL_REDIS_URL) {
   describe('two instances sharing PostgreSQL and Redis (real Redis only: memory cannot be shared)', () => {
-    let db: TestDatabase;
-    let a: TestApp;
-    let b: TestApp;
-    beforeAll(async () => {
-      db = await createTestDatabase();
-      a = await startTestApp({ db });
-      b = await startTestApp({ db });
-    });
-    afterAll(async () => {
-      await a.close();
-      await b.close();
-      await db.drop();
-    });
+    const apps = twoInstances();
 
     it('counts wrong codes of one account together: split across A and B, the 6th attempt gets 429', async () => {
+      const { a, b } = apps;
       const at = await stepWithRoom();
       const account = await enrol(a, at);
       const token = await firstStep(a, account);

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { startTestApp, type TestApp } from './support/app.js';
 import { type Account, bearer, makeAdmin, signUp } from './support/auth.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { twoInstances } from './support/instances.js';
 import { REAL_REDIS_URL } from './support/env.js';
 
 type Scope = 'profile:read' | 'profile:write' | 'documents:read' | 'documents:write';
@@ -335,21 +335,10 @@ describe('personal access tokens', () => {
 
 if (REAL_REDIS_URL) {
   describe('two instances sharing PostgreSQL and Redis (real Redis only: memory cannot be shared)', () => {
-    let db: TestDatabase;
-    let a: TestApp;
-    let b: TestApp;
-    beforeAll(async () => {
-      db = await createTestDatabase();
-      a = await startTestApp({ db });
-      b = await startTestApp({ db });
-    });
-    afterAll(async () => {
-      await a.close();
-      await b.close();
-      await db.drop();
-    });
+    const apps = twoInstances();
 
     it('a token revoked on A is refused by B at once, on cached reads and elsewhere', async () => {
+      const { a, b } = apps;
       const account = await signUp(a);
       const id = await upload(a, account, 'shared');
       const { id: tokenId, token } = await createToken(a, account, ['documents:read', 'profile:read']);

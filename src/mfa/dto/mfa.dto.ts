@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsString, Matches, MaxLength } from 'class-validator';
+import { IsString, Matches } from 'class-validator';
+import { DeleteAccountDto } from '../../users/dto/user.dto.js';
 
 /** A TOTP code: six digits (a wrong one is a refusal, not a validation error, once it has that shape). */
 export const TotpCodeField = () => (target: object, key: string) => {
@@ -11,16 +12,8 @@ export const TotpCodeField = () => (target: object, key: string) => {
   Matches(/^\d{6}$/, { message: `${key} must be 6 digits` })(target, key);
 };
 
-/** Like LoginDto's: any string up to 1024, checked by argon2, never a hint by validation. */
-const CurrentPasswordField = () => (target: object, key: string) => {
-  ApiProperty({ example: 'correct horse battery staple', format: 'password' })(target, key);
-  IsString()(target, key);
-  MaxLength(1024)(target, key);
-};
-
-export class EnrolTotpDto {
-  @CurrentPasswordField() password: string;
-}
+/** `{ password }`: the current password, to confirm. */
+export class EnrolTotpDto extends DeleteAccountDto {}
 
 export class TotpEnrolmentDto {
   @ApiProperty({ example: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', description: 'Base32, for apps that take it typed.' })
@@ -45,7 +38,6 @@ export class RecoveryCodesDto {
   recoveryCodes: string[];
 }
 
-export class DisableTotpDto {
-  @CurrentPasswordField() password: string;
+export class DisableTotpDto extends DeleteAccountDto {
   @TotpCodeField() code: string;
 }
