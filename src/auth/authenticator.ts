@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { TokensService } from '../tokens/tokens.service.js';
+import type { Principal } from '../common/principal.js';
+import { SessionsService } from '../sessions/sessions.service.js';
 import { PAT_PREFIX } from '../tokens/personal-access-token.js';
-import type { Principal } from './principal.js';
+import { TokensService } from '../tokens/tokens.service.js';
 import { type Scope, scopeRefusal } from './scopes.decorator.js';
-import { SessionsService } from './sessions.service.js';
-import type { AccessTokenClaims } from './principal.js';
+import type { AccessTokenClaims } from './token.service.js';
 import { bearerToken, principalOf, TokenService } from './token.service.js';
 
 /**

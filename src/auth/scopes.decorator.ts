@@ -3,7 +3,7 @@ import { ApiExtension } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { addRouteConfig } from '../common/route-config.js';
 import { AppError } from '../common/problem.js';
-import type { Principal } from './principal.js';
+import type { Principal } from '../common/principal.js';
 
 /** What a personal access token may be granted. A session's access token may do everything its user may. */
 export const SCOPES = ['profile:read', 'profile:write', 'documents:read', 'documents:write'] as const;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { rateLimitedError } from '../cache/rate-limit.guard.js';
-import { RateLimitStorage } from '../cache/rate-limit.storage.js';
+import { rateLimitedError } from '../rate-limit/rate-limit.guard.js';
+import { RateLimitStorage } from '../rate-limit/rate-limit.storage.js';
 import { Metrics } from '../metrics/metrics.service.js';
 
 /** Wrong codes one account may send in a window, from any client, before its code checks are refused. */

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { AuditLog } from '../audit/audit-log.js';
-import { UnauthorizedError } from '../auth/auth.guards.js';
-import { PasswordService } from '../auth/password.service.js';
-import type { Principal } from '../auth/principal.js';
+import { UnauthorizedError } from '../common/errors.js';
+import { PasswordService } from '../sessions/password.service.js';
+import type { Principal } from '../common/principal.js';
 import { AppError, NotFoundError } from '../common/problem.js';
 import { UsersRepository } from '../users/users.repository.js';
 import type { User } from '../users/user.entity.js';

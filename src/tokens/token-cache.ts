@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { RedisConnection } from '../cache/redis.connection.js';
+import { RedisConnection } from '../redis/redis.connection.js';
 import { AppConfig } from '../config/config.js';
-import { LiveCache, REVOKED } from '../auth/live-cache.js';
+import { LiveCache, REVOKED } from '../sessions/live-cache.js';
 import type { TokenGrant } from './tokens.repository.js';
 
 /**

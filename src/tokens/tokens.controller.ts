@@ -7,7 +7,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { CurrentUser, type Principal } from '../auth/principal.js';
+import { CurrentUser, type Principal } from '../common/principal.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { PageQueryDto } from '../common/pagination.js';
 import { SmallBody } from '../common/small-body.decorator.js';

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { AuditLog } from '../audit/audit-log.js';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../common/principal.js';
 import type { Scope } from '../auth/scopes.decorator.js';
-import { decodeCursor, isIsoDate, isUuid, toPage } from '../common/pagination.js';
+import { isUuid } from '../common/ids.js';
+import { decodeCursor, isIsoDate, toPage } from '../common/pagination.js';
 import { AppError, NotFoundError } from '../common/problem.js';
 import type { CreatedTokenDto, TokenDto } from './dto/token.dto.js';
 import {

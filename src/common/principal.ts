@@ -1,6 +1,4 @@
 import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
-import type { Role } from '../users/user.entity.js';
-import type { Scope } from './scopes.decorator.js';
 
 /** Who is calling: set on the request by the authentication guard. */
 export interface Principal {
@@ -10,21 +8,20 @@ export interface Principal {
    * is no session, and the routes about sessions refuse it: see scopes.decorator.ts).
    */
   sessionId: string;
-  /** Set for a personal access token only: what it may do. A session may do all its user may. */
-  scopes?: readonly Scope[];
-}
-
-export interface AccessTokenClaims {
-  sub: string;
-  sid: string;
-  typ: 'access';
-  iat: number;
-  exp: number;
+  /**
+   * Set for a personal access token only: what it may do (scopes of SCOPES in
+   * src/auth/scopes.decorator.ts). A session may do all its user may.
+   */
+  scopes?: readonly string[];
 }
 
 export const CurrentUser = createParamDecorator(
   (_data: unknown, context: ExecutionContext): Principal => context.switchToHttp().getRequest().user,
 );
+
+/** What an account may do: `admin` adds the administrator routes. */
+export type Role = 'user' | 'admin';
+export const ROLES: readonly Role[] = ['user', 'admin'];
 
 export const ROLES_KEY = 'ultrai:roles';
 
