@@ -7,9 +7,11 @@ import { AppLogger } from './common/logger.js';
 import { AppConfig } from './config/config.js';
 import { DatabaseModule } from './database/database.module.js';
 import { DocumentsModule } from './documents/documents.module.js';
+import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MailModule } from './mail/mail.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { SharingModule } from './sharing/sharing.module.js';
 import { UsersModule } from './users/users.module.js';
 
 @Global()
@@ -40,7 +42,9 @@ export class AppModule {
         HealthModule,
         AuthModule,
         UsersModule,
+        EventsModule,
         DocumentsModule,
+        SharingModule,
         MailModule,
         AuditModule,
         AccountsModule,

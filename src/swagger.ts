@@ -10,6 +10,8 @@ const TAGS: Array<[name: string, description: string]> = [
   ['Auth', 'Register, log in, refresh tokens, and see or end your sessions.'],
   ['Users', 'Your profile, password and account; managing users, for administrators.'],
   ['Documents', 'Upload, list, search, download, change and delete your documents.'],
+  ['Sharing', 'Share a document with people (viewer, editor) or by link; open a link without an account.'],
+  ['Events', 'Live updates: a server-sent event stream of changes to what you can see.'],
   ['Health', 'Liveness and readiness, for load balancers and monitors.'],
   ['Operations', 'Prometheus metrics.'],
   ['Account recovery', 'Verify your email address, reset a forgotten password, change your address: by mail.'],

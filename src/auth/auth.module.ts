@@ -27,5 +27,6 @@ import { TokenService } from './token.service.js';
     { provide: APP_GUARD, useClass: RolesGuard },
     { provide: APP_GUARD, useClass: RateLimitGuard },
   ],
+  exports: [Authenticator],
 })
 export class AuthModule {}

@@ -27,10 +27,23 @@ export class Authenticator {
    * algorithm: the guard's path verifies each token once.
    */
   async authenticateVerified(claims: Partial<AccessTokenClaims>): Promise<Principal | undefined> {
-    return this.live(principalOf(claims));
+    return this.liveSession(principalOf(claims));
   }
 
-  private async live(principal: Principal | undefined): Promise<Principal | undefined> {
+  /**
+   * The full check of an `Authorization: Bearer` header, for a route that is public to
+   * the guard because it also takes another credential (GET /events takes a stream ticket).
+   */
+  async authenticateHeader(header: string | undefined): Promise<Principal | undefined> {
+    return this.live(this.tokens.principalFromBearer(header));
+  }
+
+  /** The session and user checks alone, for a principal another credential vouched for (a stream ticket). */
+  async live(principal: Principal | undefined): Promise<Principal | undefined> {
+    return this.liveSession(principal);
+  }
+
+  private async liveSession(principal: Principal | undefined): Promise<Principal | undefined> {
     if (!principal || !(await this.sessions.isActive(principal.sessionId, principal.userId))) return undefined;
     return principal;
   }

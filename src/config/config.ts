@@ -75,6 +75,15 @@ export class AppConfig {
   readonly shutdownTimeoutMs: number;
   /** How long a request body may send nothing before its connection is closed with 408. */
   readonly bodyIdleTimeoutMs: number;
+  /** A comment line on every open event stream this often, so proxies keep it open. */
+  readonly eventsHeartbeatMs: number;
+  /** How far back a reconnecting event stream (Last-Event-ID) is replayed; older: a reload event. */
+  readonly eventsReplaySeconds: number;
+  /** Event streams one user may have open on one instance (429 beyond). */
+  readonly eventsMaxStreamsPerUser: number;
+  /** Wrong share-link passwords per link, and per IP, in a window before 429. */
+  readonly linkPasswordAttemptsMax: number;
+  readonly linkPasswordWindowMs: number;
   /** Account lifecycle and mail: see src/accounts/account-config.ts. */
   readonly accounts: AccountsConfig;
 
@@ -281,6 +290,11 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     healthTimeoutMs: integer('HEALTH_TIMEOUT_MS', 1000, 50, 60_000),
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 8000, 100, 60_000),
     bodyIdleTimeoutMs: integer('BODY_IDLE_TIMEOUT_MS', 30_000, 100, 600_000),
+    eventsHeartbeatMs: integer('EVENTS_HEARTBEAT_MS', 15_000, 50, 300_000),
+    eventsReplaySeconds: integer('EVENTS_REPLAY_SECONDS', 300, 0, 86_400),
+    eventsMaxStreamsPerUser: integer('EVENTS_MAX_STREAMS_PER_USER', 5, 1, 1000),
+    linkPasswordAttemptsMax: integer('LINK_PASSWORD_ATTEMPTS_MAX', 10, 1, 1_000_000),
+    linkPasswordWindowMs: integer('LINK_PASSWORD_WINDOW_MS', 15 * 60_000, 1000, 86_400_000),
     accounts: readAccountsConfig({ read, integer, url, boolean, problems, production, port }),
   } satisfies Omit<AppConfig, 'production' | 'embeddedDatabase'>);
 
