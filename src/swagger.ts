@@ -26,7 +26,7 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
  * happen: 415 where a body is read, 429 where rate limits count (not health
  * routes nor /metrics), 503 where the database or a shutdown can refuse. Each
  * problem gets an example of its own status naming the route, and every `{id}`
- * (checked by UuidPipe) is typed as a UUID.
+ * or `{…Id}` (checked by UuidPipe) is typed as a UUID.
  */
 function completeOperations(document: OpenAPIObject): void {
   for (const [path, item] of Object.entries(document.paths)) {
@@ -35,7 +35,7 @@ function completeOperations(document: OpenAPIObject): void {
       const operation = item[method];
       if (!operation) continue;
       for (const parameter of operation.parameters ?? []) {
-        if ('in' in parameter && parameter.in === 'path' && parameter.name === 'id') {
+        if ('in' in parameter && parameter.in === 'path' && /^(id|\w+Id)$/.test(parameter.name)) {
           parameter.schema = { type: 'string', format: 'uuid' };
         }
       }
