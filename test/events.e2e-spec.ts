@@ -167,6 +167,11 @@ describe('GET /events', () => {
       ['document.updated', { documentId: doc.id, version: 3 }],
     ]);
 
+    // A new EventSource cannot set the header: the query parameter does the same.
+    const viaQuery = await stream(`/events?lastEventId=${seen.id}`, bearer(user.access));
+    await viaQuery.next((e) => e.event === 'document.updated' && (e.data as { version: number }).version === 3);
+    expect(viaQuery.events).toHaveLength(2);
+
     const stale = await stream('/events', { ...bearer(user.access), 'last-event-id': '1000-0' });
     expect(await stale.next((e) => e.event === 'reload')).toEqual({
       id: expect.any(String),

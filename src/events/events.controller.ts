@@ -90,8 +90,10 @@ export class EventsController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
     @Query('ticket') ticket: unknown,
-    @Headers('last-event-id') lastEventId: string | undefined,
+    @Headers('last-event-id') lastEventHeader: string | undefined,
+    @Query('lastEventId') lastEventQuery: unknown,
   ): Promise<void> {
+    const lastEventId = lastEventHeader ?? (typeof lastEventQuery === 'string' ? lastEventQuery : undefined);
     const principal =
       typeof ticket === 'string'
         ? await this.authenticator.live(this.tickets.verify(ticket))
