@@ -12,8 +12,8 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Authenticator } from '../auth/authenticator.js';
-import { UnauthorizedError } from '../auth/auth.guards.js';
-import { CurrentUser, type Principal } from '../auth/principal.js';
+import { UnauthorizedError } from '../common/errors.js';
+import { CurrentUser, type Principal } from '../common/principal.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { AppError } from '../common/problem.js';
 import { Public } from '../common/public.decorator.js';

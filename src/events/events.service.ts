@@ -3,7 +3,7 @@ import { Injectable, type OnApplicationShutdown, type BeforeApplicationShutdown 
 import type { RedisClientType } from '@keyv/redis';
 import { AppLogger } from '../common/logger.js';
 import { AppConfig } from '../config/config.js';
-import { RedisConnection } from '../cache/redis.connection.js';
+import { RedisConnection } from '../redis/redis.connection.js';
 import type { PublishedEvent, StoredEvent } from './event.js';
 
 /**

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../common/principal.js';
 
 /** How long a stream ticket may be used to open a stream. */
 export const TICKET_TTL_SECONDS = 60;

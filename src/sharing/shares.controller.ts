@@ -8,7 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { VerifiedEmailGuard } from '../accounts/verified-email.guard.js';
-import { CurrentUser, type Principal } from '../auth/principal.js';
+import { CurrentUser, type Principal } from '../common/principal.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { UuidPipe } from '../common/uuid.pipe.js';
 import {

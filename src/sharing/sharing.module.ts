@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { SessionsModule } from '../auth/sessions.module.js';
+import { SessionsModule } from '../sessions/sessions.module.js';
 import { DocumentsModule } from '../documents/documents.module.js';
 import { LinksController } from './links.controller.js';
 import { SharesController } from './shares.controller.js';

@@ -1,9 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import type { Principal } from '../auth/principal.js';
-import { PasswordService } from '../auth/password.service.js';
-import { rateLimitedError } from '../cache/rate-limit.guard.js';
-import { RateLimitStorage } from '../cache/rate-limit.storage.js';
+import type { Principal } from '../common/principal.js';
+import { PasswordService } from '../sessions/password.service.js';
+import { rateLimitedError } from '../rate-limit/rate-limit.guard.js';
+import { RateLimitStorage } from '../rate-limit/rate-limit.storage.js';
 import { AppError, NotFoundError, ValidationFailedError } from '../common/problem.js';
 import { AppConfig } from '../config/config.js';
 import { DocumentsRepository, type DocumentRow } from '../documents/documents.repository.js';

@@ -106,7 +106,7 @@ export class SseClient {
       else if (field === 'event') event.event = value;
       else if (field === 'data') event.data.push(value);
       else continue;
-      any = any || field !== 'retry';
+      any = true;
     }
     if (!any || event.data.length === 0) return;
     this.events.push({ id: event.id, event: event.event, data: JSON.parse(event.data.join('\n')) });
