@@ -98,6 +98,24 @@ function cacheCorrectness(apps: () => { writerApp: TestApp; readerApp: TestApp }
     await r.http.get(`/documents/${doc.id}`).set(bearer(reader.access)).expect(404);
     expect(ids((await r.http.get('/documents?scope=shared').set(bearer(reader.access)).expect(200)).body)).toEqual([]);
   });
+
+  it('the owner deletes their account: their shared documents are gone at once for the reader', async () => {
+    const { writerApp: w, readerApp: r } = apps();
+    const [leaving, staying] = [await signUp(w), await signUp(w)];
+    const doc = (
+      await w.http.post('/documents').set(bearer(leaving.access)).send({ title: 'orphan', content: 'x' }).expect(201)
+    ).body;
+    await w.http
+      .post(`/documents/${doc.id}/shares`)
+      .set(bearer(leaving.access))
+      .send({ email: staying.email, role: 'viewer' })
+      .expect(201);
+    expect(ids(await warm(r, '/documents?scope=shared', staying))).toEqual([doc.id]);
+    await warm(r, `/documents/${doc.id}`, staying);
+    await w.http.delete('/users/me').set(bearer(leaving.access)).send({ password: leaving.password }).expect(204);
+    expect(ids((await r.http.get('/documents?scope=shared').set(bearer(staying.access)).expect(200)).body)).toEqual([]);
+    await r.http.get(`/documents/${doc.id}`).set(bearer(staying.access)).expect(404);
+  });
 }
 
 describe('response cache with shared documents (one instance)', () => {

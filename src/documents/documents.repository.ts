@@ -164,6 +164,15 @@ export class DocumentsRepository {
     return rows[0] ?? null;
   }
 
+  /** Every share of the owner's documents: who else sees them. */
+  async sharesOfOwner(ownerId: string): Promise<Array<{ documentId: string; userId: string }>> {
+    return this.dataSource.query(
+      `SELECT s.document_id AS "documentId", s.user_id AS "userId"
+         FROM document_shares s JOIN documents d ON d.id = s.document_id WHERE d.owner_id = $1`,
+      [ownerId],
+    );
+  }
+
   /** The owner and everyone the document is shared with: whose cached answers show it. */
   async readers(id: string): Promise<string[]> {
     const rows: Array<{ userId: string }> = await this.dataSource.query(

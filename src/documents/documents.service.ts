@@ -283,6 +283,22 @@ export class DocumentsService {
     await this.events.publish({ type, userIds: readers, data: { documentId: id, ...data } });
   }
 
+  /**
+   * Call before an account is deleted (its documents go with it by cascade); call
+   * what it returns once it is: the people its documents were shared with stop
+   * seeing them at once, and get document.deleted.
+   */
+  async ownerLeaving(ownerId: string): Promise<() => Promise<void>> {
+    const shares = await this.documents.sharesOfOwner(ownerId);
+    return async () => {
+      await this.bumpAll(shares.map((share) => share.userId));
+      for (const documentId of new Set(shares.map((share) => share.documentId))) {
+        const userIds = shares.filter((share) => share.documentId === documentId).map((share) => share.userId);
+        await this.events.publish({ type: 'document.deleted', userIds, data: { documentId } });
+      }
+    };
+  }
+
   /** Bumps the cache generation of each user. */
   async bumpAll(userIds: string[]): Promise<void> {
     await Promise.all([...new Set(userIds)].map((userId) => this.cache.bump(userId)));

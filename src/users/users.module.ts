@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DocumentsModule } from '../documents/documents.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { AdminEmails } from './admin-emails.js';
 import { UsersController } from './users.controller.js';
@@ -6,7 +7,7 @@ import { UsersRepository } from './users.repository.js';
 import { UsersService } from './users.service.js';
 
 @Module({
-  imports: [SessionsModule],
+  imports: [SessionsModule, DocumentsModule],
   controllers: [UsersController],
   providers: [UsersRepository, UsersService, AdminEmails],
   exports: [UsersRepository, UsersService],

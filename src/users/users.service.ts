@@ -9,6 +9,7 @@ import { CacheGenerations } from '../cache/cache-generations.js';
 import { decodeCursor, isIsoDate, toPage } from '../common/pagination.js';
 import { isUuid } from '../common/ids.js';
 import { AppError, NotFoundError } from '../common/problem.js';
+import { DocumentsService } from '../documents/documents.service.js';
 import { type AdminUpdateUserDto, toUserDto, type UserDto, type UserListQueryDto } from './dto/user.dto.js';
 import type { User } from './user.entity.js';
 import { NOT_AN_ADMIN, UsersRepository } from './users.repository.js';
@@ -22,6 +23,7 @@ export class UsersService {
     private readonly cache: CacheGenerations,
     private readonly accounts: AccountsService,
     private readonly audit: AuditLog,
+    private readonly documents: DocumentsService,
   ) {}
 
   async me(principal: Principal): Promise<UserDto> {
@@ -50,9 +52,11 @@ export class UsersService {
   async deleteMe(principal: Principal, password: string): Promise<void> {
     const user = await this.existing(principal.userId);
     await this.checkPassword(user, password);
-    await this.sessions.removeUser(user.id, () => this.users.delete(user.id));
+    const documentsGone = await this.documents.ownerLeaving(user.id);
+    const removed = await this.sessions.removeUser(user.id, () => this.users.delete(user.id));
     await this.audit.record({ type: 'user.deleted', userId: user.id, actorId: user.id });
     await this.cache.bump(user.id);
+    if (removed) await documentsGone();
   }
 
   async list(query: UserListQueryDto): Promise<{ items: UserDto[]; nextCursor: string | null }> {
@@ -113,6 +117,7 @@ export class UsersService {
       throw new ForbiddenError('Delete your own account with DELETE /users/me.');
     }
     let notAnAdmin = false;
+    const documentsGone = await this.documents.ownerLeaving(id);
     const removed = await this.sessions.removeUser(id, async () => {
       const deleted = await this.users.asEnabledAdmin(
         actor.userId,
@@ -125,6 +130,7 @@ export class UsersService {
     if (!removed) throw new NotFoundError('No such user.');
     await this.audit.record({ type: 'user.deleted', userId: id, actorId: actor.userId });
     await this.cache.bump(id);
+    await documentsGone();
   }
 
   private async existing(id: string): Promise<User> {
