@@ -47,7 +47,7 @@ import {
   UpdateDocumentDto,
   UploadFieldsDto,
 } from './dto/document.dto.js';
-import { contentDisposition } from './filename.js';
+import { setFileHeaders } from './file-headers.js';
 import { readMultipartUpload } from './upload-reader.js';
 import { downloadStream } from './download-stream.js';
 
@@ -147,13 +147,7 @@ export class DocumentsController {
       reply.status(HttpStatus.NOT_MODIFIED);
       return undefined;
     }
-    reply
-      .header(
-        'content-type',
-        document.mimeType.startsWith('text/') ? `${document.mimeType}; charset=utf-8` : document.mimeType,
-      )
-      .header('content-length', data.length)
-      .header('content-disposition', contentDisposition(document.filename));
+    setFileHeaders(reply, document, data.length);
     return downloadStream(data, reply.raw, this.config.downloadStallTimeoutMs, release);
   }
 

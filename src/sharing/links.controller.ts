@@ -10,7 +10,7 @@ import { ACCEPTED_TYPES } from '../documents/content-type.js';
 import { DocumentsRepository } from '../documents/documents.repository.js';
 import { DownloadSlots } from '../documents/download-slots.js';
 import { downloadStream } from '../documents/download-stream.js';
-import { contentDisposition } from '../documents/filename.js';
+import { setFileHeaders } from '../documents/file-headers.js';
 import { LinkPasswordDto, SharedDocumentDto } from './dto/sharing.dto.js';
 import { SharingService } from './sharing.service.js';
 
@@ -125,13 +125,8 @@ export class LinksController {
       reply
         .header('etag', `"${document.sha256}"`)
         .header('cache-control', 'no-store')
-        .header('x-content-type-options', 'nosniff')
-        .header(
-          'content-type',
-          document.mimeType.startsWith('text/') ? `${document.mimeType}; charset=utf-8` : document.mimeType,
-        )
-        .header('content-length', data.length)
-        .header('content-disposition', contentDisposition(document.filename));
+        .header('x-content-type-options', 'nosniff');
+      setFileHeaders(reply, document, data.length);
       return downloadStream(data, reply.raw, this.config.downloadStallTimeoutMs, release);
     } catch (error) {
       release();
