@@ -234,3 +234,21 @@ describe('share links', () => {
     await t.http.get(`/s/${link.token}/content`).expect(404);
   });
 });
+
+describe('share links under the global per-IP limit', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { RATE_LIMIT_MAX: '3', TRUST_PROXY: '1' } });
+  });
+  afterAll(() => t.close());
+
+  it('counts the public link routes per IP: past the limit 429, another IP unaffected', async () => {
+    const token = 'B'.repeat(43);
+    for (const path of [`/s/${token}`, `/s/${token}/content`, `/s/${token}`]) {
+      await t.http.get(path).set('x-forwarded-for', '198.51.100.200').expect(404);
+    }
+    const limited = await t.http.get(`/s/${token}/content`).set('x-forwarded-for', '198.51.100.200').expect(429);
+    expect(limited.headers['retry-after']).toBeDefined();
+    await t.http.get(`/s/${token}`).set('x-forwarded-for', '198.51.100.201').expect(404);
+  });
+});
