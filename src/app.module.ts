@@ -9,6 +9,7 @@ import { DatabaseModule } from './database/database.module.js';
 import { DocumentsModule } from './documents/documents.module.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
+import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { MailModule } from './mail/mail.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
@@ -39,6 +40,7 @@ export class AppModule {
       imports: [
         CoreModule.forRoot(config, logger),
         DatabaseModule,
+        LifecycleModule,
         MetricsModule,
         RedisModule,
         RateLimitModule,
