@@ -175,6 +175,15 @@ describe('OpenAPI document', () => {
       }
     });
 
+    it('documents the event stream as text/event-stream, with its ticket and Last-Event-ID', () => {
+      const stream = doc.paths['/events'].get;
+      expect(Object.keys(stream.responses['200'].content ?? {})).toEqual(['text/event-stream']);
+      expect((stream.parameters ?? []).map((p) => `${p.in}:${p.name}`).sort()).toEqual(
+        ['header:Last-Event-ID', 'query:lastEventId', 'query:ticket'].sort(),
+      );
+      expect(Object.keys(stream.responses)).toEqual(expect.arrayContaining(['401', '429']));
+    });
+
     it('lists GET /protected once, and describes every tag in one line', () => {
       expect(doc.paths['/protected'].get.tags).toEqual(['Auth']);
       const used = new Set(operations().flatMap(({ op }) => op.tags ?? []));

@@ -70,6 +70,11 @@ export class EventsController {
   @ApiOperation({ summary: 'Live events (server-sent events)', description: STREAM_DESCRIPTION })
   @ApiProduces('text/event-stream')
   @ApiQuery({ name: 'ticket', required: false, description: 'From POST /events/tickets (instead of the header).' })
+  @ApiQuery({
+    name: 'lastEventId',
+    required: false,
+    description: 'The same as Last-Event-ID, for a new EventSource (which cannot set it) opened with a new ticket.',
+  })
   @ApiHeader({
     name: 'Last-Event-ID',
     required: false,
