@@ -124,6 +124,22 @@ describe('GET /events', () => {
     }
   });
 
+  it('takes a personal access token with documents:read, refuses one without it (403)', async () => {
+    const user = await signUp(t);
+    const token = async (scopes: string[]) =>
+      (await t.http.post('/users/me/tokens').set(bearer(user.access)).send({ name: scopes[0], scopes }).expect(201))
+        .body.token as string;
+    const client = await stream('/events', bearer(await token(['documents:read'])));
+    expect(client.status).toBe(200);
+    const doc = await newDocument(user, 'seen by token');
+    expect((await client.next((e) => e.event === 'document.created')).data).toEqual({ documentId: doc.id, version: 1 });
+    const refused = await t.http
+      .get('/events')
+      .set(bearer(await token(['profile:read'])))
+      .expect(403);
+    expect(refused.body.type).toBe('urn:ultrai:problem:insufficient-scope');
+  });
+
   it(`allows ${MAX_STREAMS} streams per user, then 429`, async () => {
     const user = await signUp(t);
     for (let i = 0; i < MAX_STREAMS; i++) expect((await stream('/events', bearer(user.access))).status).toBe(200);

@@ -262,4 +262,33 @@ describe('sharing documents with people', () => {
     await share(admin, doc.id, { email: friend.email, role: 'viewer' }).expect(201);
     await t.http.delete(`/documents/${doc.id}`).set(bearer(admin.access)).expect(204);
   });
+
+  it('personal access tokens: documents:write manages shares and links, documents:read only reads', async () => {
+    const doc = await newDocument(owner, 'by token');
+    const token = async (scopes: string[]) =>
+      (
+        await t.http
+          .post('/users/me/tokens')
+          .set(bearer(owner.access))
+          .send({ name: `t ${scopes.join(' ')}`, scopes })
+          .expect(201)
+      ).body.token as string;
+    const [reader, writer] = [await token(['documents:read']), await token(['documents:write'])];
+    const refused = await t.http
+      .post(`/documents/${doc.id}/shares`)
+      .set(bearer(reader))
+      .send({ email: friend.email, role: 'viewer' })
+      .expect(403);
+    expect(refused.body.type).toBe('urn:ultrai:problem:insufficient-scope');
+    await t.http.get(`/documents/${doc.id}/links`).set(bearer(reader)).expect(403);
+    await t.http
+      .post(`/documents/${doc.id}/shares`)
+      .set(bearer(writer))
+      .send({ email: friend.email, role: 'viewer' })
+      .expect(201);
+    await t.http.post(`/documents/${doc.id}/links`).set(bearer(writer)).send({}).expect(201);
+    expect((await t.http.get(`/documents/${doc.id}/shares`).set(bearer(writer)).expect(200)).body.items).toHaveLength(
+      1,
+    );
+  });
 });

@@ -13,6 +13,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Authenticator } from '../auth/authenticator.js';
 import { UnauthorizedError } from '../common/errors.js';
+import { RequireScope, requiredScopeOf, scopeRefusal } from '../auth/scopes.decorator.js';
 import { CurrentUser, type Principal } from '../common/principal.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { AppError } from '../common/problem.js';
@@ -65,6 +66,7 @@ export class EventsController {
   }
 
   @Get()
+  @RequireScope('documents:read')
   @Public() // to the guard: this route checks a bearer token or a stream ticket itself
   @ApiBearerAuth('bearer')
   @ApiOperation({ summary: 'Live events (server-sent events)', description: STREAM_DESCRIPTION })
@@ -104,6 +106,9 @@ export class EventsController {
         ? await this.authenticator.live(this.tickets.verify(ticket))
         : await this.authenticator.authenticateHeader(request.headers.authorization);
     if (!principal) throw new UnauthorizedError();
+    // Public to the guards (for the ticket), so the scope of a personal access token is checked here.
+    const refusal = scopeRefusal(principal, requiredScopeOf(request));
+    if (refusal) throw refusal;
     if (!this.events.canOpen(principal.userId)) {
       throw new AppError(
         429,

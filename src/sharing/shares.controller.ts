@@ -8,6 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { VerifiedEmailGuard } from '../accounts/verified-email.guard.js';
+import { RequireScope } from '../auth/scopes.decorator.js';
 import { CurrentUser, type Principal } from '../common/principal.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { UuidPipe } from '../common/uuid.pipe.js';
@@ -31,6 +32,7 @@ export class SharesController {
   constructor(private readonly sharing: SharingService) {}
 
   @Post('shares')
+  @RequireScope('documents:write')
   @ApiOperation({
     summary: 'Share with a person (by email or userId) as viewer or editor',
     description:
@@ -48,6 +50,7 @@ export class SharesController {
   }
 
   @Get('shares')
+  @RequireScope('documents:write')
   @ApiOperation({ summary: 'The people the document is shared with (owner only)' })
   @ApiOkResponse({ type: ShareListDto })
   @ApiProblems(400, 401, 403, 404)
@@ -56,6 +59,7 @@ export class SharesController {
   }
 
   @Patch('shares/:shareId')
+  @RequireScope('documents:write')
   @ApiOperation({ summary: 'Change a share’s role (owner only)' })
   @ApiOkResponse({ type: ShareDto })
   @ApiProblems(400, 401, 403, 404)
@@ -69,6 +73,7 @@ export class SharesController {
   }
 
   @Delete('shares/:shareId')
+  @RequireScope('documents:write')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Stop sharing with that person (owner only); seen at once everywhere' })
   @ApiNoContentResponse()
@@ -82,6 +87,7 @@ export class SharesController {
   }
 
   @Post('links')
+  @RequireScope('documents:write')
   @ApiOperation({
     summary: 'Make a share link (owner only): optional expiry, password, download limit',
     description:
@@ -98,6 +104,7 @@ export class SharesController {
   }
 
   @Get('links')
+  @RequireScope('documents:write')
   @ApiOperation({ summary: 'The document’s links (owner only; tokens are not shown again)' })
   @ApiOkResponse({ type: LinkListDto })
   @ApiProblems(400, 401, 403, 404)
@@ -106,6 +113,7 @@ export class SharesController {
   }
 
   @Delete('links/:linkId')
+  @RequireScope('documents:write')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Revoke a link (owner only): it answers 404 from now on' })
   @ApiNoContentResponse()
