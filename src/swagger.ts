@@ -10,6 +10,8 @@ const TAGS: Array<[name: string, description: string]> = [
   ['Auth', 'Register, log in, refresh tokens, and see or end your sessions.'],
   ['Users', 'Your profile, password and account; managing users, for administrators.'],
   ['Documents', 'Upload, list, search, download, change and delete your documents.'],
+  ['Sharing', 'Share a document with people (viewer, editor) or by link; open a link without an account.'],
+  ['Events', 'Live updates: a server-sent event stream of changes to what you can see.'],
   ['Health', 'Liveness and readiness, for load balancers and monitors.'],
   ['Operations', 'Prometheus metrics.'],
   ['Account recovery', 'Verify your email address, reset a forgotten password, change your address: by mail.'],
@@ -29,7 +31,7 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
  * happen: 415 where a body is read, 429 where rate limits count (not health
  * routes nor /metrics), 503 where the database or a shutdown can refuse. Each
  * problem gets an example of its own status naming the route, and every `{id}`
- * (checked by UuidPipe) is typed as a UUID.
+ * or `{…Id}` (checked by UuidPipe) is typed as a UUID.
  */
 function completeOperations(document: OpenAPIObject): void {
   for (const [path, item] of Object.entries(document.paths)) {
@@ -38,7 +40,7 @@ function completeOperations(document: OpenAPIObject): void {
       const operation = item[method];
       if (!operation) continue;
       for (const parameter of operation.parameters ?? []) {
-        if ('in' in parameter && parameter.in === 'path' && parameter.name === 'id') {
+        if ('in' in parameter && parameter.in === 'path' && /^(id|\w+Id)$/.test(parameter.name)) {
           parameter.schema = { type: 'string', format: 'uuid' };
         }
       }

@@ -117,6 +117,15 @@ export class AppConfig {
   readonly otelTracesSampler: TracesSampler;
   /** The ratio of the traceidratio samplers, 0 to 1. */
   readonly otelTracesSamplerArg: number;
+  /** A comment line on every open event stream this often, so proxies keep it open. */
+  readonly eventsHeartbeatMs: number;
+  /** How far back a reconnecting event stream (Last-Event-ID) is replayed; older: a reload event. */
+  readonly eventsReplaySeconds: number;
+  /** Event streams one user may have open on one instance (429 beyond). */
+  readonly eventsMaxStreamsPerUser: number;
+  /** Wrong share-link passwords per link, and per IP, in a window before 429. */
+  readonly linkPasswordAttemptsMax: number;
+  readonly linkPasswordWindowMs: number;
   /** Account lifecycle and mail: see src/accounts/account-config.ts. */
   readonly accounts: AccountsConfig;
 
@@ -378,6 +387,26 @@ export const CORE_VARIABLES: VariableTable<CoreSettings> = {
   otelTracesSamplerArg: variable('OTEL_TRACES_SAMPLER_ARG', ratio(1), {
     default: '`1`',
     meaning: 'The ratio (0 to 1) of the `traceidratio` samplers',
+  }),
+  eventsHeartbeatMs: variable('EVENTS_HEARTBEAT_MS', integer(15_000, 50, 300_000), {
+    default: '`15000`',
+    meaning: 'a comment line on every open `GET /events` stream this often, so proxies keep it open (50–300000)',
+  }),
+  eventsReplaySeconds: variable('EVENTS_REPLAY_SECONDS', integer(300, 0, 86_400), {
+    default: '`300`',
+    meaning: 'how far back a stream reconnecting with `Last-Event-ID` is replayed (0–86400); older: a `reload` event',
+  }),
+  eventsMaxStreamsPerUser: variable('EVENTS_MAX_STREAMS_PER_USER', integer(5, 1, 1000), {
+    default: '`5`',
+    meaning: 'event streams one user may have open on one instance (1–1000); past it 429',
+  }),
+  linkPasswordAttemptsMax: variable('LINK_PASSWORD_ATTEMPTS_MAX', integer(10, 1, 1_000_000), {
+    default: '`10`',
+    meaning: 'wrong passwords per share link, and per IP, per window before 429 (1–1000000)',
+  }),
+  linkPasswordWindowMs: variable('LINK_PASSWORD_WINDOW_MS', integer(15 * 60_000, 1000, 86_400_000), {
+    default: '`900000`',
+    meaning: 'that window (15 minutes), 1000–86400000',
   }),
 };
 
