@@ -5,8 +5,7 @@ import { type Account, bearer, craftJwt, decodeJwt, logIn, makeAdmin, signUp } f
 import { TEST_JWT_SECRET } from './support/env.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { REAL_REDIS_URL } from './support/env.js';
-import { freePort } from './support/process.js';
-import { OwnRedis } from './support/redis.js';
+import { type OwnRedis, startOnOwnRedis } from './support/redis.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -519,16 +518,11 @@ describe('Redis outage (a redis-server of the test’s own)', () => {
   let t: TestApp;
   let redis: OwnRedis;
   let user: Account;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    redis = new OwnRedis(await freePort());
-    await redis.start();
-    t = await startTestApp({ env: { REDIS_URL: `redis://127.0.0.1:${redis.port}`, REDIS_COMMAND_TIMEOUT_MS: '200' } });
-    user = await signUp(t);
+    ({ t, redis, user, close } = await startOnOwnRedis());
   });
-  afterAll(async () => {
-    await t.close();
-    await redis.kill().catch(() => undefined);
-  });
+  afterAll(() => close());
 
   it('keeps serving with Redis gone, says degraded, and goes back to Redis when it returns', async () => {
     await t.http.get('/users/me').set(bearer(user.access)).expect(200);

@@ -1,7 +1,6 @@
-import { startTestApp, type TestApp } from './support/app.js';
-import { type Account, bearer, signUp } from './support/auth.js';
-import { freePort } from './support/process.js';
-import { OwnRedis } from './support/redis.js';
+import type { TestApp } from './support/app.js';
+import { type Account, bearer } from './support/auth.js';
+import { type OwnRedis, startOnOwnRedis } from './support/redis.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -18,16 +17,11 @@ describe('a hung Redis (SIGSTOP, a redis-server of the test’s own)', () => {
   let t: TestApp;
   let redis: OwnRedis;
   let user: Account;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    redis = new OwnRedis(await freePort());
-    await redis.start();
-    t = await startTestApp({ env: { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '200' } });
-    user = await signUp(t);
+    ({ t, redis, user, close } = await startOnOwnRedis());
   });
-  afterAll(async () => {
-    await t.close();
-    await redis.cleanup();
-  });
+  afterAll(() => close());
 
   it('costs each Redis command at most REDIS_COMMAND_TIMEOUT_MS: every request is still answered, and right', async () => {
     await t.http.post('/documents').set(bearer(user.access)).send({ title: 'before', content: 'x' }).expect(201);
@@ -68,16 +62,11 @@ describe('a cache invalidation replayed to a Redis that kept its data (a redis-s
   let t: TestApp;
   let redis: OwnRedis;
   let user: Account;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    redis = new OwnRedis(await freePort(), { keepsData: true });
-    await redis.start();
-    t = await startTestApp({ env: { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '200' } });
-    user = await signUp(t);
+    ({ t, redis, user, close } = await startOnOwnRedis({ keepsData: true }));
   });
-  afterAll(async () => {
-    await t.close();
-    await redis.cleanup();
-  });
+  afterAll(() => close());
 
   it('never serves the entry cached before the outage: the write made during it is replayed when Redis is back', async () => {
     const created = await t.http

@@ -3,6 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startTestApp, type TestApp } from './app.js';
+import { type Account, signUp } from './auth.js';
+import { freePort } from './process.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -84,4 +87,26 @@ export class OwnRedis {
       socket.on('error', reject);
     });
   }
+}
+
+/**
+ * The application on a redis-server of its own (started first), with Redis
+ * commands bounded at 200 ms, and one signed-up user; `close` stops both.
+ */
+export async function startOnOwnRedis(
+  options: { keepsData?: boolean } = {},
+): Promise<{ t: TestApp; redis: OwnRedis; user: Account; close(): Promise<void> }> {
+  const redis = new OwnRedis(await freePort(), options);
+  await redis.start();
+  const t = await startTestApp({ env: { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '200' } });
+  const user = await signUp(t);
+  return {
+    t,
+    redis,
+    user,
+    async close() {
+      await t.close();
+      await redis.cleanup();
+    },
+  };
 }
