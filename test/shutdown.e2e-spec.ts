@@ -50,10 +50,12 @@ describe('SIGTERM', () => {
   });
 
   it('exits 1 when in-flight work outlasts SHUTDOWN_TIMEOUT_MS', async () => {
+    // A database of its own: the embedded one admits one process, and this must not wait on another test's.
+    const own = await createTestDatabase();
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const server = spawnNode(['test/fixtures/slow-server.mjs'], {
-      ...db.env,
+      ...own.env,
       PORT: String(port),
       SLOW_MS: '60000',
       SHUTDOWN_TIMEOUT_MS: '300',
@@ -66,6 +68,7 @@ describe('SIGTERM', () => {
     server.child.kill('SIGTERM');
     const { code } = await server.exit;
     socket.destroy();
+    await own.drop();
     expect(code).toBe(1);
     expect(server.output()).toContain('Shutdown took longer than 300 ms; exiting');
     expect(server.output()).not.toContain('Shut down cleanly');
