@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { type AccountsConfig, readAccountsConfig } from '../accounts/account-config.js';
+import { readStorageConfig, type StorageConfig } from '../storage/storage-config.js';
 import { developmentSecret } from './development-secret.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
@@ -77,6 +78,8 @@ export class AppConfig {
   readonly bodyIdleTimeoutMs: number;
   /** Account lifecycle and mail: see src/accounts/account-config.ts. */
   readonly accounts: AccountsConfig;
+  /** Storage drivers, transfers and versions: see src/storage/storage-config.ts. */
+  readonly storage: StorageConfig;
 
   get production(): boolean {
     return this.nodeEnv === 'production';
@@ -241,6 +244,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   }
 
   const port = integer('PORT', 3000, 1, 65535);
+  const uploadMaxBytes = integer('UPLOAD_MAX_BYTES', 10 * 1024 * 1024, 1, 5 * 1024 * 1024 * 1024);
   const config = Object.assign(new AppConfig(), {
     port,
     host: read('HOST') ?? '0.0.0.0',
@@ -260,7 +264,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     accessTokenTtlSeconds: integer('ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400),
     refreshTokenTtlSeconds: integer('REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 300, 365 * 86_400),
     refreshReuseGraceSeconds: integer('REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
-    uploadMaxBytes: integer('UPLOAD_MAX_BYTES', 10 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+    uploadMaxBytes,
     userQuotaBytes: integer('USER_QUOTA_BYTES', 100 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
     cacheTtlMs: integer('CACHE_TTL_MS', 30_000, 0, 86_400_000),
     redisKeyPrefix: read('REDIS_KEY_PREFIX') ?? 'ultrai:',
@@ -282,6 +286,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 8000, 100, 60_000),
     bodyIdleTimeoutMs: integer('BODY_IDLE_TIMEOUT_MS', 30_000, 100, 600_000),
     accounts: readAccountsConfig({ read, integer, url, boolean, problems, production, port }),
+    storage: readStorageConfig({ read, integer, url, boolean, problems, uploadMaxBytes }),
   } satisfies Omit<AppConfig, 'production' | 'embeddedDatabase'>);
 
   if (problems.length > 0) throw new ConfigError(problems);

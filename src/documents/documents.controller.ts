@@ -9,6 +9,7 @@ import {
   Param,
   Patch,
   Post,
+  Put,
   Query,
   Req,
   Res,
@@ -24,6 +25,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiProduces,
+  ApiQuery,
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
@@ -34,10 +36,14 @@ import { CurrentUser, type Principal } from '../auth/principal.js';
 import { CachedRead } from '../cache/response-cache.interceptor.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { UuidPipe } from '../common/uuid.pipe.js';
+import { AppError, ValidationFailedError } from '../common/problem.js';
+import { VersionNumberPipe } from './version-number.pipe.js';
 import { validateAs } from '../common/validation.js';
 import { AppConfig } from '../config/config.js';
 import { ACCEPTED_TYPES, EXTENSION_OF } from './content-type.js';
-import { DocumentsService, type IncomingDocument, sha256Of } from './documents.service.js';
+import { type ContentAnswer, type ContentRequest, contentTypeOf, DocumentsService } from './documents.service.js';
+import type { NewContent } from './documents.repository.js';
+import { DocumentVersionListDto } from './dto/storage.dto.js';
 import {
   CreateTextDocumentDto,
   DocumentDto,
@@ -48,7 +54,7 @@ import {
   UploadFieldsDto,
 } from './dto/document.dto.js';
 import { contentDisposition } from './filename.js';
-import { readMultipartUpload } from './upload-reader.js';
+import { type IncomingFile, readMultipartUpload } from './upload-reader.js';
 import { downloadStream } from './download-stream.js';
 
 /** Only a user's own list is cached: an administrator's `?owner=` view is someone else's data. */
@@ -84,8 +90,9 @@ export class DocumentsController {
     @Body() body: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<DocumentDto> {
-    const incoming = request.isMultipart() ? await this.fromMultipart(principal, request) : await this.fromJson(body);
-    const document = await this.documents.create(principal, incoming);
+    const document = request.isMultipart()
+      ? await this.fromMultipart(principal, request)
+      : await this.fromJson(principal, body);
     reply.header('location', `/documents/${document.id}`);
     return document;
   }
@@ -116,38 +123,140 @@ export class DocumentsController {
 
   @Get(':id/content')
   @ApiOperation({
-    summary: 'Download the bytes (ETag is the sha256; If-None-Match gives 304)',
+    summary: 'Download the bytes (ETag is the sha256; If-None-Match gives 304; one Range gives 206)',
     description:
+      'Streams the current version. `Range: bytes=a-b` (one range) answers 206 with Content-Range, or 416 when ' +
+      'outside the content; `If-Range: "<sha256>"` applies the range only to that content. With object storage, ' +
+      '`?redirect=true` or `Accept: text/uri-list` answers 302 to a presigned URL valid DOWNLOAD_URL_TTL_SECONDS. ' +
       'At most DOWNLOAD_CONCURRENCY_PER_USER downloads per user (429) and DOWNLOAD_CONCURRENCY per server (503) at once, both with Retry-After.',
   })
   @ApiProduces(...ACCEPTED_TYPES)
   @ApiHeader({ name: 'If-None-Match', required: false })
+  @ApiHeader({ name: 'Range', required: false, description: 'bytes=first-last, bytes=first- or bytes=-suffix' })
+  @ApiHeader({ name: 'If-Range', required: false, description: '"<sha256>" as the ETag' })
+  @ApiQuery({ name: 'redirect', required: false, type: Boolean })
   @ApiOkResponse({ schema: { type: 'string', format: 'binary' } })
+  @ApiResponse({ status: 206, description: 'Partial content (one range)' })
+  @ApiResponse({ status: 302, description: 'Redirect to a presigned URL (object storage)' })
   @ApiResponse({ status: 304, description: 'Not modified' })
-  @ApiProblems(400, 401, 404, 429, 503)
+  @ApiProblems(400, 401, 404, 416, 429, 503)
   async content(
     @CurrentUser() principal: Principal,
     @Param('id', new UuidPipe()) id: string,
-    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Readable | undefined> {
-    const { document, data, release } = await this.documents.content(principal, id, ifNoneMatch);
+    return this.send(await this.documents.content(principal, id, contentRequest(request)), reply);
+  }
+
+  @Put(':id/content')
+  @ApiOperation({
+    summary: 'Upload new content: a new version (multipart `file`); If-Match: "<version>" refuses a stale one with 412',
+    description: `Older versions are kept (MAX_VERSIONS_PER_DOCUMENT, the oldest pruned) and count toward the quota.`,
+  })
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({ schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } })
+  @ApiHeader({ name: 'If-Match', required: false, description: '"<version>" as last read' })
+  @ApiOkResponse({ type: DocumentDto })
+  @ApiProblems(400, 401, 404, 412, 413, 415, 503)
+  async replaceContent(
+    @CurrentUser() principal: Principal,
+    @Param('id', new UuidPipe()) id: string,
+    @Req() request: FastifyRequest,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<DocumentDto> {
+    if (!request.isMultipart()) {
+      throw new AppError(415, 'unsupported-media-type', 'Send the new content as multipart/form-data with the field "file".');
+    }
+    await this.documents.checkBeforeReading(principal, Number(request.headers['content-length']) || 0);
+    const { fields, file } = await this.readForm(request);
+    if (Object.keys(fields).length > 0) {
+      await this.documents.discard(file);
+      throw new ValidationFailedError(
+        Object.keys(fields).map((field) => ({ field, message: 'only the field "file" is taken here' })),
+      );
+    }
+    const document = await this.documents.addVersion(principal, id, file, ifMatch);
+    reply.header('etag', `"${document.version}"`);
+    return document;
+  }
+
+  @Get(':id/versions')
+  @ApiOperation({ summary: 'The kept content versions, newest first' })
+  @ApiOkResponse({ type: DocumentVersionListDto })
+  @ApiProblems(400, 401, 404)
+  async versions(
+    @CurrentUser() principal: Principal,
+    @Param('id', new UuidPipe()) id: string,
+  ): Promise<DocumentVersionListDto> {
+    return { items: await this.documents.versions(principal, id) };
+  }
+
+  @Get(':id/versions/:n/content')
+  @ApiOperation({ summary: 'Download a kept version (same conditions, ranges and redirect as the current content)' })
+  @ApiProduces(...ACCEPTED_TYPES)
+  @ApiQuery({ name: 'redirect', required: false, type: Boolean })
+  @ApiOkResponse({ schema: { type: 'string', format: 'binary' } })
+  @ApiResponse({ status: 206, description: 'Partial content (one range)' })
+  @ApiResponse({ status: 302, description: 'Redirect to a presigned URL (object storage)' })
+  @ApiResponse({ status: 304, description: 'Not modified' })
+  @ApiProblems(400, 401, 404, 416, 429, 503)
+  async versionContent(
+    @CurrentUser() principal: Principal,
+    @Param('id', new UuidPipe()) id: string,
+    @Param('n', new VersionNumberPipe()) n: number,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Readable | undefined> {
+    return this.send(await this.documents.versionContent(principal, id, n, contentRequest(request)), reply);
+  }
+
+  @Post(':id/versions/:n/restore')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Restore a version: a new current version with its content (If-Match as for PUT)' })
+  @ApiHeader({ name: 'If-Match', required: false, description: '"<version>" as last read' })
+  @ApiOkResponse({ type: DocumentDto })
+  @ApiProblems(400, 401, 404, 412, 413, 503)
+  async restoreVersion(
+    @CurrentUser() principal: Principal,
+    @Param('id', new UuidPipe()) id: string,
+    @Param('n', new VersionNumberPipe()) n: number,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<DocumentDto> {
+    const document = await this.documents.restoreVersion(principal, id, n, ifMatch);
+    reply.header('etag', `"${document.version}"`);
+    return document;
+  }
+
+  /** Writes a content answer's headers and returns its body. */
+  private send(answer: ContentAnswer, reply: FastifyReply): Readable | undefined {
     reply
-      .header('etag', `"${document.sha256}"`)
+      .header('etag', `"${answer.sha256}"`)
       .header('cache-control', 'private, no-cache')
       .header('x-content-type-options', 'nosniff');
-    if (!data || !release) {
+    if (answer.kind === 'not-modified') {
       reply.status(HttpStatus.NOT_MODIFIED);
       return undefined;
     }
+    if (answer.kind === 'redirect') {
+      reply.status(HttpStatus.FOUND).header('location', answer.url).header('cache-control', 'no-store');
+      return undefined;
+    }
     reply
-      .header(
-        'content-type',
-        document.mimeType.startsWith('text/') ? `${document.mimeType}; charset=utf-8` : document.mimeType,
-      )
-      .header('content-length', data.length)
-      .header('content-disposition', contentDisposition(document.filename));
-    return downloadStream(data, reply.raw, this.config.downloadStallTimeoutMs, release);
+      .header('content-type', contentTypeOf(answer.mimeType))
+      .header('accept-ranges', 'bytes')
+      .header('content-disposition', contentDisposition(answer.filename));
+    if (answer.range) {
+      reply
+        .status(HttpStatus.PARTIAL_CONTENT)
+        .header('content-range', `bytes ${answer.range.start}-${answer.range.end}/${answer.size}`)
+        .header('content-length', answer.range.end - answer.range.start + 1);
+    } else {
+      reply.header('content-length', answer.size);
+    }
+    return downloadStream(answer.stream, reply.raw, this.config.downloadStallTimeoutMs, answer.release);
   }
 
   @Patch(':id')
@@ -176,30 +285,57 @@ export class DocumentsController {
     return this.documents.delete(principal, id);
   }
 
-  private async fromMultipart(principal: Principal, request: FastifyRequest): Promise<IncomingDocument> {
-    await this.documents.checkBeforeReading(principal, Number(request.headers['content-length']) || 0);
-    const { fields, file } = await readMultipartUpload(request, this.config.uploadMaxBytes);
-    const { title, tags, ...unknown } = fields;
-    const checked = await validateAs(UploadFieldsDto, {
-      ...Object.fromEntries(Object.entries(unknown).map(([k, v]) => [k, v[0]])),
-      // A form's empty field means "not given" (Swagger UI sends one for an untouched title).
-      title: title?.[0] || undefined,
-      tags: tags?.join(',') || undefined,
-    });
-    return { title: checked.title, tags: checked.tags, ...file };
+  private readForm(request: FastifyRequest) {
+    return readMultipartUpload<NewContent>(
+      request,
+      (file: IncomingFile) => this.documents.receive(file),
+      (content) => this.documents.discard(content),
+    );
   }
 
-  private async fromJson(body: unknown): Promise<IncomingDocument> {
-    const dto = await validateAs(CreateTextDocumentDto, body);
-    const data = Buffer.from(dto.content, 'utf8');
-    const declaredType = dto.mimeType ?? 'text/plain';
-    return {
-      title: dto.title,
-      tags: dto.tags,
-      filename: `${dto.title}.${EXTENSION_OF[declaredType]}`,
-      declaredType,
-      data,
-      sha256: sha256Of(data),
-    };
+  private async fromMultipart(principal: Principal, request: FastifyRequest): Promise<DocumentDto> {
+    await this.documents.checkBeforeReading(principal, Number(request.headers['content-length']) || 0);
+    const { fields, file } = await this.readForm(request);
+    const { title, tags, ...unknown } = fields;
+    let checked: UploadFieldsDto;
+    try {
+      checked = await validateAs(UploadFieldsDto, {
+        ...Object.fromEntries(Object.entries(unknown).map(([k, v]) => [k, v[0]])),
+        // A form's empty field means "not given" (Swagger UI sends one for an untouched title).
+        title: title?.[0] || undefined,
+        tags: tags?.join(',') || undefined,
+      });
+    } catch (error) {
+      await this.documents.discard(file);
+      throw error;
+    }
+    return this.documents.create(principal, { title: checked.title, tags: checked.tags }, file);
   }
+
+  private async fromJson(principal: Principal, body: unknown): Promise<DocumentDto> {
+    const dto = await validateAs(CreateTextDocumentDto, body);
+    await this.documents.checkBeforeReading(principal, 0);
+    const declaredType = dto.mimeType ?? 'text/plain';
+    const content = await this.documents.receiveBuffer(
+      Buffer.from(dto.content, 'utf8'),
+      `${dto.title}.${EXTENSION_OF[declaredType]}`,
+      declaredType,
+    );
+    return this.documents.create(principal, { title: dto.title, tags: dto.tags }, content);
+  }
+}
+
+/** The conditions, range and redirect wish of a content request. */
+function contentRequest(request: FastifyRequest): ContentRequest {
+  const header = (name: string) => {
+    const value = request.headers[name];
+    return Array.isArray(value) ? value.join(',') : value;
+  };
+  const redirect = (request.query as { redirect?: string }).redirect;
+  return {
+    ifNoneMatch: header('if-none-match'),
+    range: header('range'),
+    ifRange: header('if-range'),
+    redirect: redirect === 'true' || redirect === '1' || /(^|,)\s*text\/uri-list\b/i.test(header('accept') ?? ''),
+  };
 }

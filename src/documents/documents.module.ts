@@ -3,8 +3,10 @@ import { DocumentsController } from './documents.controller.js';
 import { DocumentsRepository } from './documents.repository.js';
 import { DocumentsService } from './documents.service.js';
 import { DownloadSlots } from './download-slots.js';
+import { StorageModule } from '../storage/storage.module.js';
 
 @Module({
+  imports: [StorageModule],
   controllers: [DocumentsController],
   providers: [DocumentsRepository, DocumentsService, DownloadSlots],
 })

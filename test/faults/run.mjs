@@ -174,7 +174,8 @@ async function verifyUploads({ pg, url, users, records, inDoubt = new Set() }) {
     if (r.gotSha256 !== r.sha256) problems.push(`201 for ${r.id} says sha256 ${r.gotSha256}, sent ${r.sha256}`);
   const owners = users.map((u) => `'${u.id}'`).join(',');
   const rows = pg.query(
-    `select d.id, d.sha256, encode(sha256(c.data), 'hex') from documents d left join document_contents c on c.document_id = d.id where d.owner_id in (${owners})`,
+    `select d.id, d.sha256, encode(sha256(coalesce((select string_agg(c.data, ''::bytea order by c.seq) from storage_chunks c where c.object_key = v.storage_key), ''::bytea)), 'hex')
+       from documents d left join document_versions v on v.document_id = d.id and v.n = d.content_version where d.owner_id in (${owners})`,
   );
   const stored = new Map(rows.map(([id, sha, dataSha]) => [id, { sha, dataSha }]));
   for (const r of created) {
