@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { DirectUploadsController } from './direct-uploads.controller.js';
+import { DirectUploadsService } from './direct-uploads.service.js';
 import { DocumentsController } from './documents.controller.js';
 import { DocumentsRepository } from './documents.repository.js';
 import { DocumentsService } from './documents.service.js';
@@ -7,7 +9,7 @@ import { StorageModule } from '../storage/storage.module.js';
 
 @Module({
   imports: [StorageModule],
-  controllers: [DocumentsController],
-  providers: [DocumentsRepository, DocumentsService, DownloadSlots],
+  controllers: [DirectUploadsController, DocumentsController],
+  providers: [DirectUploadsService, DocumentsRepository, DocumentsService, DownloadSlots],
 })
 export class DocumentsModule {}

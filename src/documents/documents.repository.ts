@@ -207,6 +207,11 @@ export class DocumentsRepository {
     return rows[0] ?? null;
   }
 
+  async usedBytesIn(manager: Manager, ownerId: string): Promise<number> {
+    const [{ used }] = await manager.query(USED_BYTES, [ownerId]);
+    return used;
+  }
+
   async usedBytes(ownerId: string): Promise<number> {
     const [{ used }] = await this.dataSource.query(USED_BYTES, [ownerId]);
     return used;

@@ -351,6 +351,16 @@ export class DocumentsService {
     return row;
   }
 
+  /** The 413 for a quota that `used` bytes leave no room in. */
+  quotaErrorFor(used: number): AppError {
+    return this.quotaError(used);
+  }
+
+  /** Bytes counted toward the owner's quota, read in a caller's transaction. */
+  usedBytesIn(manager: { query(sql: string, params: unknown[]): Promise<Array<{ used: number }>> }, ownerId: string) {
+    return this.documents.usedBytesIn(manager, ownerId);
+  }
+
   private quotaError(used: number): AppError {
     return new PayloadTooLargeError(
       `This upload would exceed your storage quota (${used} of ${this.config.userQuotaBytes} bytes used).`,
