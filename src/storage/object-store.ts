@@ -37,3 +37,8 @@ export class StorageUnavailableError extends AppError {
     super(503, 'storage-unavailable', detail, undefined, { 'retry-after': '5' });
   }
 }
+
+/** Storage keys are UUIDs (what is not one in a bucket is none of ours). */
+export function isStorageKey(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}

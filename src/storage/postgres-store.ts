@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
 import type { DataSource } from 'typeorm';
-import { isUuid } from '../common/pagination.js';
-import type { ByteRange, ObjectStore } from './object-store.js';
+import { type ByteRange, isStorageKey, type ObjectStore } from './object-store.js';
 
 /** Size of one chunk row: what one transfer holds in memory at a time. */
 export const CHUNK_BYTES = 256 * 1024;
@@ -97,7 +96,7 @@ export class PostgresStore implements ObjectStore {
         [before, after],
       );
       if (rows.length === 0) return;
-      yield rows.map((row) => row.key).filter(isUuid);
+      yield rows.map((row) => row.key).filter(isStorageKey);
       after = rows[rows.length - 1].key;
     }
   }

@@ -10,8 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { isUuid } from '../common/pagination.js';
-import { type ByteRange, type ObjectStore, StorageUnavailableError } from './object-store.js';
+import { type ByteRange, isStorageKey, type ObjectStore, StorageUnavailableError } from './object-store.js';
 import type { S3Settings } from './storage-config.js';
 
 /** Objects live under this prefix, named by their storage key (a UUID). */
@@ -133,7 +132,7 @@ export class S3Store implements ObjectStore {
       const keys = (page.Contents ?? [])
         .filter((object) => object.Key && object.LastModified && object.LastModified < before)
         .map((object) => object.Key!.slice(PREFIX.length))
-        .filter(isUuid);
+        .filter(isStorageKey);
       if (keys.length > 0) yield keys;
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
