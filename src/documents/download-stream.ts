@@ -12,9 +12,14 @@ import type { ReleaseSlot } from './download-slots.js';
  */
 export function downloadStream(source: Readable, res: ServerResponse, stallMs: number, release: ReleaseSlot): Readable {
   let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  // Stalled means the client is not taking what was written (the response waits for 'drain');
+  // a storage read that is merely slow is not the client's stall.
+  const check = () => (res.writableNeedDrain ? res.destroy() : arm());
   const arm = () => {
     clearTimeout(timer);
-    timer = setTimeout(() => res.destroy(), stallMs);
+    if (closed) return;
+    timer = setTimeout(check, stallMs);
     timer.unref();
   };
   const out = new PassThrough({
@@ -25,6 +30,7 @@ export function downloadStream(source: Readable, res: ServerResponse, stallMs: n
     },
   });
   const done = () => {
+    closed = true;
     clearTimeout(timer);
     source.destroy();
     release();

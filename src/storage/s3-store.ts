@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -57,12 +57,20 @@ export class S3Store implements ObjectStore {
 
   async write(key: string, source: Readable): Promise<number> {
     let size = 0;
-    source.on('data', (piece: Buffer) => (size += piece.length));
     let sourceError: unknown;
-    source.once('error', (error) => (sourceError = error));
+    // Counted on the way (a 'data' listener on the source would set it flowing past the uploader).
+    const counted = new PassThrough({
+      transform(piece: Buffer, _encoding, done) {
+        size += piece.length;
+        done(null, piece);
+      },
+    });
+    pipeline(source, counted, (error) => {
+      if (error) sourceError = error;
+    });
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.bucket, Key: this.objectKey(key), Body: source },
+      params: { Bucket: this.bucket, Key: this.objectKey(key), Body: counted },
       queueSize: 1,
       partSize: PART_BYTES,
       leavePartsOnError: false,
@@ -72,6 +80,7 @@ export class S3Store implements ObjectStore {
       if (sourceError) throw sourceError;
       return size;
     } catch (error) {
+      counted.destroy();
       source.destroy();
       // A multipart upload aborts itself; a single PUT may have completed before the source failed.
       await this.delete(key).catch(() => undefined);
