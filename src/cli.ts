@@ -67,11 +67,13 @@ const COMMANDS: Record<string, { usage: string; run: Command }> = {
   'storage:migrate': {
     usage: 'storage:migrate --to s3|postgres  move document bytes to that driver (resumable, sha256-verified)',
     run: async (dataSource, args, { config }) => {
-      const to = args[0] === '--to' && args.length === 2 ? args[1] : args[0]?.startsWith('--to=') ? args[0].slice(5) : '';
+      const to =
+        args[0] === '--to' && args.length === 2 ? args[1] : args[0]?.startsWith('--to=') ? args[0].slice(5) : '';
       if (!(STORAGE_DRIVERS as readonly string[]).includes(to) || (args[0] !== '--to' && args.length !== 1)) {
         throw new UsageError('Usage: node dist/cli.js storage:migrate --to s3|postgres');
       }
-      if (to === 's3' && !config.storage.s3) throw new CommandError('Set S3_BUCKET (and the other S3_ settings) first.');
+      if (to === 's3' && !config.storage.s3)
+        throw new CommandError('Set S3_BUCKET (and the other S3_ settings) first.');
       const report = await migrateStorage(
         dataSource,
         DocumentStorage.create(dataSource, config),
@@ -84,9 +86,7 @@ const COMMANDS: Record<string, { usage: string; run: Command }> = {
           `${done} ${report.mismatched.length} version(s) did not match their sha256 and were left where they were: ${report.mismatched.join(', ')}`,
         );
       }
-      return to === config.storage.driver
-        ? done
-        : `${done} Set STORAGE_DRIVER=${to} so that new uploads go there too.`;
+      return to === config.storage.driver ? done : `${done} Set STORAGE_DRIVER=${to} so that new uploads go there too.`;
     },
   },
 };

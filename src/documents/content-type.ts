@@ -104,8 +104,7 @@ export const JSON_CHECK_MAX_BYTES = 16 * 1024 * 1024;
 export const INDEXED_TEXT_BYTES = 1024 * 1024;
 
 export type ContentVerdict =
-  | { ok: true; type: AcceptedType; text: boolean; indexText?: string }
-  | { ok: false; reason: string };
+  { ok: true; type: AcceptedType; text: boolean; indexText?: string } | { ok: false; reason: string };
 
 /** Length of `data` without a UTF-8 sequence cut off at its end. */
 function completeUtf8Length(data: Uint8Array): number {
@@ -182,9 +181,7 @@ export class ContentCheck {
       }
     }
     const kept = Buffer.concat(this.indexed, this.indexedLength);
-    const indexText = new TextDecoder()
-      .decode(kept.subarray(0, completeUtf8Length(kept)))
-      .replace(/^\uFEFF/, '');
+    const indexText = new TextDecoder().decode(kept.subarray(0, completeUtf8Length(kept))).replace(/^\uFEFF/, '');
     return { ok: true, type, text, indexText };
   }
 

@@ -1,5 +1,5 @@
 import { Body, Controller, Param, Post, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { VerifiedEmailGuard } from '../accounts/verified-email.guard.js';
 import { CurrentUser, type Principal } from '../auth/principal.js';
@@ -36,6 +36,7 @@ export class DirectUploadsController {
       '409 when nothing was PUT yet (PUT, then complete again); 422 when size or sha256 differ and 415 when the ' +
       'content is not the declared type (the upload is discarded); 410 once expired.',
   })
+  @ApiParam({ name: 'uploadId', schema: { type: 'string', format: 'uuid' } })
   @ApiCreatedResponse({ type: DocumentDto, headers: { Location: { description: 'URL of the new document' } } })
   @ApiProblems(400, 401, 404, 409, 410, 413, 415, 422, 503)
   async complete(

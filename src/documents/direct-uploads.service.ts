@@ -62,7 +62,8 @@ export class DirectUploadsService {
       .transaction(async (manager) => {
         await manager.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [principal.userId]);
         const used = await this.documents.usedBytesIn(manager, principal.userId);
-        if (used + dto.size > this.config.userQuotaBytes) throw new QuotaExceededError(used, this.config.userQuotaBytes);
+        if (used + dto.size > this.config.userQuotaBytes)
+          throw new QuotaExceededError(used, this.config.userQuotaBytes);
         const [inserted] = await manager.query(
           `INSERT INTO document_uploads (owner_id, storage_key, filename, mime_type, size, sha256, expires_at)
            VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))
@@ -117,13 +118,15 @@ export class DirectUploadsService {
     const check = new UploadCheck(upload.mimeType, upload.filename, this.config.uploadMaxBytes);
     try {
       await new Promise<void>((resolve, reject) => {
-        void this.storage.read(object).then(
-          (stream) =>
-            pipeline(stream, check, new Writable({ write: (_piece, _encoding, done) => done() }), (error) =>
-              error ? reject(error) : resolve(),
-            ),
-          reject,
-        );
+        void this.storage
+          .read(object)
+          .then(
+            (stream) =>
+              pipeline(stream, check, new Writable({ write: (_piece, _encoding, done) => done() }), (error) =>
+                error ? reject(error) : resolve(),
+              ),
+            reject,
+          );
       });
     } catch (error) {
       if (error instanceof AppError && error.status === 415) await abandon();

@@ -25,6 +25,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiProduces,
+  ApiParam,
   ApiQuery,
   ApiResponse,
   ApiTags,
@@ -155,7 +156,9 @@ export class DocumentsController {
     description: `Older versions are kept (MAX_VERSIONS_PER_DOCUMENT, the oldest pruned) and count toward the quota.`,
   })
   @ApiConsumes('multipart/form-data')
-  @ApiBody({ schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } })
+  @ApiBody({
+    schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } },
+  })
   @ApiHeader({ name: 'If-Match', required: false, description: '"<version>" as last read' })
   @ApiOkResponse({ type: DocumentDto })
   @ApiProblems(400, 401, 404, 412, 413, 415, 503)
@@ -167,7 +170,11 @@ export class DocumentsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<DocumentDto> {
     if (!request.isMultipart()) {
-      throw new AppError(415, 'unsupported-media-type', 'Send the new content as multipart/form-data with the field "file".');
+      throw new AppError(
+        415,
+        'unsupported-media-type',
+        'Send the new content as multipart/form-data with the field "file".',
+      );
     }
     await this.documents.checkBeforeReading(principal, Number(request.headers['content-length']) || 0);
     const { fields, file } = await this.readForm(request);
@@ -195,6 +202,7 @@ export class DocumentsController {
 
   @Get(':id/versions/:n/content')
   @ApiOperation({ summary: 'Download a kept version (same conditions, ranges and redirect as the current content)' })
+  @ApiParam({ name: 'n', schema: { type: 'integer', minimum: 1 } })
   @ApiProduces(...ACCEPTED_TYPES)
   @ApiQuery({ name: 'redirect', required: false, type: Boolean })
   @ApiOkResponse({ schema: { type: 'string', format: 'binary' } })
@@ -215,6 +223,7 @@ export class DocumentsController {
   @Post(':id/versions/:n/restore')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Restore a version: a new current version with its content (If-Match as for PUT)' })
+  @ApiParam({ name: 'n', schema: { type: 'integer', minimum: 1 } })
   @ApiHeader({ name: 'If-Match', required: false, description: '"<version>" as last read' })
   @ApiOkResponse({ type: DocumentDto })
   @ApiProblems(400, 401, 404, 412, 413, 503)

@@ -294,7 +294,6 @@ export class DocumentsRepository {
   }
 }
 
-
 async function lockOwner(manager: Manager, ownerId: string): Promise<void> {
   await manager.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [ownerId]);
 }
@@ -311,4 +310,3 @@ async function insertVersion(manager: Manager, documentId: string, n: number, c:
     [documentId, n, c.object.driver, c.object.key, c.filename, c.mimeType, c.size, c.sha256],
   );
 }
-

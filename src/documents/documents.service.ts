@@ -215,7 +215,10 @@ export class DocumentsService {
     if (version.mimeType !== 'application/pdf') {
       try {
         const start = await this.storage.readStart(object, version.size, INDEXED_TEXT_BYTES);
-        indexText = new TextDecoder().decode(start).replace(/\uFFFD$/, '').replace(/^\uFEFF/, '');
+        indexText = new TextDecoder()
+          .decode(start)
+          .replace(/\uFFFD$/, '')
+          .replace(/^\uFEFF/, '');
       } catch (error) {
         await this.storage.delete(object).catch(() => undefined);
         throw error;
@@ -224,7 +227,14 @@ export class DocumentsService {
     return this.addVersion(
       principal,
       id,
-      { object, filename: version.filename, mimeType: version.mimeType, size: version.size, sha256: version.sha256, indexText },
+      {
+        object,
+        filename: version.filename,
+        mimeType: version.mimeType,
+        size: version.size,
+        sha256: version.sha256,
+        indexText,
+      },
       ifMatch,
     );
   }
@@ -307,7 +317,16 @@ export class DocumentsService {
     const release = this.slots.acquire(principal.userId);
     try {
       const stream = await this.storage.read(version, size === 0 ? undefined : (range ?? { start: 0, end: size - 1 }));
-      return { kind: 'bytes', sha256, mimeType: version.mimeType, filename: version.filename, size, range, stream, release };
+      return {
+        kind: 'bytes',
+        sha256,
+        mimeType: version.mimeType,
+        filename: version.filename,
+        size,
+        range,
+        stream,
+        release,
+      };
     } catch (error) {
       release();
       throw error;

@@ -88,7 +88,10 @@ export class StorageSweeper implements OnApplicationBootstrap, OnApplicationShut
       if (this.storage.s3) orphans += await this.sweepOrphans('s3', before);
     }
     if (deleted + expiredUploads + orphans > 0) {
-      this.logger.log(`Storage sweep: ${deleted} deleted, ${expiredUploads} expired upload(s), ${orphans} orphan(s)`, 'Storage');
+      this.logger.log(
+        `Storage sweep: ${deleted} deleted, ${expiredUploads} expired upload(s), ${orphans} orphan(s)`,
+        'Storage',
+      );
     }
     return { deleted, expiredUploads, orphans };
   }
