@@ -22,6 +22,7 @@ import {
   startRedis,
   startService,
 } from './lib.mjs';
+import { storageOutage } from './storage-outage.mjs';
 import { sweep } from './sweep.mjs';
 import { unreadDownloads } from './unread-downloads.mjs';
 
@@ -561,6 +562,14 @@ try {
         await svc.exited;
       }
       assertNoProblems(problems);
+    },
+  );
+
+  // ------------------------------------------------------------ 8. object storage outage
+  await check(
+    '8. S3 server stopped: uploads and downloads 503 problem+json, nothing half-written, back when it is',
+    async () => {
+      assertNoProblems(await storageOutage({ backing, pg }));
     },
   );
 } finally {
