@@ -140,11 +140,18 @@ describe.each([
 
   it(`uploads and downloads ${size / MiB} MiB with the server's RSS within ${BOUND_MiB} MiB of idle`, async () => {
     const { server, base } = await startMain(
-      { ...db.env, ...s3?.env, UPLOAD_MAX_BYTES: String(size), USER_QUOTA_BYTES: String(2 * size), LOG_LEVEL: 'warn' },
+      { ...db.env, ...s3?.env, UPLOAD_MAX_BYTES: String(size), USER_QUOTA_BYTES: String(3 * size), LOG_LEVEL: 'warn' },
       running,
     );
     const pid = server.child.pid!;
     const token = await signUp(base);
+    if (driver === 'postgres' && db.env.DATA_DIR) {
+      // The embedded database runs in the server's process: its buffer pool (shared_buffers, in
+      // PGlite's memory) fills as the first file is written and then stays. That is the
+      // database's cache, not transfer memory: idle is measured once it is warm.
+      const priming = await uploadStreamed(base, token, size);
+      expect(priming.status).toBe(201);
+    }
     // Idle: after a first request has loaded the routes' code.
     const idle = rssMiB(pid);
     const up = sampleRss(pid);
