@@ -17,19 +17,25 @@ export class PostgresStore implements ObjectStore {
   constructor(private readonly dataSource: DataSource) {}
 
   async write(key: string, source: Readable): Promise<number> {
-    // One buffer for the whole upload: pg has sent a chunk once its INSERT has answered.
-    const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    // Two buffers: one chunk's INSERT is in flight while the next one fills
+    // (pg has sent a buffer once its INSERT has answered, so it is then reused).
+    const buffers = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
+    let chunk = buffers[0];
     let filled = 0;
     let seq = 0;
     let size = 0;
+    let inFlight: Promise<unknown> = Promise.resolve();
     const flush = async () => {
-      await this.dataSource.query('INSERT INTO storage_chunks (object_key, seq, data) VALUES ($1, $2, $3)', [
+      await inFlight;
+      inFlight = this.dataSource.query('INSERT INTO storage_chunks (object_key, seq, data) VALUES ($1, $2, $3)', [
         key,
         seq,
         chunk.subarray(0, filled),
       ]);
+      inFlight.catch(() => undefined); // awaited by the next flush or at the end
       seq += 1;
       filled = 0;
+      chunk = chunk === buffers[0] ? buffers[1] : buffers[0];
     };
     try {
       for await (const piece of source as AsyncIterable<Buffer>) {
@@ -44,9 +50,11 @@ export class PostgresStore implements ObjectStore {
         size += piece.length;
       }
       if (filled > 0) await flush();
+      await inFlight;
       return size;
     } catch (error) {
       source.destroy();
+      await inFlight.catch(() => undefined);
       await this.delete(key).catch(() => undefined);
       throw error;
     }
@@ -67,8 +75,8 @@ export class PostgresStore implements ObjectStore {
         if (data.length > 0) yield data;
       }
     }
-    // One chunk at a time: the next is read when the response has taken this one.
-    return Readable.from(chunks(), { objectMode: false, highWaterMark: 1 });
+    // The next chunk is read while the response sends this one; no more are read ahead.
+    return Readable.from(chunks(), { objectMode: false, highWaterMark: CHUNK_BYTES });
   }
 
   async copy(from: string, to: string): Promise<void> {
