@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { AuditLog } from './audit/audit-log.js';
 import { CacheGenerations } from './cache/cache-generations.js';
-import { RedisConnection } from './cache/redis.connection.js';
+import { RedisConnection } from './redis/redis.connection.js';
 import { AppLogger } from './common/logger.js';
 import { type AppConfig, ConfigError, loadConfig } from './config/config.js';
 import { loadEnvFile } from './config/env-file.js';
@@ -15,7 +15,7 @@ import { DocumentStorage } from './storage/document-storage.js';
 import { STORAGE_DRIVERS, type StorageDriverName } from './storage/storage-config.js';
 import { migrateStorage } from './storage/storage-migrate.js';
 import { MailOutbox } from './mail/mail-outbox.js';
-import type { Role } from './users/user.entity.js';
+import type { Role } from './common/principal.js';
 import { UsersRepository } from './users/users.repository.js';
 
 /** A mistake in how the command was called: printed alone, exit code 2. */

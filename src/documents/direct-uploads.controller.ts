@@ -2,7 +2,7 @@ import { Body, Controller, Param, Post, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { VerifiedEmailGuard } from '../accounts/verified-email.guard.js';
-import { CurrentUser, type Principal } from '../auth/principal.js';
+import { CurrentUser, type Principal } from '../common/principal.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { UuidPipe } from '../common/uuid.pipe.js';
 import { DirectUploadsService } from './direct-uploads.service.js';

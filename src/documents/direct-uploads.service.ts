@@ -1,7 +1,7 @@
 import { Writable, pipeline } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../common/principal.js';
 import { AppError, NotFoundError } from '../common/problem.js';
 import { AppConfig } from '../config/config.js';
 import { DocumentStorage } from '../storage/document-storage.js';
@@ -13,7 +13,7 @@ import type { DocumentDto, UploadFieldsDto } from './dto/document.dto.js';
 import type { CreateDirectUploadDto, DirectUploadDto } from './dto/storage.dto.js';
 import { sanitizeFilename } from './filename.js';
 import { UploadCheck } from './upload-check.js';
-import { PayloadTooLargeError } from './upload-reader.js';
+import { PayloadTooLargeError } from '../common/errors.js';
 
 interface UploadRow {
   id: string;

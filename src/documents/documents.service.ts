@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { pipeline, Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { AuditLog } from '../audit/audit-log.js';
-import type { Principal } from '../auth/principal.js';
-import { ForbiddenError } from '../auth/auth.guards.js';
-import { decodeCursor, isCursorText, isIsoDate, isRank, isUuid, toPage } from '../common/pagination.js';
+import type { Principal } from '../common/principal.js';
+import { ForbiddenError } from '../common/errors.js';
+import { decodeCursor, isCursorText, isIsoDate, isRank, toPage } from '../common/pagination.js';
+import { isUuid } from '../common/ids.js';
 import { AppError, NotFoundError, ValidationFailedError } from '../common/problem.js';
 import { CacheGenerations } from '../cache/cache-generations.js';
 import { AppConfig } from '../config/config.js';
@@ -25,7 +26,8 @@ import { type ReleaseSlot, DownloadSlots } from './download-slots.js';
 import { contentDisposition, sanitizeFilename } from './filename.js';
 import { parseRange } from './range.js';
 import { UploadCheck } from './upload-check.js';
-import { type IncomingFile, PayloadTooLargeError } from './upload-reader.js';
+import type { IncomingFile } from './upload-reader.js';
+import { PayloadTooLargeError } from '../common/errors.js';
 
 /** How a client asked for content: conditions, a range, a redirect. */
 export interface ContentRequest {

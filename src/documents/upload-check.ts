@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { AppError } from '../common/problem.js';
 import { type AcceptedType, ContentCheck } from './content-type.js';
-import { PayloadTooLargeError } from './upload-reader.js';
+import { PayloadTooLargeError } from '../common/errors.js';
 
 /** What an upload turned out to be, once all of it has passed. */
 export interface CheckedContent {

@@ -1,6 +1,7 @@
 import type {} from '@fastify/multipart';
 import type { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
+import { PayloadTooLargeError } from '../common/errors.js';
 import { AppError, ValidationFailedError } from '../common/problem.js';
 
 /** The file part of a form, as it arrives. */
@@ -13,13 +14,6 @@ export interface IncomingFile {
 export interface ReceivedUpload<T> {
   fields: Record<string, string[]>;
   file: T;
-}
-
-export class PayloadTooLargeError extends AppError {
-  constructor(detail: string) {
-    // Connection: close, so the rest of a too-large body is never read.
-    super(413, 'payload-too-large', detail, undefined, { connection: 'close' });
-  }
 }
 
 /**
