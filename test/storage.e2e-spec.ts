@@ -250,6 +250,34 @@ describe.each(['postgres', 's3'] as const)('storage with the %s driver', (driver
       expect(await objectKeys()).not.toContain(keysBefore[0]);
     });
 
+    it('takes a new version as the raw body with its Content-Type (text, JSON, PDF), refusing a mismatch with 415', async () => {
+      const created = (await upload(alice, Buffer.from('{"v":1}'), 'data.json', 'application/json').expect(201)).body;
+      const raw = (data: Buffer | string, type: string) =>
+        t.http.put(`/documents/${created.id}/content`).set(bearer(alice.access)).set('content-type', type).send(data);
+      const json = await raw('{"v":2}', 'application/json');
+      expect(json.status).toBe(200);
+      expect(json.body).toMatchObject({
+        sha256: sha256('{"v":2}'),
+        mimeType: 'application/json',
+        filename: 'data.json',
+      });
+      expect((await get(alice, `/documents/${created.id}/content`).expect(200)).body.toString()).toBe('{"v":2}');
+      const before = await objectKeys();
+      await raw('{"v":', 'application/json').expect(415);
+      await raw(PNG, 'text/plain').expect(415);
+      expect((await objectKeys()).sort()).toEqual(before.sort());
+      const text = await raw(Buffer.from('plain now'), 'text/plain').expect(200);
+      expect(text.body).toMatchObject({ mimeType: 'text/plain', size: 9 });
+      const pdf = pdfBytes('raw');
+      await raw(pdf, 'application/pdf').expect(200);
+      const list = await t.http.get(`/documents/${created.id}/versions`).set(bearer(alice.access)).expect(200);
+      expect(list.body.items.map((v: { mimeType: string }) => v.mimeType)).toEqual([
+        'application/pdf',
+        'text/plain',
+        'application/json',
+      ]);
+    });
+
     it('refuses a new version of the wrong type (415), of someone else’s document (404), and bad version numbers (400)', async () => {
       const bob = await signUp(t);
       const created = (await upload(alice, Buffer.from('text'), 'a.txt', 'text/plain').expect(201)).body;

@@ -31,7 +31,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { VerifiedEmailGuard } from '../accounts/verified-email.guard.js';
 import { CurrentUser, type Principal } from '../common/principal.js';
 import { CachedRead } from '../cache/response-cache.interceptor.js';
@@ -39,6 +39,8 @@ import { ApiProblems } from '../common/api-problems.decorator.js';
 import { UuidPipe } from '../common/uuid.pipe.js';
 import { AppError, ValidationFailedError } from '../common/problem.js';
 import { VersionNumberPipe } from './version-number.pipe.js';
+import { addRouteConfig as RouteConfigAdd } from '../common/route-config.js';
+import { RAW_UPLOAD_CONFIG } from '../common/input-guard.js';
 import { validateAs } from '../common/validation.js';
 import { AppConfig } from '../config/config.js';
 import { ACCEPTED_TYPES, EXTENSION_OF } from './content-type.js';
@@ -151,11 +153,13 @@ export class DocumentsController {
   }
 
   @Put(':id/content')
+  @RouteConfigAdd(RAW_UPLOAD_CONFIG)
   @ApiOperation({
-    summary: 'Upload new content: a new version (multipart `file`); If-Match: "<version>" refuses a stale one with 412',
+    summary:
+      'Upload new content: a new version (multipart `file`, or the raw body with its Content-Type); If-Match: "<version>" refuses a stale one with 412',
     description: `Older versions are kept (MAX_VERSIONS_PER_DOCUMENT, the oldest pruned) and count toward the quota.`,
   })
-  @ApiConsumes('multipart/form-data')
+  @ApiConsumes('multipart/form-data', ...ACCEPTED_TYPES)
   @ApiBody({
     schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } },
   })
@@ -166,23 +170,34 @@ export class DocumentsController {
     @CurrentUser() principal: Principal,
     @Param('id', new UuidPipe()) id: string,
     @Req() request: FastifyRequest,
+    @Body() body: unknown,
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<DocumentDto> {
-    if (!request.isMultipart()) {
-      throw new AppError(
-        415,
-        'unsupported-media-type',
-        'Send the new content as multipart/form-data with the field "file".',
-      );
-    }
     await this.documents.checkBeforeReading(principal, Number(request.headers['content-length']) || 0);
-    const { fields, file } = await this.readForm(request);
-    if (Object.keys(fields).length > 0) {
-      await this.documents.discard(file);
-      throw new ValidationFailedError(
-        Object.keys(fields).map((field) => ({ field, message: 'only the field "file" is taken here' })),
-      );
+    let file: NewContent;
+    if (request.isMultipart()) {
+      const form = await this.readForm(request);
+      file = form.file;
+      if (Object.keys(form.fields).length > 0) {
+        await this.documents.discard(file);
+        throw new ValidationFailedError(
+          Object.keys(form.fields).map((field) => ({ field, message: 'only the field "file" is taken here' })),
+        );
+      }
+    } else {
+      // The raw body, typed by its Content-Type; the file keeps the document's name.
+      const declaredType = request.headers['content-type'];
+      if (!declaredType) {
+        throw new AppError(
+          415,
+          'unsupported-media-type',
+          'Send the new content with its Content-Type, or as multipart/form-data with the field "file".',
+        );
+      }
+      const { filename } = await this.documents.get(principal, id);
+      const stream = body instanceof Readable ? body : Readable.from([], { objectMode: false });
+      file = await this.documents.receive({ filename, declaredType, stream });
     }
     const document = await this.documents.addVersion(principal, id, file, ifMatch);
     reply.header('etag', `"${document.version}"`);
