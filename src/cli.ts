@@ -11,9 +11,7 @@ import { DirectoryLockedError } from './database/directory-lock.js';
 import { openEmbeddedDatabase } from './database/embedded.js';
 import { revertLastMigration, runPendingMigrations } from './database/migrator.js';
 import { formatOutbox } from './mail/outbox-listing.js';
-import { DocumentStorage } from './storage/document-storage.js';
 import { STORAGE_DRIVERS, type StorageDriverName } from './storage/storage-config.js';
-import { migrateStorage } from './storage/storage-migrate.js';
 import { MailOutbox } from './mail/mail-outbox.js';
 import type { Role } from './common/principal.js';
 import { UsersRepository } from './users/users.repository.js';
@@ -74,6 +72,9 @@ const COMMANDS: Record<string, { usage: string; run: Command }> = {
       }
       if (to === 's3' && !config.storage.s3)
         throw new CommandError('Set S3_BUCKET (and the other S3_ settings) first.');
+      // Loaded here: the AWS SDK is no part of the other commands' start-up.
+      const { DocumentStorage } = await import('./storage/document-storage.js');
+      const { migrateStorage } = await import('./storage/storage-migrate.js');
       const report = await migrateStorage(
         dataSource,
         DocumentStorage.create(dataSource, config),

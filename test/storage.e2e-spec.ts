@@ -350,6 +350,9 @@ describe.each(['postgres', 's3'] as const)('storage with the %s driver', (driver
   if (driver === 's3') {
     describe('presigned downloads', () => {
       it('redirects to a URL that serves the bytes with the right headers, and stops working after its TTL', async () => {
+        // Long enough to be fetched on a busy machine; shortened below for the expiry.
+        const storage = (t.config as { storage: { downloadUrlTtlSeconds: number } }).storage;
+        storage.downloadUrlTtlSeconds = 300;
         const data = pdfBytes('presigned');
         const id = (await upload(alice, data, 'Report "Q1".pdf', 'application/pdf').expect(201)).body.id;
         for (const request of [
@@ -366,6 +369,7 @@ describe.each(['postgres', 's3'] as const)('storage with the %s driver', (driver
           // The same header as the API's own download sends.
           expect(fetched.headers.get('content-disposition')).toBe(contentDisposition('Report "Q1".pdf'));
         }
+        storage.downloadUrlTtlSeconds = 1;
         const res = await t.http.get(`/documents/${id}/content?redirect=true`).set(bearer(alice.access)).redirects(0);
         const url = res.headers.location as string;
         // DOWNLOAD_URL_TTL_SECONDS=1: the signature expires within two seconds.

@@ -33,7 +33,11 @@ export class DocumentStorage {
     private readonly dataSource: DataSource,
     config: AppConfig,
   ) {
-    this.postgres = new PostgresStore(dataSource);
+    // Half the pool for chunk statements (at least one): the other half stays for other requests.
+    this.postgres = new PostgresStore(
+      dataSource,
+      config.embeddedDatabase ? 1 : Math.max(1, Math.floor(config.databasePoolMax / 2)),
+    );
     this.s3 = config.storage.s3 ? new S3Store(config.storage.s3) : undefined;
     this.driver = config.storage.driver;
   }

@@ -14,7 +14,20 @@ export const CHUNK_BYTES = 256 * 1024;
 export class PostgresStore implements ObjectStore {
   readonly name = 'postgres' as const;
 
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly gate: Gate;
+
+  /**
+   * `concurrency`: chunk statements in flight at once, all transfers together.
+   * Past it they wait here, in order, rather than for a pool connection (which
+   * fails after the pool's timeout): bulk transfers leave the rest of the pool
+   * to the other requests.
+   */
+  constructor(
+    private readonly dataSource: DataSource,
+    concurrency = 4,
+  ) {
+    this.gate = new Gate(concurrency);
+  }
 
   async write(key: string, source: Readable): Promise<number> {
     // Two buffers: one chunk's INSERT is in flight while the next one fills
@@ -27,11 +40,11 @@ export class PostgresStore implements ObjectStore {
     let inFlight: Promise<unknown> = Promise.resolve();
     const flush = async () => {
       await inFlight;
-      inFlight = this.dataSource.query('INSERT INTO storage_chunks (object_key, seq, data) VALUES ($1, $2, $3)', [
-        key,
-        seq,
-        chunk.subarray(0, filled),
-      ]);
+      const data = chunk.subarray(0, filled);
+      const n = seq;
+      inFlight = this.gate.run(() =>
+        this.dataSource.query('INSERT INTO storage_chunks (object_key, seq, data) VALUES ($1, $2, $3)', [key, n, data]),
+      );
       inFlight.catch(() => undefined); // awaited by the next flush or at the end
       seq += 1;
       filled = 0;
@@ -63,7 +76,7 @@ export class PostgresStore implements ObjectStore {
   async read(key: string, range?: ByteRange): Promise<Readable> {
     const first = range ? Math.floor(range.start / CHUNK_BYTES) : 0;
     const last = range ? Math.floor(range.end / CHUNK_BYTES) : Number.POSITIVE_INFINITY;
-    const readChunk = (seq: number) => this.readChunk(key, seq);
+    const readChunk = (seq: number) => this.gate.run(() => this.readChunk(key, seq));
     async function* chunks(): AsyncGenerator<Buffer> {
       for (let seq = first; seq <= last; seq += 1) {
         let data = await readChunk(seq);
@@ -124,6 +137,25 @@ export class PostgresStore implements ObjectStore {
       if (rows.length === 0) return;
       yield rows.map((row) => row.key).filter(isStorageKey);
       after = rows[rows.length - 1].key;
+    }
+  }
+}
+
+/** At most `free` tasks at once; the others wait their turn. */
+class Gate {
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private free: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free -= 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free += 1;
     }
   }
 }
