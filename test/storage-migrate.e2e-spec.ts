@@ -139,7 +139,7 @@ describe('storage:migrate', () => {
       expect(await drivers(t)).toEqual([{ driver: 'postgres', n: 4 }]);
       await expectAllReadable(t);
     });
-  });
+  }, 300_000);
 
   it('refuses a bad target (exit 2) and s3 without a bucket (exit 1)', async () => {
     const bad = spawnNode(['dist/cli.js', 'storage:migrate', '--to', 'ftp'], db.env);
