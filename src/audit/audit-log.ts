@@ -25,6 +25,13 @@ export const AUDIT_EVENT_TYPES = [
   'admin.read-user',
   'admin.read-documents',
   'admin.read-document',
+  'mfa.enabled',
+  'mfa.disabled',
+  'mfa.reset',
+  'mfa.failed',
+  'mfa.recovery-code-used',
+  'token.created',
+  'token.revoked',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
