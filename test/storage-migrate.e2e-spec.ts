@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { startTestApp, type TestApp } from './support/app.js';
 import { type Account, bearer, signUp } from './support/auth.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { pdfBytes, sha256 } from './support/files.js';
+import { binaryBody, pdfBytes, sha256 } from './support/files.js';
 import { spawnNode } from './support/process.js';
 import { S3_BUCKET, startS3, type TestS3 } from './support/s3.js';
 
@@ -49,15 +49,7 @@ describe('storage:migrate', () => {
   };
 
   const download = (t: TestApp, path: string) =>
-    t.http
-      .get(path)
-      .set(bearer(alice.access))
-      .buffer(true)
-      .parse((res, done) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => done(null, Buffer.concat(chunks)));
-      });
+    t.http.get(path).set(bearer(alice.access)).buffer(true).parse(binaryBody);
 
   async function expectAllReadable(t: TestApp): Promise<void> {
     for (const [path, data] of [

@@ -4,7 +4,7 @@ import { contentDisposition } from '../src/documents/filename.js';
 import { StorageSweeper } from '../src/storage/storage-sweeper.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { type Account, bearer, signUp } from './support/auth.js';
-import { PNG, pdfBytes, sha256 } from './support/files.js';
+import { binaryBody, PNG, pdfBytes, sha256 } from './support/files.js';
 import { S3_BUCKET, startS3, type TestS3 } from './support/s3.js';
 
 const MiB = 1024 * 1024;
@@ -18,15 +18,6 @@ function bigPdf(size: number): Buffer {
   const head = pdfBytes();
   return Buffer.concat([head, Buffer.alloc(size - head.length, 0x20)]);
 }
-
-const binary = (
-  res: { on(event: string, listener: (chunk?: Buffer) => void): void },
-  done: (e: null, b: Buffer) => void,
-) => {
-  const chunks: Buffer[] = [];
-  res.on('data', (c?: Buffer) => chunks.push(c!));
-  res.on('end', () => done(null, Buffer.concat(chunks)));
-};
 
 describe.each(['postgres', 's3'] as const)('storage with the %s driver', (driver) => {
   let s3: TestS3 | undefined;
@@ -69,7 +60,7 @@ describe.each(['postgres', 's3'] as const)('storage with the %s driver', (driver
   const upload = (account: Account, data: Buffer, filename: string, type: string) =>
     t.http.post('/documents').set(bearer(account.access)).attach('file', data, { filename, contentType: type });
   const get = (account: Account, path: string) =>
-    t.http.get(path).set(bearer(account.access)).buffer(true).parse(binary);
+    t.http.get(path).set(bearer(account.access)).buffer(true).parse(binaryBody);
   /** Objects (s3) or chunked objects (postgres) the store holds. */
   const objectKeys = async (): Promise<string[]> =>
     s3

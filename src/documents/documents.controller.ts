@@ -1,4 +1,5 @@
 import {
+  applyDecorators,
   Body,
   Controller,
   Delete,
@@ -138,16 +139,7 @@ export class DocumentsController {
       '`?redirect=true` or `Accept: text/uri-list` answers 302 to a presigned URL valid DOWNLOAD_URL_TTL_SECONDS. ' +
       'At most DOWNLOAD_CONCURRENCY_PER_USER downloads per user (429) and DOWNLOAD_CONCURRENCY per server (503) at once, both with Retry-After.',
   })
-  @ApiProduces(...ACCEPTED_TYPES)
-  @ApiHeader({ name: 'If-None-Match', required: false })
-  @ApiHeader({ name: 'Range', required: false, description: 'bytes=first-last, bytes=first- or bytes=-suffix' })
-  @ApiHeader({ name: 'If-Range', required: false, description: '"<sha256>" as the ETag' })
-  @ApiQuery({ name: 'redirect', required: false, type: Boolean })
-  @ApiOkResponse({ schema: { type: 'string', format: 'binary' } })
-  @ApiResponse({ status: 206, description: 'Partial content (one range)' })
-  @ApiResponse({ status: 302, description: 'Redirect to a presigned URL (object storage)' })
-  @ApiResponse({ status: 304, description: 'Not modified' })
-  @ApiProblems(400, 401, 404, 416, 429, 503)
+  @ContentResponses()
   async content(
     @CurrentUser() principal: Principal,
     @Param('id', new UuidPipe()) id: string,
@@ -223,13 +215,7 @@ export class DocumentsController {
   @Get(':id/versions/:n/content')
   @ApiOperation({ summary: 'Download a kept version (same conditions, ranges and redirect as the current content)' })
   @ApiParam({ name: 'n', schema: { type: 'integer', minimum: 1 } })
-  @ApiProduces(...ACCEPTED_TYPES)
-  @ApiQuery({ name: 'redirect', required: false, type: Boolean })
-  @ApiOkResponse({ schema: { type: 'string', format: 'binary' } })
-  @ApiResponse({ status: 206, description: 'Partial content (one range)' })
-  @ApiResponse({ status: 302, description: 'Redirect to a presigned URL (object storage)' })
-  @ApiResponse({ status: 304, description: 'Not modified' })
-  @ApiProblems(400, 401, 404, 416, 429, 503)
+  @ContentResponses()
   async versionContent(
     @CurrentUser() principal: Principal,
     @Param('id', new UuidPipe()) id: string,
@@ -354,6 +340,22 @@ export class DocumentsController {
     );
     return this.documents.create(principal, { title: dto.title, tags: dto.tags }, content);
   }
+}
+
+/** What a content download takes and answers, for Swagger (current content and kept versions alike). */
+function ContentResponses(): MethodDecorator {
+  return applyDecorators(
+    ApiProduces(...ACCEPTED_TYPES),
+    ApiHeader({ name: 'If-None-Match', required: false }),
+    ApiHeader({ name: 'Range', required: false, description: 'bytes=first-last, bytes=first- or bytes=-suffix' }),
+    ApiHeader({ name: 'If-Range', required: false, description: '"<sha256>" as the ETag' }),
+    ApiQuery({ name: 'redirect', required: false, type: Boolean }),
+    ApiOkResponse({ schema: { type: 'string', format: 'binary' } }),
+    ApiResponse({ status: 206, description: 'Partial content (one range)' }),
+    ApiResponse({ status: 302, description: 'Redirect to a presigned URL (object storage)' }),
+    ApiResponse({ status: 304, description: 'Not modified' }),
+    ApiProblems(400, 401, 404, 416, 429, 503),
+  );
 }
 
 /** The conditions, range and redirect wish of a content request. */
