@@ -92,6 +92,10 @@ describe('loadConfig', () => {
       ACCOUNT_RATE_LIMIT_MAX: '3',
       ACCOUNT_RATE_LIMIT_WINDOW_MS: '60000',
       AUDIT_RETENTION_DAYS: '30',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_SERVICE_NAME: 'docs-api',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
       STORAGE_DRIVER: 's3',
       S3_BUCKET: 'docs',
       S3_REGION: 'eu-central-1',
@@ -147,6 +151,12 @@ describe('loadConfig', () => {
       downloadConcurrency: 8,
       downloadStallTimeoutMs: 1500,
       cacheMaxEntriesPerUser: 50,
+      tracing: {
+        endpoint: 'http://collector:4318',
+        serviceName: 'docs-api',
+        sampler: 'parentbased_traceidratio',
+        samplerRatio: 0.25,
+      },
       accounts: {
         smtpUrl: 'smtp://mailer:587',
         mailFrom: 'Docs <docs@example.com>',
@@ -191,6 +201,27 @@ describe('loadConfig', () => {
       loadConfig({ STORAGE_DRIVER: 's3', S3_BUCKET: 'b', S3_REGION: 'auto', UPLOAD_MAX_BYTES: String(5 * 1024 ** 3) })
         .uploadMaxBytes,
     ).toBe(5 * 1024 ** 3);
+  });
+
+  it('turns tracing on only with OTEL_EXPORTER_OTLP_ENDPOINT, and refuses a bad sampler or ratio', () => {
+    expect(loadConfig({}).tracing).toBeUndefined();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example.com' }).tracing).toEqual({
+      endpoint: 'https://otel.example.com',
+      serviceName: 'ultrai-core',
+      sampler: 'parentbased_always_on',
+      samplerRatio: 1,
+    });
+    expect(
+      problemsOf({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://otel:4317',
+        OTEL_TRACES_SAMPLER: 'sometimes',
+        OTEL_TRACES_SAMPLER_ARG: '1.5',
+      }),
+    ).toEqual([
+      'OTEL_EXPORTER_OTLP_ENDPOINT must be a URL starting with http:// or https://',
+      expect.stringMatching(/^OTEL_TRACES_SAMPLER must be one of parentbased_always_on, .* \(got "sometimes"\)$/),
+      'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1 (got "1.5")',
+    ]);
   });
 
   it('takes proxy addresses and CIDR ranges for TRUST_PROXY', () => {

@@ -25,6 +25,25 @@ export type NodeEnv = 'development' | 'production' | 'test';
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
 export type DatabaseSsl = false | 'verify' | 'no-verify';
 
+export const TRACES_SAMPLERS = [
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+  'always_on',
+  'always_off',
+  'traceidratio',
+] as const;
+export type TracesSampler = (typeof TRACES_SAMPLERS)[number];
+
+export interface TracingConfig {
+  /** OTEL_EXPORTER_OTLP_ENDPOINT (the exporter itself also reads the other standard OTEL_EXPORTER_OTLP_* variables). */
+  endpoint: string;
+  serviceName: string;
+  sampler: TracesSampler;
+  /** The ratio of the traceidratio samplers, 0 to 1. */
+  samplerRatio: number;
+}
+
 /** The whole configuration, read once from the environment at start-up. */
 export class AppConfig {
   readonly port: number;
@@ -93,6 +112,12 @@ export class AppConfig {
   readonly shutdownTimeoutMs: number;
   /** How long a request body may send nothing before its connection is closed with 408. */
   readonly bodyIdleTimeoutMs: number;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT: traces exported over OTLP/HTTP when set (src/tracing). */
+  readonly otelEndpoint: string | undefined;
+  readonly otelServiceName: string;
+  readonly otelTracesSampler: TracesSampler;
+  /** The ratio of the traceidratio samplers, 0 to 1. */
+  readonly otelTracesSamplerArg: number;
   /** Account lifecycle and mail: see src/accounts/account-config.ts. */
   readonly accounts: AccountsConfig;
   /** Storage drivers, transfers and versions: see src/storage/storage-config.ts. */
@@ -100,6 +125,17 @@ export class AppConfig {
 
   get production(): boolean {
     return this.nodeEnv === 'production';
+  }
+
+  /** OpenTelemetry's settings when an endpoint is set; undefined loads nothing of it. */
+  get tracing(): TracingConfig | undefined {
+    if (this.otelEndpoint === undefined) return undefined;
+    return {
+      endpoint: this.otelEndpoint,
+      serviceName: this.otelServiceName,
+      sampler: this.otelTracesSampler,
+      samplerRatio: this.otelTracesSamplerArg,
+    };
   }
 
   get embeddedDatabase(): boolean {
@@ -141,10 +177,30 @@ const trustProxy: Parser<boolean | number | string[]> = (raw, name, problems) =>
   return false;
 };
 
+/** A number from 0 to 1 (OTEL_TRACES_SAMPLER_ARG): `fallback` when unset. */
+const ratio =
+  (fallback: number): Parser<number> =>
+  (raw, name, problems) => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d*\.?\d+$/.test(raw) || !(value >= 0 && value <= 1)) {
+      problems.push(`${name} must be a number from 0 to 1 (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  };
+
 /** What the table reads; JWT_SECRET is completed by loadConfig (generated when unset). */
 type CoreSettings = Omit<
   AppConfig,
-  'production' | 'embeddedDatabase' | 'jwtSecret' | 'jwtSecretGenerated' | 'jwtSecretFile' | 'accounts' | 'storage'
+  | 'production'
+  | 'embeddedDatabase'
+  | 'tracing'
+  | 'jwtSecret'
+  | 'jwtSecretGenerated'
+  | 'jwtSecretFile'
+  | 'accounts'
+  | 'storage'
 > & { jwtSecret: string | undefined };
 
 /** The service's own variables, in README's order (the accounts module has its own: ACCOUNT_VARIABLES). */
@@ -317,6 +373,23 @@ export const CORE_VARIABLES: VariableTable<CoreSettings> = {
     default: '`100`',
     meaning: 'cached answers one user may have stored at a time (1–1000000)',
   }),
+  otelEndpoint: variable('OTEL_EXPORTER_OTLP_ENDPOINT', url(['http:', 'https:']), {
+    default: 'unset',
+    meaning:
+      'OpenTelemetry collector base URL (`http://…` or `https://…`): traces are exported over OTLP/HTTP to `<url>/v1/traces`; unset, nothing of OpenTelemetry is loaded (see Logs and traces). The other standard `OTEL_EXPORTER_OTLP_*` variables (headers, timeout) apply',
+  }),
+  otelServiceName: variable('OTEL_SERVICE_NAME', text('ultrai-core'), {
+    default: '`ultrai-core`',
+    meaning: "The traces' `service.name`",
+  }),
+  otelTracesSampler: variable('OTEL_TRACES_SAMPLER', oneOf(TRACES_SAMPLERS, 'parentbased_always_on'), {
+    default: '`parentbased_always_on`',
+    meaning: '`always_on`, `always_off`, `traceidratio`, or `parentbased_` + one of them: which traces are kept',
+  }),
+  otelTracesSamplerArg: variable('OTEL_TRACES_SAMPLER_ARG', ratio(1), {
+    default: '`1`',
+    meaning: 'The ratio (0 to 1) of the `traceidratio` samplers',
+  }),
 };
 
 /** Every variable the service reads, in README's order. */
@@ -375,7 +448,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     jwtSecretFile,
     accounts: finishAccountsConfig(accounts, { production, port: core.port }, problems),
     storage: finishStorageConfig(storage, core.uploadMaxBytes, problems),
-  } satisfies Omit<AppConfig, 'production' | 'embeddedDatabase'>);
+  } satisfies Omit<AppConfig, 'production' | 'embeddedDatabase' | 'tracing'>);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
