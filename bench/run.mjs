@@ -23,6 +23,7 @@ import {
   seedDocuments,
   startServer,
 } from './lib.mjs';
+import { benchTransfers } from './transfers.mjs';
 
 const quick = process.argv.includes('--quick');
 const seconds = quick ? 3 : 10;
@@ -277,6 +278,9 @@ try {
   await db.drop();
 }
 
+// Transfers on each storage driver: a server of their own per figure (see bench/transfers.mjs).
+figures.transfers = await benchTransfers({ adminUrl, root, quick, log });
+
 const f = (x, digits = 0) => (x === undefined ? '-' : x.toFixed(digits));
 const range = (s, digits = 0) => `${f(s.median, digits)} (${f(s.min, digits)}–${f(s.max, digits)})`;
 const lines = [
@@ -327,6 +331,13 @@ lines.push(
   `production dependencies: ${figures.productionPackages} packages, node_modules ${f(figures.nodeModulesMiB, 1)} MiB`,
   `documents in the table: ${figures.documentsInTable}; failed requests: ${failedRequests}`,
   '',
+  `transfers (one request at a time; median of ${quick ? 3 : 5} for 10 MiB, one 200 MiB file):`,
+  ...Object.entries(figures.transfers).map(([name, t]) =>
+    t.error
+      ? `  ${name.padEnd(18)} FAILED: ${t.error}`
+      : `  ${name.padEnd(18)} upload ${f(t.uploadMiBs, 1).padStart(6)} MiB/s, download ${f(t.downloadMiBs, 1).padStart(6)} MiB/s, RSS idle ${f(t.idleRssMiB)} MiB, peak ${f(t.uploadPeakRssMiB)} (upload) / ${f(t.downloadPeakRssMiB)} (download) MiB`,
+  ),
+  '',
   'targets:',
   ...targets.map(([name, value, met]) => `  ${met ? 'met    ' : 'MISSED '} ${name}: ${value}`),
 );
@@ -361,6 +372,9 @@ const produced = [
     'productionPackages',
     'nodeModulesMiB',
   ].map((k) => Number.isFinite(figures[k])),
+  ...['postgres 10 MiB', 'postgres 200 MiB', 's3 10 MiB', 's3 200 MiB'].map((k) =>
+    Number.isFinite(figures.transfers[k]?.uploadMiBs),
+  ),
   failedRequests === 0,
   figures.uncachedListReferenceSameBody === true,
 ];

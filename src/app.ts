@@ -115,7 +115,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     // Uploads are streamed and checked by the documents module; these bound what the parser accepts.
     multipart: {
       limits: {
-        fileSize: config.uploadMaxBytes,
+        // One byte over the limit, so the upload check sees (and refuses) a file that passes it.
+        fileSize: config.uploadMaxBytes + 1,
         files: 1,
         fields: 8,
         fieldSize: 64 * 1024,

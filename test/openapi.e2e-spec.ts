@@ -147,7 +147,7 @@ describe('OpenAPI document', () => {
           if (status !== '400') expect({ key, errors: example.errors }).toEqual({ key, errors: undefined });
         }
       }
-      expect([...seen].sort()).toEqual([400, 401, 403, 404, 409, 412, 413, 415, 429, 503]);
+      expect([...seen].sort()).toEqual([400, 401, 403, 404, 409, 410, 412, 413, 415, 416, 422, 429, 503]);
       const notFound = doc.paths['/documents/{id}'].get.responses['404'].content!['application/problem+json'].example!;
       expect(notFound).toMatchObject({ type: 'urn:ultrai:problem:not-found', title: 'Not Found' });
       expect(notFound.instance).toMatch(/^\/documents\/[0-9a-f-]{36}$/);
@@ -167,7 +167,7 @@ describe('OpenAPI document', () => {
       }
     });
 
-    it('types every path id as a UUID', () => {
+    it('types every path id as a UUID (and a version number as an integer)', () => {
       const ids = operations().flatMap(({ key, op }) =>
         (op.parameters ?? [])
           .filter((p) => p.in === 'path' && p.name !== 'token')
@@ -175,11 +175,13 @@ describe('OpenAPI document', () => {
       );
       expect(ids.length).toBeGreaterThanOrEqual(8);
       for (const id of ids) {
-        expect(id).toEqual({
-          key: id.key,
-          name: expect.stringMatching(/^(id|\w+Id)$/),
-          schema: { type: 'string', format: 'uuid' },
-        });
+        if (id.name === 'n') expect(id).toEqual({ key: id.key, name: 'n', schema: { type: 'integer', minimum: 1 } });
+        else
+          expect(id).toEqual({
+            key: id.key,
+            name: expect.stringMatching(/^(id|\w+Id)$/),
+            schema: { type: 'string', format: 'uuid' },
+          });
       }
     });
 

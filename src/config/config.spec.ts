@@ -101,6 +101,16 @@ describe('loadConfig', () => {
       OTEL_SERVICE_NAME: 'docs-api',
       OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
       OTEL_TRACES_SAMPLER_ARG: '0.25',
+      STORAGE_DRIVER: 's3',
+      S3_BUCKET: 'docs',
+      S3_REGION: 'eu-central-1',
+      S3_ENDPOINT: 'https://s3.example.com',
+      S3_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+      S3_SECRET_ACCESS_KEY: 'secret-example',
+      S3_FORCE_PATH_STYLE: 'true',
+      DOWNLOAD_URL_TTL_SECONDS: '60',
+      DIRECT_UPLOAD_TTL_SECONDS: '120',
+      MAX_VERSIONS_PER_DOCUMENT: '5',
     };
     const readme = readFileSync(join(process.cwd(), 'README.md'), 'utf8').split(/^## Configuration$/m)[1];
     const documented = [...readme.split(/^## /m)[0].matchAll(/^\|\s*`([A-Z][A-Z0-9_]+)`/gm)].map((m) => m[1]);
@@ -171,9 +181,36 @@ describe('loadConfig', () => {
         accountRateLimitWindowMs: 60000,
         auditRetentionDays: 30,
       },
+      storage: {
+        driver: 's3',
+        s3: {
+          bucket: 'docs',
+          region: 'eu-central-1',
+          endpoint: 'https://s3.example.com',
+          accessKeyId: 'AKIAEXAMPLE',
+          secretAccessKey: 'secret-example',
+          forcePathStyle: true,
+        },
+        downloadUrlTtlSeconds: 60,
+        directUploadTtlSeconds: 120,
+        maxVersionsPerDocument: 5,
+      },
     });
     expect(config.embeddedDatabase).toBe(false);
     expect(config.production).toBe(true);
+  });
+
+  it('refuses s3 without a bucket, half a key pair, and files over what the driver holds', () => {
+    expect(() => loadConfig({ STORAGE_DRIVER: 's3' })).toThrow(/S3_BUCKET is required/);
+    expect(() => loadConfig({ S3_BUCKET: 'b', S3_ACCESS_KEY_ID: 'k' })).toThrow(/go together/);
+    expect(() => loadConfig({ STORAGE_DRIVER: 'ftp' })).toThrow(/STORAGE_DRIVER must be one of postgres, s3/);
+    expect(() => loadConfig({ UPLOAD_MAX_BYTES: String(2 * 1024 ** 3) })).toThrow(
+      /larger files need STORAGE_DRIVER=s3/,
+    );
+    expect(
+      loadConfig({ STORAGE_DRIVER: 's3', S3_BUCKET: 'b', S3_REGION: 'auto', UPLOAD_MAX_BYTES: String(5 * 1024 ** 3) })
+        .uploadMaxBytes,
+    ).toBe(5 * 1024 ** 3);
   });
 
   it('turns tracing on only with OTEL_EXPORTER_OTLP_ENDPOINT, and refuses a bad sampler or ratio', () => {

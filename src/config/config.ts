@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { ACCOUNT_VARIABLES, type AccountsConfig, finishAccountsConfig } from '../accounts/account-config.js';
+import { finishStorageConfig, STORAGE_VARIABLES, type StorageConfig } from '../storage/storage-config.js';
 import { developmentSecret } from './development-secret.js';
 import {
   type Env,
@@ -128,6 +129,8 @@ export class AppConfig {
   readonly linkPasswordWindowMs: number;
   /** Account lifecycle and mail: see src/accounts/account-config.ts. */
   readonly accounts: AccountsConfig;
+  /** Storage drivers, transfers and versions: see src/storage/storage-config.ts. */
+  readonly storage: StorageConfig;
 
   get production(): boolean {
     return this.nodeEnv === 'production';
@@ -199,7 +202,14 @@ const ratio =
 /** What the table reads; JWT_SECRET is completed by loadConfig (generated when unset). */
 type CoreSettings = Omit<
   AppConfig,
-  'production' | 'embeddedDatabase' | 'tracing' | 'jwtSecret' | 'jwtSecretGenerated' | 'jwtSecretFile' | 'accounts'
+  | 'production'
+  | 'embeddedDatabase'
+  | 'tracing'
+  | 'jwtSecret'
+  | 'jwtSecretGenerated'
+  | 'jwtSecretFile'
+  | 'accounts'
+  | 'storage'
 > & { jwtSecret: string | undefined };
 
 /** The service's own variables, in README's order (the accounts module has its own: ACCOUNT_VARIABLES). */
@@ -293,9 +303,10 @@ export const CORE_VARIABLES: VariableTable<CoreSettings> = {
     meaning:
       'the grace window, `0`–`300`: how long a refresh token just exchanged may be exchanged again (see Accounts)',
   }),
-  uploadMaxBytes: variable('UPLOAD_MAX_BYTES', integer(10 * 1024 * 1024, 1, 1024 * 1024 * 1024), {
+  uploadMaxBytes: variable('UPLOAD_MAX_BYTES', integer(10 * 1024 * 1024, 1, 5 * 1024 * 1024 * 1024), {
     default: '`10485760` (10 MiB)',
-    meaning: 'largest file one upload may carry, `1`–`1073741824` (1 GiB)',
+    meaning:
+      'largest file one upload may carry, `1`–`1073741824` (1 GiB) with the postgres driver, up to `5368709120` (5 GiB) with s3',
   }),
   userQuotaBytes: variable('USER_QUOTA_BYTES', integer(100 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER), {
     default: '`104857600` (100 MiB)',
@@ -414,6 +425,7 @@ export const CORE_VARIABLES: VariableTable<CoreSettings> = {
 export const CONFIG_VARIABLES: ReadonlyArray<Variable<unknown>> = [
   ...Object.values<Variable<unknown>>(CORE_VARIABLES),
   ...Object.values<Variable<unknown>>(ACCOUNT_VARIABLES),
+  ...Object.values<Variable<unknown>>(STORAGE_VARIABLES),
 ];
 
 export interface LoadConfigOptions {
@@ -434,6 +446,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const problems: string[] = [];
   const core = readTable(CORE_VARIABLES, env, problems);
   const accounts = readTable(ACCOUNT_VARIABLES, env, problems);
+  const storage = readTable(STORAGE_VARIABLES, env, problems);
   const production = core.nodeEnv === 'production';
 
   if (production && readVariable(env, 'DATABASE_URL') === undefined) {
@@ -463,6 +476,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     jwtSecretGenerated,
     jwtSecretFile,
     accounts: finishAccountsConfig(accounts, { production, port: core.port }, problems),
+    storage: finishStorageConfig(storage, core.uploadMaxBytes, problems),
   } satisfies Omit<AppConfig, 'production' | 'embeddedDatabase' | 'tracing'>);
 
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { isUuid } from '../common/ids.js';
 import { returningRows } from '../database/returning.js';
+import type { StoredObject } from '../storage/document-storage.js';
 import type { Scope, Sort } from './dto/document.dto.js';
 
 /** A document row as the API shows it (no text, no bytes). */
@@ -15,21 +15,38 @@ export interface DocumentRow {
   sha256: string;
   tags: string[];
   version: number;
+  /** The number of the current content version. */
+  contentVersion: number;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** One kept content version of a document, and where its bytes are. */
+export interface VersionRow extends StoredObject {
+  n: number;
+  filename: string;
+  mimeType: string;
+  size: number;
+  sha256: string;
+  createdAt: Date;
+}
+
+/** The bytes of new content, already written to storage, and what they are. */
+export interface NewContent {
+  object: StoredObject;
+  filename: string;
+  mimeType: string;
+  size: number;
+  sha256: string;
+  /** Text to index for search (text types), or null. */
+  indexText: string | null;
 }
 
 export interface NewDocument {
   ownerId: string;
   title: string;
-  filename: string;
-  mimeType: string;
-  size: number;
-  sha256: string;
   tags: string[];
-  /** UTF-8 text to index for search (PostgreSQL decodes it from `data`). */
-  isText: boolean;
-  data: Buffer;
+  content: NewContent;
 }
 
 export type ListOrder = Sort | 'rank';
@@ -65,11 +82,24 @@ export class QuotaExceededError extends Error {
   }
 }
 
-/** Bytes a user's live documents take: what counts toward the quota. */
-const USED_BYTES = 'SELECT coalesce(sum(size), 0)::float8 AS used FROM documents WHERE owner_id = $1';
+/**
+ * Bytes a user's documents take, what counts toward the quota: every kept
+ * version of each, and the direct uploads still open (their declared size is
+ * reserved until they complete or expire).
+ */
+const USED_BYTES = `SELECT (
+    coalesce((SELECT sum(v.size) FROM document_versions v JOIN documents d ON d.id = v.document_id
+               WHERE d.owner_id = $1), 0)
+  + coalesce((SELECT sum(u.size) FROM document_uploads u WHERE u.owner_id = $1 AND u.expires_at > now()), 0)
+  )::float8 AS used`;
 
-const COLUMNS = `id, owner_id AS "ownerId", title, filename, mime_type AS "mimeType", size, sha256, tags, version,
-  created_at AS "createdAt", updated_at AS "updatedAt"`;
+const COLUMNS = `id, owner_id AS "ownerId", title, filename, mime_type AS "mimeType", size::float8 AS size, sha256, tags,
+  version, content_version AS "contentVersion", created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+const VERSION_COLUMNS = `n, storage_driver AS driver, storage_key AS key, filename, mime_type AS "mimeType",
+  size::float8 AS size, sha256, created_at AS "createdAt"`;
+
+type Manager = { query(sql: string, params?: unknown[]): Promise<any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const IS_ADMIN = `EXISTS (SELECT 1 FROM users WHERE users.id = $2 AND users.role = 'admin')`;
 
@@ -117,31 +147,114 @@ export class DocumentsRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   /**
-   * Stores metadata and bytes in one transaction, after checking the owner's
-   * quota with their user row locked, so concurrent uploads by one user are
-   * counted one after the other and cannot both slip past the quota.
+   * Stores a document's metadata and its first version (bytes already in
+   * storage) in one transaction, after checking the owner's quota with their
+   * user row locked, so concurrent uploads by one user (through the API or
+   * direct) are counted one after the other and cannot both slip past it.
+   * `beforeInsert` runs in the transaction under that lock (e.g. to close a
+   * direct upload, whose reservation it replaces).
    */
-  async insert(doc: NewDocument, quotaBytes: number): Promise<DocumentRow> {
+  async insert(
+    doc: NewDocument,
+    quotaBytes: number,
+    beforeInsert?: (manager: Manager) => Promise<void>,
+  ): Promise<DocumentRow> {
     return this.dataSource.transaction(async (manager) => {
-      await manager.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [doc.ownerId]);
-      const [{ used }] = await manager.query(USED_BYTES, [doc.ownerId]);
-      if (used + doc.size > quotaBytes) throw new QuotaExceededError(used, quotaBytes);
-      // One statement, so the bytes cross the wire once; the text for search
-      // is decoded from them by PostgreSQL (without a leading BOM).
+      await lockOwner(manager, doc.ownerId);
+      if (beforeInsert) await beforeInsert(manager);
+      await checkQuota(manager, doc.ownerId, doc.content.size, quotaBytes);
+      const c = doc.content;
       const [row] = await manager.query(
-        `WITH inserted AS (
-           INSERT INTO documents (owner_id, title, filename, mime_type, size, sha256, tags, text_content)
-           VALUES ($1, $2, $3, $4, $5, $6, $7,
-                   CASE WHEN $8::boolean THEN regexp_replace(convert_from($9::bytea, 'UTF8'), '^\uFEFF', '') END)
-           RETURNING ${COLUMNS}
-         ), content AS (
-           INSERT INTO document_contents (document_id, data) SELECT id, $9::bytea FROM inserted
-         )
-         SELECT * FROM inserted`,
-        [doc.ownerId, doc.title, doc.filename, doc.mimeType, doc.size, doc.sha256, doc.tags, doc.isText, doc.data],
+        `INSERT INTO documents (owner_id, title, filename, mime_type, size, sha256, tags, text_content)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         RETURNING ${COLUMNS}`,
+        [doc.ownerId, doc.title, c.filename, c.mimeType, c.size, c.sha256, doc.tags, c.indexText],
       );
+      await insertVersion(manager, row.id, 1, c);
       return row as DocumentRow;
     });
+  }
+
+  /**
+   * Makes `content` the document's new current version, when the document is
+   * visible to the viewer and (with `expectedVersion`) still at that version;
+   * prunes the oldest versions beyond `maxVersions`. The quota counts what is
+   * kept afterwards. Returns the document, or null when it is not visible,
+   * or 'stale' when it changed.
+   */
+  async addVersion(
+    id: string,
+    viewerId: string,
+    content: NewContent,
+    options: { expectedVersion?: number; quotaBytes: number; maxVersions: number },
+  ): Promise<DocumentRow | null | 'stale'> {
+    return this.dataSource.transaction(async (manager) => {
+      const [found] = await manager.query(`SELECT owner_id AS "ownerId" FROM documents WHERE id = $1 AND ${EDITABLE}`, [
+        id,
+        viewerId,
+      ]);
+      if (!found) return null;
+      // The owner first, then the document: the order every upload takes its locks in.
+      await lockOwner(manager, found.ownerId);
+      const [doc] = await manager.query(
+        'SELECT version, content_version AS "contentVersion" FROM documents WHERE id = $1 FOR UPDATE',
+        [id],
+      );
+      if (!doc) return null;
+      if (options.expectedVersion !== undefined && doc.version !== options.expectedVersion) return 'stale';
+      const kept: Array<{ n: number; size: number }> = await manager.query(
+        'SELECT n, size::float8 AS size FROM document_versions WHERE document_id = $1 ORDER BY n DESC',
+        [id],
+      );
+      const pruned = kept.slice(Math.max(0, options.maxVersions - 1));
+      const freed = pruned.reduce((sum, v) => sum + v.size, 0);
+      await checkQuota(manager, found.ownerId, content.size - freed, options.quotaBytes);
+      if (pruned.length > 0) {
+        await manager.query('DELETE FROM document_versions WHERE document_id = $1 AND n = ANY($2::int[])', [
+          id,
+          pruned.map((v) => v.n),
+        ]);
+      }
+      const n = (kept[0]?.n ?? 0) + 1;
+      await insertVersion(manager, id, n, content);
+      const rows = await manager.query(
+        `UPDATE documents SET content_version = $2, filename = $3, mime_type = $4, size = $5, sha256 = $6,
+                text_content = $7, version = version + 1, updated_at = now()
+          WHERE id = $1 RETURNING ${COLUMNS}`,
+        [id, n, content.filename, content.mimeType, content.size, content.sha256, content.indexText],
+      );
+      return returningRows<DocumentRow>(rows)[0];
+    });
+  }
+
+  /** The document's current version: where its bytes are. */
+  async currentVersion(documentId: string): Promise<VersionRow | null> {
+    const rows = await this.dataSource.query(
+      `SELECT ${VERSION_COLUMNS} FROM document_versions
+        WHERE document_id = $1 AND n = (SELECT content_version FROM documents WHERE id = $1)`,
+      [documentId],
+    );
+    return rows[0] ?? null;
+  }
+
+  async versions(documentId: string): Promise<VersionRow[]> {
+    return this.dataSource.query(
+      `SELECT ${VERSION_COLUMNS} FROM document_versions WHERE document_id = $1 ORDER BY n DESC`,
+      [documentId],
+    );
+  }
+
+  async version(documentId: string, n: number): Promise<VersionRow | null> {
+    const rows = await this.dataSource.query(
+      `SELECT ${VERSION_COLUMNS} FROM document_versions WHERE document_id = $1 AND n = $2`,
+      [documentId, n],
+    );
+    return rows[0] ?? null;
+  }
+
+  async usedBytesIn(manager: Manager, ownerId: string): Promise<number> {
+    const [{ used }] = await manager.query(USED_BYTES, [ownerId]);
+    return used;
   }
 
   async usedBytes(ownerId: string): Promise<number> {
@@ -184,28 +297,6 @@ export class DocumentsRepository {
   }
 
   /**
-   * The bytes, read with `COPY ... (FORMAT binary)`: a plain SELECT makes pg
-   * receive a bytea as hex text and hold it as a string twice the file's size
-   * in the V8 heap (and pg's `binary: true` decodes it as UTF-8, corrupting
-   * it), while COPY data arrives as raw bytes. Works the same on PGlite.
-   */
-  async content(id: string): Promise<Buffer | null> {
-    // COPY takes no parameters: the id is a UUID checked here, so it is safe as a literal.
-    if (!isUuid(id)) return null;
-    const runner = this.dataSource.createQueryRunner();
-    try {
-      const client = (await runner.connect()) as { query(submittable: CopyOut): void };
-      const copy = new CopyOut(
-        `COPY (SELECT data FROM document_contents WHERE document_id = '${id}') TO STDOUT (FORMAT binary)`,
-      );
-      client.query(copy);
-      return parseSingleBytea(await copy.result);
-    } finally {
-      await runner.release();
-    }
-  }
-
-  /**
    * Changes title and/or tags when the viewer may edit the document (owner,
    * editor, administrator) and, if `expectedVersion` is given, it is still at that version.
    */
@@ -227,7 +318,9 @@ export class DocumentsRepository {
   /**
    * Deletes when the viewer owns or administers it (its shares and links go with it);
    * returns who could read it (owner first, then the people it was shared with), or
-   * null when nothing was deleted.
+   * null when nothing was deleted. The versions' bytes go with the rows (see the
+   * storage migration's trigger): postgres chunks at once, other objects through
+   * `storage_deletions`.
    */
   async delete(id: string, viewerId: string): Promise<string[] | null> {
     // One snapshot for both parts: the shares as they were before the cascade.
@@ -277,57 +370,19 @@ export class DocumentsRepository {
   }
 }
 
-/**
- * A COPY TO STDOUT run on a pg client (a "submittable": pg hands it the
- * connection and the protocol messages), collecting the raw CopyData chunks.
- */
-class CopyOut {
-  readonly result: Promise<Buffer[]>;
-  private readonly chunks: Buffer[] = [];
-  private settle!: { resolve: (chunks: Buffer[]) => void; reject: (error: unknown) => void };
-
-  constructor(private readonly text: string) {
-    this.result = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
-  }
-
-  submit(connection: { query(text: string): void }): void {
-    connection.query(this.text);
-  }
-
-  handleCopyData(message: { chunk: Buffer }): void {
-    this.chunks.push(message.chunk);
-  }
-
-  handleReadyForQuery(): void {
-    this.settle.resolve(this.chunks);
-  }
-
-  /** pg calls this instead of handleReadyForQuery on an error (also a lost connection). */
-  handleError(error: unknown): void {
-    this.settle.reject(error);
-  }
-
-  handleCommandComplete(): void {}
-  handleRowDescription(): void {}
-  handleDataRow(): void {}
-  handleEmptyQuery(): void {}
+async function lockOwner(manager: Manager, ownerId: string): Promise<void> {
+  await manager.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [ownerId]);
 }
 
-/** PostgreSQL's binary COPY header: signature, flags, header-extension length. */
-const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+async function checkQuota(manager: Manager, ownerId: string, adding: number, quotaBytes: number): Promise<void> {
+  const [{ used }] = await manager.query(USED_BYTES, [ownerId]);
+  if (used + adding > quotaBytes) throw new QuotaExceededError(used, quotaBytes);
+}
 
-/**
- * The one bytea field of a binary COPY of at most one row, or null for none.
- * The chunks are joined into a buffer of their exact size first, so what stays
- * alive is the file, not pg's larger receive buffer the chunks are slices of.
- */
-function parseSingleBytea(chunks: Buffer[]): Buffer | null {
-  const all = Buffer.concat(chunks);
-  if (all.length < 21 || !all.subarray(0, 11).equals(COPY_SIGNATURE)) throw new Error('unexpected COPY output');
-  const start = 19 + all.readUInt32BE(15);
-  const fields = all.readInt16BE(start);
-  if (fields === -1) return null; // the trailer: no row
-  const length = all.readInt32BE(start + 2);
-  if (fields !== 1 || length < 0) throw new Error('unexpected COPY output');
-  return all.subarray(start + 6, start + 6 + length);
+async function insertVersion(manager: Manager, documentId: string, n: number, c: NewContent): Promise<void> {
+  await manager.query(
+    `INSERT INTO document_versions (document_id, n, storage_driver, storage_key, filename, mime_type, size, sha256)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [documentId, n, c.object.driver, c.object.key, c.filename, c.mimeType, c.size, c.sha256],
+  );
 }

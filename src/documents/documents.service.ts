@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { pipeline, Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { AuditLog } from '../audit/audit-log.js';
 import type { Principal } from '../common/principal.js';
@@ -8,38 +9,54 @@ import { isUuid } from '../common/ids.js';
 import { AppError, NotFoundError, ValidationFailedError } from '../common/problem.js';
 import { CacheGenerations } from '../cache/cache-generations.js';
 import { AppConfig } from '../config/config.js';
-import { detectContentType } from './content-type.js';
 import { EventsService } from '../events/events.service.js';
+import { type ByteRange } from '../storage/object-store.js';
+import { DocumentStorage } from '../storage/document-storage.js';
+import { INDEXED_TEXT_BYTES } from './content-type.js';
 import {
   type Access,
   type AccessibleRow,
   DocumentsRepository,
   type DocumentRow,
   type ListOrder,
+  type NewContent,
   QuotaExceededError,
+  type VersionRow,
 } from './documents.repository.js';
 import type { DocumentDto, DocumentListQueryDto, UpdateDocumentDto } from './dto/document.dto.js';
+import type { DocumentVersionDto } from './dto/storage.dto.js';
 import { type ReleaseSlot, DownloadSlots } from './download-slots.js';
-import { sanitizeFilename } from './filename.js';
+import { contentDisposition, sanitizeFilename } from './filename.js';
+import { parseRange } from './range.js';
+import { UploadCheck } from './upload-check.js';
+import type { IncomingFile } from './upload-reader.js';
 import { PayloadTooLargeError } from '../common/errors.js';
 
-/** What an upload brings, however it arrived (multipart or JSON). */
-export interface IncomingDocument {
-  title?: string;
-  tags?: string[];
-  filename: string;
-  declaredType: string;
-  data: Buffer;
-  sha256: string;
+/** How a client asked for content: conditions, a range, a redirect. */
+export interface ContentRequest {
+  ifNoneMatch?: string;
+  range?: string;
+  ifRange?: string;
+  /** Answer with a presigned URL instead of the bytes, when the bytes are in object storage. */
+  redirect?: boolean;
 }
 
-export interface DocumentContent {
-  document: DocumentDto;
-  /** Absent when the caller's ETag matched: nothing to send. */
-  data?: Buffer;
-  /** With `data`: the caller's download slot, to release once the response is over. */
-  release?: ReleaseSlot;
-}
+/** What to answer a content request with. */
+export type ContentAnswer =
+  | { kind: 'not-modified'; sha256: string }
+  | { kind: 'redirect'; url: string; sha256: string }
+  | {
+      kind: 'bytes';
+      sha256: string;
+      mimeType: string;
+      filename: string;
+      size: number;
+      /** Set for a 206. */
+      range?: ByteRange;
+      stream: Readable;
+      /** The caller's download slot, to release once the response is over. */
+      release: ReleaseSlot;
+    };
 
 /** What a route needs: to read, to edit (title, tags, content), or to manage (delete, restore, share). */
 export type Need = 'read' | 'edit' | 'manage';
@@ -79,6 +96,23 @@ export function sha256Of(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+export function toVersionDto(row: VersionRow, current: number): DocumentVersionDto {
+  return {
+    n: row.n,
+    filename: row.filename,
+    mimeType: row.mimeType,
+    size: row.size,
+    sha256: row.sha256,
+    createdAt: row.createdAt,
+    current: row.n === current,
+  };
+}
+
+/** The Content-Type a document's bytes are sent with. */
+export function contentTypeOf(mimeType: string): string {
+  return mimeType.startsWith('text/') ? `${mimeType}; charset=utf-8` : mimeType;
+}
+
 const NOT_FOUND = 'No such document.';
 /** Room for the multipart boundaries, part headers, title and tags around the file. */
 const MULTIPART_OVERHEAD_BYTES = 256 * 1024;
@@ -92,6 +126,7 @@ export class DocumentsService {
     private readonly slots: DownloadSlots,
     private readonly audit: AuditLog,
     private readonly events: EventsService,
+    private readonly storage: DocumentStorage,
   ) {}
 
   /**
@@ -107,29 +142,55 @@ export class DocumentsService {
     if (used >= this.config.userQuotaBytes) throw this.quotaError(used);
   }
 
-  async create(principal: Principal, incoming: IncomingDocument): Promise<DocumentDto> {
-    if (incoming.data.length > this.config.uploadMaxBytes) {
-      throw new PayloadTooLargeError(`The file is larger than the ${this.config.uploadMaxBytes}-byte limit.`);
-    }
-    const detected = detectContentType(incoming.data, incoming.declaredType, incoming.filename);
-    if (!detected.ok) throw new AppError(415, 'unsupported-media-type', `Not accepted: ${detected.reason}.`);
-    const filename = sanitizeFilename(incoming.filename, detected.type);
-    const title = incoming.title ?? filename.replace(/\.[^.]+$/, '').slice(0, 200);
+  /**
+   * Streams an upload to storage through the size and content checks. On
+   * success the object exists but no row names it yet: the caller either
+   * `create`s/`addVersion`s it or `discard`s it.
+   */
+  async receive(file: IncomingFile): Promise<NewContent> {
+    const check = new UploadCheck(file.declaredType, file.filename, this.config.uploadMaxBytes);
+    pipeline(file.stream, check, () => undefined);
+    const object = await this.storage.write(check);
+    const checked = check.checked;
+    return {
+      object,
+      filename: sanitizeFilename(file.filename, checked.type),
+      mimeType: checked.type,
+      size: checked.size,
+      sha256: checked.sha256,
+      indexText: checked.text ? (checked.indexText ?? '') : null,
+    };
+  }
+
+  /** Receives bytes already in memory (a JSON text document). */
+  receiveBuffer(data: Buffer, filename: string, declaredType: string): Promise<NewContent> {
+    return this.receive({ filename, declaredType, stream: Readable.from([data], { objectMode: false }) });
+  }
+
+  /** Deletes received bytes no document took. */
+  async discard(content: NewContent): Promise<void> {
+    await this.storage.delete(content.object).catch(() => undefined);
+  }
+
+  /** Creates the document for received content; on any failure the content is discarded. */
+  async create(
+    principal: Principal,
+    fields: { title?: string; tags?: string[] },
+    content: NewContent,
+    beforeInsert?: Parameters<DocumentsRepository['insert']>[2],
+  ): Promise<DocumentDto> {
+    const title = fields.title ?? content.filename.replace(/\.[^.]+$/, '').slice(0, 200);
     try {
       const created = toDocumentDto(
         await this.documents.insert(
           {
             ownerId: principal.userId,
-            title: title === '' ? filename.slice(0, 200) : title,
-            filename,
-            mimeType: detected.type,
-            size: incoming.data.length,
-            sha256: incoming.sha256,
-            tags: incoming.tags ?? [],
-            isText: detected.text,
-            data: incoming.data,
+            title: title === '' ? content.filename.slice(0, 200) : title,
+            tags: fields.tags ?? [],
+            content,
           },
           this.config.userQuotaBytes,
+          beforeInsert,
         ),
         'owner',
       );
@@ -141,9 +202,73 @@ export class DocumentsService {
       });
       return created;
     } catch (error) {
+      await this.discard(content);
       if (error instanceof QuotaExceededError) throw this.quotaError(error.used);
       throw error;
     }
+  }
+
+  /** Makes received content the document's new version (If-Match: "<version>"); discarded on failure. */
+  async addVersion(principal: Principal, id: string, content: NewContent, ifMatch?: string): Promise<DocumentDto> {
+    try {
+      // 404 when it is not there (or not theirs), 403 for a viewer
+      const { row, access } = await this.require(principal, id, 'edit');
+      const expected = ifMatch === undefined ? undefined : parseVersionTag(ifMatch);
+      if (expected === null) throw invalidIfMatch(row.version);
+      const result = await this.documents.addVersion(id, principal.userId, content, {
+        expectedVersion: expected,
+        quotaBytes: this.config.userQuotaBytes,
+        maxVersions: this.config.storage.maxVersionsPerDocument,
+      });
+      if (result === null) throw new NotFoundError(NOT_FOUND);
+      if (result === 'stale') throw preconditionFailed();
+      await this.changed(id, 'document.updated', { version: result.version });
+      void this.storage.drainDeletions();
+      return toDocumentDto(result, access);
+    } catch (error) {
+      await this.discard(content);
+      if (error instanceof QuotaExceededError) throw this.quotaError(error.used);
+      throw error;
+    }
+  }
+
+  async versions(principal: Principal, id: string): Promise<DocumentVersionDto[]> {
+    const { row } = await this.require(principal, id, 'read');
+    return (await this.documents.versions(id)).map((v) => toVersionDto(v, row.contentVersion));
+  }
+
+  /** Restores version `n`: a new version with a copy of its bytes. */
+  async restoreVersion(principal: Principal, id: string, n: number, ifMatch?: string): Promise<DocumentDto> {
+    await this.require(principal, id, 'edit');
+    const version = await this.documents.version(id, n);
+    if (!version) throw new NotFoundError('No such version of this document.');
+    const object = await this.storage.copy(version);
+    let indexText: string | null = null;
+    if (version.mimeType !== 'application/pdf') {
+      try {
+        const start = await this.storage.readStart(object, version.size, INDEXED_TEXT_BYTES);
+        indexText = new TextDecoder()
+          .decode(start)
+          .replace(/\uFFFD$/, '')
+          .replace(/^\uFEFF/, '');
+      } catch (error) {
+        await this.storage.delete(object).catch(() => undefined);
+        throw error;
+      }
+    }
+    return this.addVersion(
+      principal,
+      id,
+      {
+        object,
+        filename: version.filename,
+        mimeType: version.mimeType,
+        size: version.size,
+        sha256: version.sha256,
+        indexText,
+      },
+      ifMatch,
+    );
   }
 
   async list(
@@ -193,17 +318,62 @@ export class DocumentsService {
     return toDocumentDto(row, access);
   }
 
-  /** The bytes, unless `ifNoneMatch` already names this content. */
-  async content(principal: Principal, id: string, ifNoneMatch?: string): Promise<DocumentContent> {
-    const { row, access } = await this.require(principal, id, 'read');
-    const document = toDocumentDto(row, access);
-    if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, row.sha256)) return { document };
-    // Taken before the bytes are read: reading them is what costs the memory.
+  /** The current content, as asked: 304, a redirect, all the bytes or a range of them. */
+  async content(principal: Principal, id: string, request: ContentRequest): Promise<ContentAnswer> {
+    const { row } = await this.require(principal, id, 'read');
+    const version = await this.documents.version(id, row.contentVersion);
+    if (!version) throw new NotFoundError(NOT_FOUND);
+    return this.answer(principal, version, request);
+  }
+
+  /** A kept version's content, as asked. */
+  async versionContent(principal: Principal, id: string, n: number, request: ContentRequest): Promise<ContentAnswer> {
+    await this.require(principal, id, 'read');
+    const version = await this.documents.version(id, n);
+    if (!version) throw new NotFoundError('No such version of this document.');
+    return this.answer(principal, version, request);
+  }
+
+  private async answer(principal: Principal, version: VersionRow, request: ContentRequest): Promise<ContentAnswer> {
+    const { sha256, size } = version;
+    if (request.ifNoneMatch !== undefined && etagMatches(request.ifNoneMatch, sha256)) {
+      return { kind: 'not-modified', sha256 };
+    }
+    if (request.redirect && version.driver === 's3' && this.storage.s3) {
+      const url = await this.storage.s3.presignGet(
+        version.key,
+        this.config.storage.downloadUrlTtlSeconds,
+        contentTypeOf(version.mimeType),
+        contentDisposition(version.filename),
+      );
+      return { kind: 'redirect', url, sha256 };
+    }
+    // If-Range: the range only applies to the content it names; anything else gets it all.
+    const useRange =
+      request.range !== undefined && (request.ifRange === undefined || request.ifRange.trim() === `"${sha256}"`);
+    const range = useRange ? parseRange(request.range!, size) : undefined;
+    if (range === 'unsatisfiable') {
+      throw new AppError(
+        416,
+        'range-not-satisfiable',
+        `The range is outside the content, which is ${size} bytes long.`,
+        undefined,
+        { 'content-range': `bytes */${size}` },
+      );
+    }
     const release = this.slots.acquire(principal.userId);
     try {
-      const data = await this.documents.content(id);
-      if (!data) throw new NotFoundError(NOT_FOUND);
-      return { document, data, release };
+      const stream = await this.storage.read(version, size === 0 ? undefined : (range ?? { start: 0, end: size - 1 }));
+      return {
+        kind: 'bytes',
+        sha256,
+        mimeType: version.mimeType,
+        filename: version.filename,
+        size,
+        range,
+        stream,
+        release,
+      };
     } catch (error) {
       release();
       throw error;
@@ -215,14 +385,7 @@ export class DocumentsService {
       throw new ValidationFailedError([{ field: 'title', message: 'send title and/or tags' }]);
     }
     const expected = ifMatch === undefined ? undefined : parseVersionTag(ifMatch);
-    if (expected === null) {
-      const { version } = (await this.require(principal, id, 'edit')).row;
-      throw new AppError(
-        400,
-        'invalid-if-match',
-        `If-Match must be the version from the ETag, in quotes: If-Match: "${version}" (or * for any version).`,
-      );
-    }
+    if (expected === null) throw invalidIfMatch((await this.require(principal, id, 'edit')).row.version);
     const updated = await this.documents.update(id, principal.userId, changes, expected);
     if (updated) {
       await this.changed(id, 'document.updated', { version: updated.version });
@@ -238,6 +401,7 @@ export class DocumentsService {
     if (!readers) throw new NotFoundError(NOT_FOUND);
     await this.bumpAll(readers);
     await this.events.publish({ type: 'document.deleted', userIds: readers, data: { documentId: id } });
+    void this.storage.drainDeletions();
   }
 
   /**
@@ -304,11 +468,29 @@ export class DocumentsService {
     await Promise.all([...new Set(userIds)].map((userId) => this.cache.bump(userId)));
   }
 
+  /** The 413 for a quota that `used` bytes leave no room in. */
+  quotaErrorFor(used: number): AppError {
+    return this.quotaError(used);
+  }
+
+  /** Bytes counted toward the owner's quota, read in a caller's transaction. */
+  usedBytesIn(manager: { query(sql: string, params: unknown[]): Promise<Array<{ used: number }>> }, ownerId: string) {
+    return this.documents.usedBytesIn(manager, ownerId);
+  }
+
   private quotaError(used: number): AppError {
     return new PayloadTooLargeError(
       `This upload would exceed your storage quota (${used} of ${this.config.userQuotaBytes} bytes used).`,
     );
   }
+}
+
+function invalidIfMatch(version: number): AppError {
+  return new AppError(
+    400,
+    'invalid-if-match',
+    `If-Match must be the version from the ETag, in quotes: If-Match: "${version}" (or * for any version).`,
+  );
 }
 
 function preconditionFailed(): AppError {

@@ -11,6 +11,7 @@ import { DocumentsRepository } from '../documents/documents.repository.js';
 import { DownloadSlots } from '../documents/download-slots.js';
 import { downloadStream } from '../documents/download-stream.js';
 import { setFileHeaders } from '../documents/file-headers.js';
+import { DocumentStorage } from '../storage/document-storage.js';
 import { LinkPasswordDto, SharedDocumentDto } from './dto/sharing.dto.js';
 import { SharingService } from './sharing.service.js';
 
@@ -33,6 +34,7 @@ export class LinksController {
     private readonly sharing: SharingService,
     private readonly documents: DocumentsRepository,
     private readonly slots: DownloadSlots,
+    private readonly storage: DocumentStorage,
     private readonly config: AppConfig,
   ) {}
 
@@ -116,17 +118,22 @@ export class LinksController {
     const release = this.slots.acquire(`link-ip:${request.ip}`);
     try {
       const uncount = await this.sharing.countDownload(opened.link);
-      const data = await this.documents.content(opened.document.id).catch(async (error: unknown) => {
+      const version = await this.documents.currentVersion(opened.document.id);
+      if (!version) {
         await uncount();
-        throw error;
-      });
-      if (!data) throw new NotFoundError('This link does not exist or no longer works.');
-      const { document } = opened;
+        throw new NotFoundError('This link does not exist or no longer works.');
+      }
+      const data = await this.storage
+        .read(version, version.size === 0 ? undefined : { start: 0, end: version.size - 1 })
+        .catch(async (error: unknown) => {
+          await uncount();
+          throw error;
+        });
       reply
-        .header('etag', `"${document.sha256}"`)
+        .header('etag', `"${version.sha256}"`)
         .header('cache-control', 'no-store')
         .header('x-content-type-options', 'nosniff');
-      setFileHeaders(reply, document, data.length);
+      setFileHeaders(reply, version, version.size);
       return downloadStream(data, reply.raw, this.config.downloadStallTimeoutMs, release);
     } catch (error) {
       release();

@@ -1,3 +1,4 @@
+import { StorageModule } from '../storage/storage.module.js';
 import { Module } from '@nestjs/common';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { DocumentsModule } from '../documents/documents.module.js';
@@ -8,7 +9,7 @@ import { SharingService } from './sharing.service.js';
 
 /** Documents shared with people and by link. */
 @Module({
-  imports: [DocumentsModule, SessionsModule],
+  imports: [DocumentsModule, SessionsModule, StorageModule],
   controllers: [SharesController, LinksController],
   providers: [SharingRepository, SharingService],
 })

@@ -23,3 +23,13 @@ export const ELF = Buffer.concat([
 ]);
 
 export const INVALID_UTF8 = Buffer.from([0x68, 0x69, 0x20, 0xc3, 0x28, 0xff, 0xfe, 0x0a]);
+
+/** A supertest parser that keeps the body as bytes (`.buffer(true).parse(binaryBody)`). */
+export function binaryBody(
+  res: { on(event: string, listener: (chunk?: Buffer) => void): void },
+  done: (error: null, body: Buffer) => void,
+): void {
+  const chunks: Buffer[] = [];
+  res.on('data', (chunk?: Buffer) => chunks.push(chunk!));
+  res.on('end', () => done(null, Buffer.concat(chunks)));
+}
