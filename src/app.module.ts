@@ -10,6 +10,7 @@ import { DocumentsModule } from './documents/documents.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MailModule } from './mail/mail.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { OidcModule } from './oidc/oidc.module.js';
 import { UsersModule } from './users/users.module.js';
 
 @Global()
@@ -44,6 +45,7 @@ export class AppModule {
         MailModule,
         AuditModule,
         AccountsModule,
+        OidcModule,
         ...extraModules,
       ],
     };

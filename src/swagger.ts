@@ -4,10 +4,14 @@ import { problemContent, problemDescription, ProblemDto } from './common/api-pro
 import { PROBLEM_CONTENT_TYPE } from './common/problem.js';
 import { CreateTextDocumentDto } from './documents/dto/document.dto.js';
 import { packageInfo } from './common/package-info.js';
+import { AppConfig } from './config/config.js';
+import { OIDC_TAG } from './oidc/oidc.controller.js';
+import { describeOidc, OIDC_TAG_DESCRIPTION } from './oidc/oidc-openapi.js';
 
 /** In the order Swagger UI shows them. */
 const TAGS: Array<[name: string, description: string]> = [
   ['Auth', 'Register, log in, refresh tokens, and see or end your sessions.'],
+  [OIDC_TAG, OIDC_TAG_DESCRIPTION],
   ['Users', 'Your profile, password and account; managing users, for administrators.'],
   ['Documents', 'Upload, list, search, download, change and delete your documents.'],
   ['Health', 'Liveness and readiness, for load balancers and monitors.'],
@@ -71,6 +75,7 @@ export function setupSwagger(app: INestApplication): void {
     upload.content['application/json'] = { schema: { $ref: '#/components/schemas/CreateTextDocumentDto' } };
   }
   completeOperations(document);
+  describeOidc(document, app.get(AppConfig));
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs/openapi.json',
     raw: ['json'],

@@ -16,6 +16,7 @@ import { TokenService } from './token.service.js';
 @Module({
   imports: [PassportModule, JwtModule.register({}), UsersModule, SessionsModule],
   controllers: [AuthController],
+  exports: [AuthService],
   providers: [
     AuthService,
     LoginThrottle,

@@ -94,7 +94,14 @@ export class AuthService {
       throw new UnauthorizedError(INVALID_CREDENTIALS);
     }
     await this.loginThrottle.succeeded(email);
+    return this.startSession(user, client);
+  }
 
+  /**
+   * A new session for a user who proved who they are (password, or an OpenID
+   * Connect sign-in: `method`), audited, as the login token pair.
+   */
+  async startSession(user: User, client: ClientInfo, method?: string): Promise<TokenResponseDto> {
     const secret = newRefreshSecret();
     const session = await this.sessionsRepo.create({
       userId: user.id,
@@ -107,7 +114,7 @@ export class AuthService {
       type: 'login.succeeded',
       userId: user.id,
       actorId: user.id,
-      details: { sessionId: session.id },
+      details: method ? { sessionId: session.id, method } : { sessionId: session.id },
     });
     return this.tokenResponse(user, session.id, secret);
   }
