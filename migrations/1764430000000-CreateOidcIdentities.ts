@@ -22,7 +22,9 @@ export class CreateOidcIdentities1764430000000 implements MigrationInterface {
         created_at timestamptz(3) NOT NULL DEFAULT now(),
         last_login_at timestamptz(3) NOT NULL DEFAULT now()
       )`);
-    await queryRunner.query(`CREATE UNIQUE INDEX user_identities_issuer_subject_key ON user_identities (issuer, subject)`);
+    await queryRunner.query(
+      `CREATE UNIQUE INDEX user_identities_issuer_subject_key ON user_identities (issuer, subject)`,
+    );
     await queryRunner.query(`CREATE INDEX user_identities_user_idx ON user_identities (user_id)`);
     // Only hashes of the state and of the codes: a leaked table gives nothing to replay.
     await queryRunner.query(`

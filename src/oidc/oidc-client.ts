@@ -156,15 +156,19 @@ function providerDown(): ServiceUnavailableError {
 
 /** A network failure, a timeout, or the provider answering 5xx / not JSON. */
 function unreachable(error: unknown): boolean {
-  if (error instanceof TypeError && error.message === 'fetch failed') return true;
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return true;
+  if (typeof error !== 'object' || error === null) return false;
+  // By name, not instanceof: fetch's errors come from Node's own realm, not always the caller's.
+  const { name, message, code, cause } = error as {
+    name?: unknown;
+    message?: unknown;
+    code?: unknown;
+    cause?: unknown;
+  };
+  if (name === 'TypeError' && message === 'fetch failed') return true;
+  if (name === 'TimeoutError' || name === 'AbortError') return true;
   if (error instanceof client.ResponseBodyError) return error.status >= 500;
   if (error instanceof client.ClientError) {
-    return (
-      error.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' ||
-      error.code === 'OAUTH_RESPONSE_IS_NOT_JSON' ||
-      unreachable(error.cause)
-    );
+    return code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || code === 'OAUTH_RESPONSE_IS_NOT_JSON' || unreachable(cause);
   }
   return false;
 }

@@ -28,13 +28,16 @@ export function readOidcConfig({ read, url, problems, production }: Readers): Oi
   for (const entry of (read('OIDC_ALLOWED_REDIRECTS') ?? '').split(',').map((e) => e.trim())) {
     if (entry === '') continue;
     if (isRedirectTarget(entry)) allowedRedirects.push(entry);
-    else problems.push(`OIDC_ALLOWED_REDIRECTS entries must be absolute http(s) URLs without a fragment (got "${entry}")`);
+    else
+      problems.push(`OIDC_ALLOWED_REDIRECTS entries must be absolute http(s) URLs without a fragment (got "${entry}")`);
   }
   if (read('OIDC_ISSUER_URL') !== undefined) {
     if (clientId === undefined) problems.push('OIDC_CLIENT_ID is required when OIDC_ISSUER_URL is set');
     if (!scopes.split(' ').includes('openid')) problems.push(`OIDC_SCOPES must include openid (got "${scopes}")`);
     if (allowedRedirects.length === 0) {
-      problems.push('OIDC_ALLOWED_REDIRECTS is required when OIDC_ISSUER_URL is set (where the client app gets its code)');
+      problems.push(
+        'OIDC_ALLOWED_REDIRECTS is required when OIDC_ISSUER_URL is set (where the client app gets its code)',
+      );
     }
   }
   return {

@@ -24,8 +24,7 @@ export const LOGIN_CODE_TTL_SECONDS = 60;
 /** `amr` values that name a second factor, or a method strong on its own (RFC 8176). */
 const SECOND_FACTOR_AMR = new Set(['mfa', 'otp', 'hwk', 'swk', 'sms', 'fido', 'face', 'fpt', 'iris', 'retina', 'vbm']);
 
-const INVALID_STATE =
-  'This sign-in is unknown or expired (state does not match). Start again from the sign-in button.';
+const INVALID_STATE = 'This sign-in is unknown or expired (state does not match). Start again from the sign-in button.';
 const INVALID_CODE = 'The sign-in code is not valid: it is unknown, already used or expired. Sign in again.';
 
 interface PendingAuthorization {
@@ -126,16 +125,18 @@ export class OidcService {
     currentUrl.search = params.toString();
     let claims: OidcClaims;
     try {
-      claims = await this.oidc.exchange(currentUrl, { state, nonce: pending.nonce, codeVerifier: pending.codeVerifier });
+      claims = await this.oidc.exchange(currentUrl, {
+        state,
+        nonce: pending.nonce,
+        codeVerifier: pending.codeVerifier,
+      });
     } catch (error) {
       if (error instanceof OidcLoginFailedError) await this.failed(null, 'provider-response');
       throw error;
     }
     const { userId, identityId } = await this.accountFor(claims);
     const code = newAccountToken();
-    await this.dataSource.query(
-      `DELETE FROM oidc_login_codes WHERE expires_at < now() - interval '1 hour'`,
-    );
+    await this.dataSource.query(`DELETE FROM oidc_login_codes WHERE expires_at < now() - interval '1 hour'`);
     await this.dataSource.query(
       `INSERT INTO oidc_login_codes (code_hash, user_id, identity_id, second_factor, expires_at)
        VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))`,
