@@ -39,6 +39,9 @@ describe('OpenAPI document', () => {
     'POST /auth/email/verify',
     'POST /auth/password/forgot',
     'POST /auth/password/reset',
+    'GET /auth/oidc/authorize',
+    'GET /auth/oidc/callback',
+    'POST /auth/oidc/token',
   ]);
   const EXPECTED = [
     ...PUBLIC,
@@ -66,6 +69,8 @@ describe('OpenAPI document', () => {
     'PUT /users/me/email',
     'GET /users/me/audit',
     'GET /admin/audit',
+    'GET /users/me/identities',
+    'DELETE /users/me/identities/{id}',
   ];
 
   const operations = () =>

@@ -42,6 +42,7 @@ function callbackUrl(request: FastifyRequest): string {
   return `${request.protocol}://${request.host}${CALLBACK_PATH}`;
 }
 
+@ApiTags(OIDC_TAG)
 @Controller()
 @SmallBody()
 export class OidcController {
@@ -52,7 +53,6 @@ export class OidcController {
   @Get('auth/oidc/authorize')
   @Redirect()
   @Header('Cache-Control', 'no-store')
-  @ApiTags(OIDC_TAG)
   @ApiOperation({
     summary: 'Start signing in with the OpenID Connect provider: 302 to its login page',
     description:
@@ -70,7 +70,6 @@ export class OidcController {
   @Redirect()
   @Header('Cache-Control', 'no-store')
   @Header('Referrer-Policy', 'no-referrer')
-  @ApiTags(OIDC_TAG)
   @ApiOperation({
     summary: 'Where the provider sends the browser back: 302 to the client with a one-time code',
     description:
@@ -89,7 +88,6 @@ export class OidcController {
   @AuthRateLimit('oidc-token')
   @Post('auth/oidc/token')
   @HttpCode(HttpStatus.OK)
-  @ApiTags(OIDC_TAG)
   @ApiOperation({
     summary: 'Trade the one-time code from the redirect for the login token pair',
     description: 'A new session, listed in `GET /auth/sessions` and revocable like any other.',
@@ -99,9 +97,16 @@ export class OidcController {
   token(@Body() body: OidcTokenDto, @Client() client: ClientInfo): Promise<TokenResponseDto> {
     return this.oidc.token(body.code, client);
   }
+}
+
+/** The caller's linked provider accounts: with the other /users/me routes in the docs. */
+@ApiTags('Users')
+@Controller()
+@SmallBody()
+export class IdentitiesController {
+  constructor(private readonly oidc: OidcService) {}
 
   @Get('users/me/identities')
-  @ApiTags('Users')
   @ApiBearerAuth('bearer')
   @ApiOperation({ summary: 'Your accounts at OpenID Connect providers that can sign you in' })
   @ApiOkResponse({ type: IdentityListDto })
@@ -112,7 +117,6 @@ export class OidcController {
 
   @Delete('users/me/identities/:id')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiTags('Users')
   @ApiBearerAuth('bearer')
   @ApiOperation({
     summary: 'Unlink a provider account',

@@ -3,13 +3,13 @@ import { AuthModule } from '../auth/auth.module.js';
 import { SessionsModule } from '../auth/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { OidcClient } from './oidc-client.js';
-import { OidcController } from './oidc.controller.js';
+import { IdentitiesController, OidcController } from './oidc.controller.js';
 import { OidcService } from './oidc.service.js';
 
 /** Sign-in with an OpenID Connect provider, and the identities it links to accounts. */
 @Module({
   imports: [AuthModule, UsersModule, SessionsModule],
-  controllers: [OidcController],
+  controllers: [OidcController, IdentitiesController],
   providers: [OidcClient, OidcService],
 })
 export class OidcModule {}

@@ -36,6 +36,11 @@ export class TestProvider {
     const port = await freePort();
     const issuer = `http://127.0.0.1:${port}`;
     const accounts = new Map<string, ProviderAccount>();
+    // Its start-up warnings (development keys and login form: what a test provider is for) are not news.
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => {
+      if (!String(args[0]).startsWith('oidc-provider WARNING')) warn(...args);
+    };
     const provider = new Provider(issuer, {
       clients: [
         {
@@ -57,6 +62,7 @@ export class TestProvider {
         },
       }),
     });
+    console.warn = warn;
     // The development login form signs in with an account id only; the methods it "used" (amr)
     // are the account's, added as the login finishes, so the ID token reports them.
     const finish = provider.interactionFinished.bind(provider);
