@@ -247,6 +247,17 @@ describe('OpenID Connect sign-in', () => {
     expect(res.body).toMatchObject({ type: 'urn:ultrai:problem:oidc-login-failed' });
   });
 
+  it('sends the browser back to the client with the error when the person cancels at the provider', async () => {
+    const login = op.account(unique('cancel'), { email: `${unique('c')}@example.com`, email_verified: true });
+    const back = await signInAtProvider(await authorize(t), login, { cancel: true });
+    expect(back.searchParams.get('error')).toBe('access_denied');
+    const res = await callback(t, back).expect(302);
+    const target = new URL(res.headers.location as string);
+    expect(`${target.origin}${target.pathname}`).toBe(APP_REDIRECT);
+    expect(target.searchParams.get('error')).toBe('access_denied');
+    expect(target.searchParams.get('code')).toBeNull();
+  });
+
   it('takes a code once, and only for 60 seconds', async () => {
     const login = op.account(unique('code'), { email: `${unique('c')}@example.com`, email_verified: true });
     const code = await signIn(t, login);

@@ -87,7 +87,7 @@ export class OidcClient {
   async exchange(callbackUrl: URL, checks: PendingChecks): Promise<OidcClaims> {
     const configuration = await this.configuration();
     let claims: client.IDToken | undefined;
-    let profile: Record<string, unknown> = {};
+    let profile: Record<string, unknown>;
     try {
       const tokens = await client.authorizationCodeGrant(configuration, callbackUrl, {
         pkceCodeVerifier: checks.codeVerifier,
@@ -104,9 +104,6 @@ export class OidcClient {
       }
     } catch (error) {
       if (unreachable(error)) throw providerDown();
-      if (error instanceof client.AuthorizationResponseError && error.error === 'access_denied') {
-        throw new OidcLoginFailedError('The sign-in was cancelled at the provider.');
-      }
       throw new OidcLoginFailedError();
     }
     if (!claims) throw new OidcLoginFailedError();

@@ -121,6 +121,14 @@ export class OidcService {
     const pending = returningRows<PendingAuthorization & { live: boolean }>(rows)[0];
     if (!pending?.live) throw new AppError(400, 'oidc-state-invalid', INVALID_STATE);
 
+    const providerError = params.get('error');
+    if (providerError !== null) {
+      // Cancelled or refused at the provider: the client app hears it where it expects the code.
+      await this.failed(null, 'provider-error');
+      const target = new URL(pending.redirectUri);
+      target.searchParams.set('error', /^[\x20-\x7e]{1,64}$/.test(providerError) ? providerError : 'server_error');
+      return target.href;
+    }
     const currentUrl = new URL(pending.callbackUrl);
     currentUrl.search = params.toString();
     let claims: OidcClaims;

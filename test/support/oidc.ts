@@ -102,7 +102,11 @@ export class TestProvider {
  * provider's redirects with its cookies, submits its login and consent forms,
  * and stops at the first redirect that leaves the provider (our callback).
  */
-export async function signInAtProvider(authorizationUrl: string, login: string): Promise<URL> {
+export async function signInAtProvider(
+  authorizationUrl: string,
+  login: string,
+  options: { cancel?: boolean } = {},
+): Promise<URL> {
   const cookies = new Map<string, string>();
   const origin = new URL(authorizationUrl).origin;
   let next: { url: string; form?: URLSearchParams } = { url: authorizationUrl };
@@ -130,7 +134,10 @@ export async function signInAtProvider(authorizationUrl: string, login: string):
     }
     const html = await response.text();
     if (response.status !== 200) throw new Error(`provider answered ${response.status}: ${html.slice(0, 300)}`);
-    next = { url: new URL(formAction(html), next.url).href, form: formFields(html, login) };
+    const action = new URL(formAction(html), next.url);
+    // Cancelling is the page's "abort" link: the provider then answers access_denied.
+    if (options.cancel) next = { url: `${action.href.replace(/\/$/, '')}/abort` };
+    else next = { url: action.href, form: formFields(html, login) };
   }
   throw new Error('the provider never redirected back');
 }
