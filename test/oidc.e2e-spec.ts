@@ -45,6 +45,16 @@ async function signIn(t: TestApp, login: string): Promise<string> {
   return codeFrom(res.headers.location as string);
 }
 
+/** Signed in, and the code traded: the token pair the client app ends with. */
+async function tokensFor(t: TestApp, login: string) {
+  return (
+    await t.http
+      .post('/auth/oidc/token')
+      .send({ code: await signIn(t, login) })
+      .expect(200)
+  ).body;
+}
+
 describe('OpenID Connect sign-in', () => {
   let op: TestProvider;
   let t: TestApp;
@@ -104,18 +114,8 @@ describe('OpenID Connect sign-in', () => {
   it('signs the same person into the same account next time, with a second session', async () => {
     const email = `${unique('ada')}@example.com`;
     const login = op.account(unique('ada'), { email, email_verified: true });
-    const first = (
-      await t.http
-        .post('/auth/oidc/token')
-        .send({ code: await signIn(t, login) })
-        .expect(200)
-    ).body;
-    const second = (
-      await t.http
-        .post('/auth/oidc/token')
-        .send({ code: await signIn(t, login) })
-        .expect(200)
-    ).body;
+    const first = await tokensFor(t, login);
+    const second = await tokensFor(t, login);
     expect(second.user.id).toBe(first.user.id);
     const sessions = (await t.http.get('/auth/sessions').set(bearer(second.access_token)).expect(200)).body;
     expect(sessions.items).toHaveLength(2);
@@ -129,24 +129,14 @@ describe('OpenID Connect sign-in', () => {
       email_verified: true,
       preferred_username: taken,
     });
-    const tokens = (
-      await t.http
-        .post('/auth/oidc/token')
-        .send({ code: await signIn(t, login) })
-        .expect(200)
-    ).body;
+    const tokens = await tokensFor(t, login);
     expect(tokens.user.username).toMatch(new RegExp(`^${taken}-[0-9a-f]{6}$`));
   });
 
   it('links an existing account when the provider says the email is verified; unlinking keeps the password', async () => {
     const account = await signUp(t);
     const login = op.account(unique('link'), { email: account.email.toUpperCase(), email_verified: true });
-    const tokens = (
-      await t.http
-        .post('/auth/oidc/token')
-        .send({ code: await signIn(t, login) })
-        .expect(200)
-    ).body;
+    const tokens = await tokensFor(t, login);
     expect(tokens.user.id).toBe(account.id);
 
     const identities = (await t.http.get('/users/me/identities').set(bearer(account.access)).expect(200)).body;
@@ -173,12 +163,7 @@ describe('OpenID Connect sign-in', () => {
 
   it('keeps the last way to sign in: an account without a password cannot unlink its only identity', async () => {
     const login = op.account(unique('only'), { email: `${unique('only')}@example.com`, email_verified: true });
-    const tokens = (
-      await t.http
-        .post('/auth/oidc/token')
-        .send({ code: await signIn(t, login) })
-        .expect(200)
-    ).body;
+    const tokens = await tokensFor(t, login);
     const [identity] = (await t.http.get('/users/me/identities').set(bearer(tokens.access_token)).expect(200)).body
       .items;
     const res = await t.http.delete(`/users/me/identities/${identity.id}`).set(bearer(tokens.access_token)).expect(409);

@@ -203,15 +203,7 @@ export class OidcService {
         );
       }
       await manager.query(`DELETE FROM user_identities WHERE id = $1`, [identityId]);
-      await this.audit.record(
-        {
-          type: 'oidc.identity-unlinked',
-          userId: principal.userId,
-          actorId: principal.userId,
-          details: { identityId, issuer: identity.issuer },
-        },
-        manager,
-      );
+      await this.recordIdentity(manager, 'oidc.identity-unlinked', principal.userId, identityId, identity.issuer);
     });
   }
 
@@ -309,16 +301,19 @@ export class OidcService {
       [user.id, claims.issuer, claims.subject, claims.email],
     );
     const identityId = returningRows<{ id: string }>(rows)[0].id;
-    await this.audit.record(
-      {
-        type: 'oidc.identity-linked',
-        userId: user.id,
-        actorId: user.id,
-        details: { identityId, issuer: claims.issuer },
-      },
-      manager,
-    );
+    await this.recordIdentity(manager, 'oidc.identity-linked', user.id, identityId, claims.issuer);
     return identityId;
+  }
+
+  /** A link or unlink, by the account's owner, in the change's transaction. */
+  private recordIdentity(
+    manager: EntityManager,
+    type: 'oidc.identity-linked' | 'oidc.identity-unlinked',
+    userId: string,
+    identityId: string,
+    issuer: string,
+  ): Promise<void> {
+    return this.audit.record({ type, userId, actorId: userId, details: { identityId, issuer } }, manager);
   }
 
   private async refuseDisabled(userId: string): Promise<never> {
