@@ -11,6 +11,8 @@ import { HealthModule } from './health/health.module.js';
 import { MailModule } from './mail/mail.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { OidcModule } from './oidc/oidc.module.js';
+import { RateLimitModule } from './rate-limit/rate-limit.module.js';
+import { RedisModule } from './redis/redis.module.js';
 import { UsersModule } from './users/users.module.js';
 
 @Global()
@@ -37,6 +39,8 @@ export class AppModule {
         CoreModule.forRoot(config, logger),
         DatabaseModule,
         MetricsModule,
+        RedisModule,
+        RateLimitModule,
         CacheModule,
         HealthModule,
         AuthModule,

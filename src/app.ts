@@ -6,7 +6,7 @@ import { AppModule } from './app.module.js';
 import { Authenticator } from './auth/authenticator.js';
 import { CacheGenerations } from './cache/cache-generations.js';
 import { CachedReads } from './cache/cached-reads.js';
-import { RateLimitStorage } from './cache/rate-limit.storage.js';
+import { RateLimitStorage } from './rate-limit/rate-limit.storage.js';
 import { ResponseCache } from './cache/response-cache.js';
 import { Database } from './database/database.js';
 import { Metrics } from './metrics/metrics.service.js';

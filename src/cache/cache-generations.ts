@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppLogger } from '../common/logger.js';
 import { AppConfig } from '../config/config.js';
-import { RedisConnection } from './redis.connection.js';
+import { RedisConnection } from '../redis/redis.connection.js';
 
 const BUMP = `
 redis.call('INCR', KEYS[1])

@@ -4,8 +4,8 @@ import type { AppConfig } from '../config/config.js';
 import type { Metrics } from '../metrics/metrics.service.js';
 import type { CacheGenerations } from './cache-generations.js';
 import { isCachedRead } from './response-cache.interceptor.js';
-import { defaultLimitKey, trackerOf } from './rate-limit.guard.js';
-import type { RateLimitStorage } from './rate-limit.storage.js';
+import { defaultLimitKey, trackerOf } from '../rate-limit/rate-limit.guard.js';
+import type { RateLimitStorage } from '../rate-limit/rate-limit.storage.js';
 import { type CachedResponse, JSON_TYPE, type ResponseCache } from './response-cache.js';
 
 export interface CachedReadsDeps {

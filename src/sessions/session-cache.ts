@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { RedisConnection } from '../cache/redis.connection.js';
+import { RedisConnection } from '../redis/redis.connection.js';
 import { AppConfig } from '../config/config.js';
 
 const TTL_MS = 10_000;

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import { AppConfig } from '../config/config.js';
 import type { RedisClientType } from '@keyv/redis';
-import { RedisConnection } from './redis.connection.js';
+import { RedisConnection } from '../redis/redis.connection.js';
 
 /**
  * Increment, set the window's expiry on the first hit, and report the count
