@@ -3,7 +3,8 @@ import { DataSource } from 'typeorm';
 import { startTestApp, type TestApp } from './support/app.js';
 import { bearer, logIn, signUp } from './support/auth.js';
 import { API_HOST, signInAtProvider, TEST_CLIENT_ID, TEST_CLIENT_SECRET, TestProvider } from './support/oidc.js';
-import { freePort } from './support/process.js';
+import { createTestDatabase } from './support/database.js';
+import { freePort, type Spawned, startMain } from './support/process.js';
 
 const APP_REDIRECT = 'https://app.example.com/signed-in';
 
@@ -280,6 +281,43 @@ describe('OpenID Connect sign-in', () => {
     } finally {
       await app.app.close();
       await down.stop();
+    }
+  });
+});
+
+describe('OpenID Connect in the bundled server (dist/main.js)', () => {
+  it('signs a person in end to end over HTTP', async () => {
+    const port = await freePort();
+    const op = await TestProvider.start([`http://127.0.0.1:${port}/auth/oidc/callback`]);
+    const db = await createTestDatabase();
+    const running: Spawned[] = [];
+    try {
+      const { base } = await startMain({ ...db.env, ...oidcEnv(op.issuer), PORT: String(port) }, running);
+      const start = await fetch(`${base}/auth/oidc/authorize?redirect_uri=${encodeURIComponent(APP_REDIRECT)}`, {
+        redirect: 'manual',
+      });
+      expect(start.status).toBe(302);
+      const login = op.account('bundled', { email: 'bundled@example.com', email_verified: true });
+      const back = await signInAtProvider(start.headers.get('location') as string, login);
+      const done = await fetch(back, { redirect: 'manual' });
+      expect(done.status).toBe(302);
+      const code = codeFrom(done.headers.get('location') as string);
+      const tokens = await fetch(`${base}/auth/oidc/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ code }),
+      });
+      expect(tokens.status).toBe(200);
+      const { access_token: access } = (await tokens.json()) as { access_token: string };
+      const sessions = await fetch(`${base}/auth/sessions`, { headers: { authorization: `Bearer ${access}` } });
+      expect(((await sessions.json()) as { items: unknown[] }).items).toHaveLength(1);
+    } finally {
+      for (const server of running) {
+        server.child.kill('SIGTERM');
+        await server.exit;
+      }
+      await db.drop();
+      await op.stop();
     }
   });
 });

@@ -32,7 +32,8 @@ export class TestProvider {
     private readonly accounts: Map<string, ProviderAccount>,
   ) {}
 
-  static async start(): Promise<TestProvider> {
+  /** `callbacks`: more redirect URIs to register (a spawned server's own, on its port). */
+  static async start(callbacks: string[] = []): Promise<TestProvider> {
     const port = await freePort();
     const issuer = `http://127.0.0.1:${port}`;
     const accounts = new Map<string, ProviderAccount>();
@@ -46,7 +47,7 @@ export class TestProvider {
         {
           client_id: TEST_CLIENT_ID,
           client_secret: TEST_CLIENT_SECRET,
-          redirect_uris: [CALLBACK_URL],
+          redirect_uris: [CALLBACK_URL, ...callbacks],
           response_types: ['code'],
           grant_types: ['authorization_code'],
         },
