@@ -8,6 +8,7 @@ import { AppConfig } from './config/config.js';
 import { DatabaseModule } from './database/database.module.js';
 import { DocumentsModule } from './documents/documents.module.js';
 import { HealthModule } from './health/health.module.js';
+import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { MailModule } from './mail/mail.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { OidcModule } from './oidc/oidc.module.js';
@@ -38,6 +39,7 @@ export class AppModule {
       imports: [
         CoreModule.forRoot(config, logger),
         DatabaseModule,
+        LifecycleModule,
         MetricsModule,
         RedisModule,
         RateLimitModule,

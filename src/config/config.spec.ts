@@ -184,7 +184,7 @@ describe('loadConfig', () => {
       problemsOf({ ...complete, OIDC_ISSUER_URL: 'http://sso.example.com', NODE_ENV: 'production' }).filter((p) =>
         p.startsWith('OIDC'),
       ),
-    ).toEqual(['OIDC_ISSUER_URL must be a URL starting with https://']);
+    ).toEqual(['OIDC_ISSUER_URL must be a URL starting with https:// when NODE_ENV=production']);
     expect(problemsOf({ OIDC_ALLOWED_REDIRECTS: 'app.example.com/cb' })).toEqual([
       expect.stringMatching(/^OIDC_ALLOWED_REDIRECTS entries must be absolute http\(s\) URLs/),
     ]);
