@@ -55,6 +55,7 @@ export class TestProvider {
       claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['preferred_username'] },
       cookies: { keys: ['test-provider-cookie-key-0123456789'] },
       features: { devInteractions: { enabled: true } },
+      ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600 },
       findAccount: (_ctx, id) => ({
         accountId: id,
         claims: () => {
