@@ -5,6 +5,7 @@ import { NaturalTitleOrder1764350000000 } from './1764350000000-NaturalTitleOrde
 import { RetiredRefreshTokens1764412000000 } from './1764412000000-RetiredRefreshTokens.js';
 import { CreateAccountLifecycle1764420000000 } from './1764420000000-CreateAccountLifecycle.js';
 import { CreateOidcIdentities1764430000000 } from './1764430000000-CreateOidcIdentities.js';
+import { CreateMfaAndAccessTokens1764440000000 } from './1764440000000-CreateMfaAndAccessTokens.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   RetiredRefreshTokens1764412000000,
   CreateAccountLifecycle1764420000000,
   CreateOidcIdentities1764430000000,
+  CreateMfaAndAccessTokens1764440000000,
 ];

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Secret, TOTP } from 'otpauth';
 import { DataSource } from 'typeorm';
 import { startTestApp, type TestApp } from './support/app.js';
 import { bearer, logIn, signUp } from './support/auth.js';
@@ -177,6 +178,42 @@ describe('OpenID Connect sign-in', () => {
     const other = await signUp(t);
     await t.http.delete(`/users/me/identities/${identity.id}`).set(bearer(other.access)).expect(404);
     await t.http.post('/auth/login').send({ email: tokens.user.email, password: 'any password at all' }).expect(401);
+  });
+
+  it('asks an account with two-factor on for its second factor, unless the provider reported one (amr)', async () => {
+    const account = await signUp(t);
+    const started = await t.http
+      .post('/users/me/mfa/totp')
+      .set(bearer(account.access))
+      .send({ password: account.password })
+      .expect(200);
+    const code = TOTP.generate({
+      secret: Secret.fromBase32(started.body.secret),
+      algorithm: 'SHA1',
+      digits: 6,
+      period: 30,
+    });
+    const confirmed = await t.http
+      .post('/users/me/mfa/totp/confirm')
+      .set(bearer(account.access))
+      .send({ code })
+      .expect(200);
+
+    const passwordOnly = op.account(unique('pwd'), { email: account.email, email_verified: true, amr: ['pwd'] });
+    const step = await t.http
+      .post('/auth/oidc/token')
+      .send({ code: await signIn(t, passwordOnly) })
+      .expect(200);
+    expect(step.body).toEqual({ mfa_required: true, mfa_token: expect.any(String), expires_in: 300 });
+    const finished = await t.http
+      .post('/auth/login/mfa')
+      .send({ mfa_token: step.body.mfa_token, recovery_code: confirmed.body.recoveryCodes[0] })
+      .expect(200);
+    expect(finished.body.user.id).toBe(account.id);
+
+    const withOtp = op.account(unique('otp'), { email: account.email, email_verified: true, amr: ['pwd', 'otp'] });
+    const direct = await tokensFor(t, withOtp);
+    expect(direct).toMatchObject({ token_type: 'bearer', user: { id: account.id } });
   });
 
   it('sends the browser back only to an allowed redirect_uri: no open redirect', async () => {

@@ -35,6 +35,7 @@ describe('OpenAPI document', () => {
     'GET /metrics',
     'POST /auth/register',
     'POST /auth/login',
+    'POST /auth/login/mfa',
     'POST /auth/refresh',
     'POST /auth/email/verify',
     'POST /auth/password/forgot',
@@ -71,6 +72,13 @@ describe('OpenAPI document', () => {
     'GET /admin/audit',
     'GET /users/me/identities',
     'DELETE /users/me/identities/{id}',
+    'POST /users/me/mfa/totp',
+    'POST /users/me/mfa/totp/confirm',
+    'DELETE /users/me/mfa/totp',
+    'DELETE /users/{id}/mfa',
+    'POST /users/me/tokens',
+    'GET /users/me/tokens',
+    'DELETE /users/me/tokens/{id}',
   ];
 
   const operations = () =>

@@ -27,6 +27,13 @@ export const AUDIT_EVENT_TYPES = [
   'admin.read-document',
   'oidc.identity-linked',
   'oidc.identity-unlinked',
+  'mfa.enabled',
+  'mfa.disabled',
+  'mfa.reset',
+  'mfa.failed',
+  'mfa.recovery-code-used',
+  'token.created',
+  'token.revoked',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -30,6 +30,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { VerifiedEmailGuard } from '../accounts/verified-email.guard.js';
+import { RequireScope } from '../auth/scopes.decorator.js';
 import { CurrentUser, type Principal } from '../common/principal.js';
 import { CachedRead } from '../cache/response-cache.interceptor.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
@@ -68,6 +69,7 @@ export class DocumentsController {
   ) {}
 
   @Post()
+  @RequireScope('documents:write')
   @ApiOperation({
     summary: 'Upload a document (multipart file, or JSON text)',
     description:
@@ -91,6 +93,7 @@ export class DocumentsController {
   }
 
   @Get()
+  @RequireScope('documents:read')
   @CachedRead((_body, request, principal) => ownList(request, principal))
   @ApiOperation({ summary: 'Your documents: keyset pages, full-text search, tag filter, sort (cached: X-Cache)' })
   @ApiOkResponse({ type: DocumentPageDto })
@@ -100,6 +103,7 @@ export class DocumentsController {
   }
 
   @Get(':id')
+  @RequireScope('documents:read')
   @CachedRead((body, _request, principal) => (body as DocumentDto).ownerId === principal.userId)
   @ApiOperation({ summary: 'A document’s metadata (cached: X-Cache)' })
   @ApiOkResponse({ type: DocumentDto, headers: { ETag: { description: '"<version>", for If-Match' } } })
@@ -115,6 +119,7 @@ export class DocumentsController {
   }
 
   @Get(':id/content')
+  @RequireScope('documents:read')
   @ApiOperation({
     summary: 'Download the bytes (ETag is the sha256; If-None-Match gives 304)',
     description:
@@ -151,6 +156,7 @@ export class DocumentsController {
   }
 
   @Patch(':id')
+  @RequireScope('documents:write')
   @ApiOperation({ summary: 'Change title and/or tags; If-Match: "<version>" refuses a stale change with 412' })
   @ApiHeader({ name: 'If-Match', required: false, description: '"<version>" as last read' })
   @ApiOkResponse({ type: DocumentDto })
@@ -168,6 +174,7 @@ export class DocumentsController {
   }
 
   @Delete(':id')
+  @RequireScope('documents:write')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Delete a document' })
   @ApiNoContentResponse()

@@ -14,17 +14,19 @@ import {
 } from '@nestjs/common';
 import {
   ApiBearerAuth,
+  ApiExtraModels,
   ApiFoundResponse,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiQuery,
   ApiTags,
+  getSchemaPath,
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { ClientInfo } from '../auth/auth.service.js';
 import { Client } from '../auth/client-info.js';
-import { TokenResponseDto } from '../auth/dto/auth.dto.js';
+import { MfaRequiredDto, TokenResponseDto } from '../auth/dto/auth.dto.js';
 import { CurrentUser, type Principal } from '../common/principal.js';
 import { AuthRateLimit } from '../rate-limit/rate-limit.guard.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
@@ -92,9 +94,14 @@ export class OidcController {
     summary: 'Trade the one-time code from the redirect for the login token pair',
     description: 'A new session, listed in `GET /auth/sessions` and revocable like any other.',
   })
-  @ApiOkResponse({ type: TokenResponseDto })
+  @ApiExtraModels(TokenResponseDto, MfaRequiredDto)
+  @ApiOkResponse({
+    description:
+      'The token pair; for an account with two-factor authentication on, `mfa_required` instead (finish at `POST /auth/login/mfa`), unless the provider reported a second factor (`amr`).',
+    schema: { oneOf: [{ $ref: getSchemaPath(TokenResponseDto) }, { $ref: getSchemaPath(MfaRequiredDto) }] },
+  })
   @ApiProblems(400, 401, 404)
-  token(@Body() body: OidcTokenDto, @Client() client: ClientInfo): Promise<TokenResponseDto> {
+  token(@Body() body: OidcTokenDto, @Client() client: ClientInfo): Promise<TokenResponseDto | MfaRequiredDto> {
     return this.oidc.token(body.code, client);
   }
 }

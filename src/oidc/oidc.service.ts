@@ -5,7 +5,7 @@ import { hashAccountToken, isWellFormedAccountToken, newAccountToken } from '../
 import { AuditLog } from '../audit/audit-log.js';
 import type { ClientInfo } from '../auth/auth.service.js';
 import { AuthService } from '../auth/auth.service.js';
-import type { TokenResponseDto } from '../auth/dto/auth.dto.js';
+import type { MfaRequiredDto, TokenResponseDto } from '../auth/dto/auth.dto.js';
 import { PasswordService } from '../sessions/password.service.js';
 import type { Principal } from '../common/principal.js';
 import { AppError, NotFoundError, ValidationFailedError } from '../common/problem.js';
@@ -156,20 +156,21 @@ export class OidcService {
   }
 
   /** The one-time code from the redirect, traded (once, within 60 s) for a new session's token pair. */
-  async token(code: string, client: ClientInfo): Promise<TokenResponseDto> {
+  async token(code: string, client: ClientInfo): Promise<TokenResponseDto | MfaRequiredDto> {
     this.oidc.assertEnabled();
     if (!isWellFormedAccountToken(code)) throw new AppError(401, 'oidc-code-invalid', INVALID_CODE);
     const rows: unknown = await this.dataSource.query(
       `DELETE FROM oidc_login_codes WHERE code_hash = $1
-       RETURNING user_id AS "userId", identity_id AS "identityId", expires_at > now() AS live`,
+       RETURNING user_id AS "userId", identity_id AS "identityId", second_factor AS "secondFactor",
+                 expires_at > now() AS live`,
       [hashAccountToken(code)],
     );
-    const found = returningRows<{ userId: string; identityId: string; live: boolean }>(rows)[0];
+    const found = returningRows<{ userId: string; identityId: string; secondFactor: boolean; live: boolean }>(rows)[0];
     if (!found?.live) throw new AppError(401, 'oidc-code-invalid', INVALID_CODE);
     const user = await this.users.findById(found.userId);
     if (!user || user.disabled) throw new AppError(401, 'oidc-code-invalid', INVALID_CODE);
     await this.dataSource.query(`UPDATE user_identities SET last_login_at = now() WHERE id = $1`, [found.identityId]);
-    return this.auth.startSession(user, client, 'oidc');
+    return this.auth.loginProven(user, client, 'oidc', found.secondFactor);
   }
 
   async listIdentities(principal: Principal): Promise<IdentityDto[]> {

@@ -52,27 +52,17 @@ export class TestProvider {
           grant_types: ['authorization_code'],
         },
       ],
-      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['preferred_username'] },
+      claims: { openid: ['sub', 'amr'], email: ['email', 'email_verified'], profile: ['preferred_username'] },
       cookies: { keys: ['test-provider-cookie-key-0123456789'] },
       features: { devInteractions: { enabled: true } },
       ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600 },
+      // The account's amr is one of its claims, so the ID token reports it as the test sets it.
       findAccount: (_ctx, id) => ({
         accountId: id,
-        claims: () => {
-          const { amr: _amr, ...claims } = accounts.get(id) ?? {};
-          return { sub: id, ...claims };
-        },
+        claims: () => ({ sub: id, ...accounts.get(id) }),
       }),
     });
     console.warn = warn;
-    // The development login form signs in with an account id only; the methods it "used" (amr)
-    // are the account's, added as the login finishes, so the ID token reports them.
-    const finish = provider.interactionFinished.bind(provider);
-    provider.interactionFinished = (req, res, result, options) => {
-      const login = (result as { login?: { accountId: string; amr?: string[] } }).login;
-      if (login) login.amr = accounts.get(login.accountId)?.amr;
-      return finish(req, res, result, options);
-    };
     const op = new TestProvider(issuer, provider, port, accounts);
     await op.listen();
     return op;
