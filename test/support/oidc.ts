@@ -63,6 +63,13 @@ export class TestProvider {
       }),
     });
     console.warn = warn;
+    // The login the development form finishes carries the account's methods too (the session's amr).
+    const finish = provider.interactionFinished.bind(provider);
+    provider.interactionFinished = (req, res, result, options) => {
+      const login = (result as { login?: { accountId: string; amr?: string[] } }).login;
+      if (login) login.amr = accounts.get(login.accountId)?.amr;
+      return finish(req, res, result, options);
+    };
     const op = new TestProvider(issuer, provider, port, accounts);
     await op.listen();
     return op;
