@@ -6,6 +6,7 @@ import { RetiredRefreshTokens1764412000000 } from './1764412000000-RetiredRefres
 import { CreateAccountLifecycle1764420000000 } from './1764420000000-CreateAccountLifecycle.js';
 import { CreateOidcIdentities1764430000000 } from './1764430000000-CreateOidcIdentities.js';
 import { CreateMfaAndAccessTokens1764440000000 } from './1764440000000-CreateMfaAndAccessTokens.js';
+import { CreateSharing1764470000000 } from './1764470000000-CreateSharing.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   CreateAccountLifecycle1764420000000,
   CreateOidcIdentities1764430000000,
   CreateMfaAndAccessTokens1764440000000,
+  CreateSharing1764470000000,
 ];

@@ -7,6 +7,7 @@ import { AppLogger } from './common/logger.js';
 import { AppConfig } from './config/config.js';
 import { DatabaseModule } from './database/database.module.js';
 import { DocumentsModule } from './documents/documents.module.js';
+import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { MailModule } from './mail/mail.module.js';
@@ -14,6 +15,7 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { OidcModule } from './oidc/oidc.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { RedisModule } from './redis/redis.module.js';
+import { SharingModule } from './sharing/sharing.module.js';
 import { UsersModule } from './users/users.module.js';
 
 @Global()
@@ -47,7 +49,9 @@ export class AppModule {
         HealthModule,
         AuthModule,
         UsersModule,
+        EventsModule,
         DocumentsModule,
+        SharingModule,
         MailModule,
         AuditModule,
         AccountsModule,

@@ -366,6 +366,7 @@ describe('documents', () => {
       for (const item of res.body.items) {
         expect(Object.keys(item).sort()).toEqual(
           [
+            'access',
             'createdAt',
             'filename',
             'id',

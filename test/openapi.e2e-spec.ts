@@ -43,6 +43,10 @@ describe('OpenAPI document', () => {
     'GET /auth/oidc/authorize',
     'GET /auth/oidc/callback',
     'POST /auth/oidc/token',
+    'GET /s/{token}',
+    'POST /s/{token}',
+    'GET /s/{token}/content',
+    'POST /s/{token}/content',
   ]);
   const EXPECTED = [
     ...PUBLIC,
@@ -72,6 +76,15 @@ describe('OpenAPI document', () => {
     'GET /admin/audit',
     'GET /users/me/identities',
     'DELETE /users/me/identities/{id}',
+    'POST /documents/{id}/shares',
+    'GET /documents/{id}/shares',
+    'PATCH /documents/{id}/shares/{shareId}',
+    'DELETE /documents/{id}/shares/{shareId}',
+    'POST /documents/{id}/links',
+    'GET /documents/{id}/links',
+    'DELETE /documents/{id}/links/{linkId}',
+    'GET /events',
+    'POST /events/tickets',
     'POST /users/me/mfa/totp',
     'POST /users/me/mfa/totp/confirm',
     'DELETE /users/me/mfa/totp',
@@ -161,10 +174,27 @@ describe('OpenAPI document', () => {
 
     it('types every path id as a UUID', () => {
       const ids = operations().flatMap(({ key, op }) =>
-        (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => ({ key, name: p.name, schema: p.schema })),
+        (op.parameters ?? [])
+          .filter((p) => p.in === 'path' && p.name !== 'token')
+          .map((p) => ({ key, name: p.name, schema: p.schema })),
       );
       expect(ids.length).toBeGreaterThanOrEqual(8);
-      for (const id of ids) expect(id).toEqual({ key: id.key, name: 'id', schema: { type: 'string', format: 'uuid' } });
+      for (const id of ids) {
+        expect(id).toEqual({
+          key: id.key,
+          name: expect.stringMatching(/^(id|\w+Id)$/),
+          schema: { type: 'string', format: 'uuid' },
+        });
+      }
+    });
+
+    it('documents the event stream as text/event-stream, with its ticket and Last-Event-ID', () => {
+      const stream = doc.paths['/events'].get;
+      expect(Object.keys(stream.responses['200'].content ?? {})).toEqual(['text/event-stream']);
+      expect((stream.parameters ?? []).map((p) => `${p.in}:${p.name}`).sort()).toEqual(
+        ['header:Last-Event-ID', 'query:lastEventId', 'query:ticket'].sort(),
+      );
+      expect(Object.keys(stream.responses)).toEqual(expect.arrayContaining(['401', '429']));
     });
 
     it('lists GET /protected once, and describes every tag in one line', () => {

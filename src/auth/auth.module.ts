@@ -18,7 +18,6 @@ import { MfaModule } from '../mfa/mfa.module.js';
 @Module({
   imports: [PassportModule, JwtModule.register({}), UsersModule, SessionsModule, TokensModule, MfaModule],
   controllers: [AuthController],
-  exports: [AuthService],
   providers: [
     AuthService,
     LoginThrottle,
@@ -31,5 +30,6 @@ import { MfaModule } from '../mfa/mfa.module.js';
     { provide: APP_GUARD, useClass: RolesGuard },
     { provide: APP_GUARD, useClass: RateLimitGuard },
   ],
+  exports: [Authenticator, AuthService],
 })
 export class AuthModule {}

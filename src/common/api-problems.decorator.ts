@@ -15,6 +15,11 @@ export class ProblemDto {
   @ApiProperty({ example: 'The request is not valid.' }) detail: string;
   @ApiProperty({ example: '/auth/register' }) instance: string;
   @ApiProperty({ example: '0b6c6c1e-3f5e-4d0e-9d6f-6f2b9c1b1a11' }) requestId: string;
+  @ApiPropertyOptional({
+    description: 'OpenTelemetry trace id of the request; present when tracing is on',
+    example: '4bf92f3577b34da6a3ce929d0e0e4736',
+  })
+  traceId?: string;
   @ApiPropertyOptional({ type: [FieldErrorDto] }) errors?: FieldErrorDto[];
 }
 

@@ -80,6 +80,11 @@ describe('loadConfig', () => {
       DOWNLOAD_CONCURRENCY: '8',
       DOWNLOAD_STALL_TIMEOUT_MS: '1500',
       CACHE_MAX_ENTRIES_PER_USER: '50',
+      EVENTS_HEARTBEAT_MS: '500',
+      EVENTS_REPLAY_SECONDS: '60',
+      EVENTS_MAX_STREAMS_PER_USER: '3',
+      LINK_PASSWORD_ATTEMPTS_MAX: '4',
+      LINK_PASSWORD_WINDOW_MS: '30000',
       SMTP_URL: 'smtp://mailer:587',
       MAIL_FROM: 'Docs <docs@example.com>',
       PUBLIC_URL: 'https://app.example.com/',
@@ -98,6 +103,10 @@ describe('loadConfig', () => {
       OIDC_SCOPES: 'openid email',
       OIDC_NAME: 'Example SSO',
       OIDC_ALLOWED_REDIRECTS: 'https://app.example.com/signed-in, http://localhost:5173/cb',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_SERVICE_NAME: 'docs-api',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
     };
     const readme = readFileSync(join(process.cwd(), 'README.md'), 'utf8').split(/^## Configuration$/m)[1];
     const documented = [...readme.split(/^## /m)[0].matchAll(/^\|\s*`([A-Z][A-Z0-9_]+)`/gm)].map((m) => m[1]);
@@ -143,6 +152,17 @@ describe('loadConfig', () => {
       downloadConcurrency: 8,
       downloadStallTimeoutMs: 1500,
       cacheMaxEntriesPerUser: 50,
+      tracing: {
+        endpoint: 'http://collector:4318',
+        serviceName: 'docs-api',
+        sampler: 'parentbased_traceidratio',
+        samplerRatio: 0.25,
+      },
+      eventsHeartbeatMs: 500,
+      eventsReplaySeconds: 60,
+      eventsMaxStreamsPerUser: 3,
+      linkPasswordAttemptsMax: 4,
+      linkPasswordWindowMs: 30000,
       accounts: {
         smtpUrl: 'smtp://mailer:587',
         mailFrom: 'Docs <docs@example.com>',
@@ -187,6 +207,27 @@ describe('loadConfig', () => {
     ).toEqual(['OIDC_ISSUER_URL must be a URL starting with https:// when NODE_ENV=production']);
     expect(problemsOf({ OIDC_ALLOWED_REDIRECTS: 'app.example.com/cb' })).toEqual([
       expect.stringMatching(/^OIDC_ALLOWED_REDIRECTS entries must be absolute http\(s\) URLs/),
+    ]);
+  });
+
+  it('turns tracing on only with OTEL_EXPORTER_OTLP_ENDPOINT, and refuses a bad sampler or ratio', () => {
+    expect(loadConfig({}).tracing).toBeUndefined();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example.com' }).tracing).toEqual({
+      endpoint: 'https://otel.example.com',
+      serviceName: 'ultrai-core',
+      sampler: 'parentbased_always_on',
+      samplerRatio: 1,
+    });
+    expect(
+      problemsOf({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://otel:4317',
+        OTEL_TRACES_SAMPLER: 'sometimes',
+        OTEL_TRACES_SAMPLER_ARG: '1.5',
+      }),
+    ).toEqual([
+      'OTEL_EXPORTER_OTLP_ENDPOINT must be a URL starting with http:// or https://',
+      expect.stringMatching(/^OTEL_TRACES_SAMPLER must be one of parentbased_always_on, .* \(got "sometimes"\)$/),
+      'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1 (got "1.5")',
     ]);
   });
 

@@ -48,7 +48,7 @@ import {
   UpdateDocumentDto,
   UploadFieldsDto,
 } from './dto/document.dto.js';
-import { contentDisposition } from './filename.js';
+import { setFileHeaders } from './file-headers.js';
 import { readMultipartUpload } from './upload-reader.js';
 import { downloadStream } from './download-stream.js';
 
@@ -95,7 +95,9 @@ export class DocumentsController {
   @Get()
   @RequireScope('documents:read')
   @CachedRead((_body, request, principal) => ownList(request, principal))
-  @ApiOperation({ summary: 'Your documents: keyset pages, full-text search, tag filter, sort (cached: X-Cache)' })
+  @ApiOperation({
+    summary: 'Your documents (scope: owned, shared with you, all): keyset pages, search, tag filter, sort (cached)',
+  })
   @ApiOkResponse({ type: DocumentPageDto })
   @ApiProblems(400, 401, 403)
   list(@CurrentUser() principal: Principal, @Query() query: DocumentListQueryDto): Promise<DocumentPageDto> {
@@ -104,7 +106,12 @@ export class DocumentsController {
 
   @Get(':id')
   @RequireScope('documents:read')
-  @CachedRead((body, _request, principal) => (body as DocumentDto).ownerId === principal.userId)
+  // Cached for its owner and for the people it is shared with (each bumped on every change
+  // to it), not for an administrator's view of another user's document.
+  @CachedRead((body, _request, principal) => {
+    const document = body as DocumentDto;
+    return document.ownerId === principal.userId || document.access !== 'owner';
+  })
   @ApiOperation({ summary: 'A document’s metadata (cached: X-Cache)' })
   @ApiOkResponse({ type: DocumentDto, headers: { ETag: { description: '"<version>", for If-Match' } } })
   @ApiProblems(400, 401, 404)
@@ -145,13 +152,7 @@ export class DocumentsController {
       reply.status(HttpStatus.NOT_MODIFIED);
       return undefined;
     }
-    reply
-      .header(
-        'content-type',
-        document.mimeType.startsWith('text/') ? `${document.mimeType}; charset=utf-8` : document.mimeType,
-      )
-      .header('content-length', data.length)
-      .header('content-disposition', contentDisposition(document.filename));
+    setFileHeaders(reply, document, data.length);
     return downloadStream(data, reply.raw, this.config.downloadStallTimeoutMs, release);
   }
 
@@ -160,7 +161,7 @@ export class DocumentsController {
   @ApiOperation({ summary: 'Change title and/or tags; If-Match: "<version>" refuses a stale change with 412' })
   @ApiHeader({ name: 'If-Match', required: false, description: '"<version>" as last read' })
   @ApiOkResponse({ type: DocumentDto })
-  @ApiProblems(400, 401, 404, 412)
+  @ApiProblems(400, 401, 403, 404, 412)
   async update(
     @CurrentUser() principal: Principal,
     @Param('id', new UuidPipe()) id: string,
@@ -176,9 +177,9 @@ export class DocumentsController {
   @Delete(':id')
   @RequireScope('documents:write')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiOperation({ summary: 'Delete a document' })
+  @ApiOperation({ summary: 'Delete a document (its owner only; its shares and links go with it)' })
   @ApiNoContentResponse()
-  @ApiProblems(400, 401, 404)
+  @ApiProblems(400, 401, 403, 404)
   delete(@CurrentUser() principal: Principal, @Param('id', new UuidPipe()) id: string): Promise<void> {
     return this.documents.delete(principal, id);
   }

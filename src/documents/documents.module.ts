@@ -7,5 +7,6 @@ import { DownloadSlots } from './download-slots.js';
 @Module({
   controllers: [DocumentsController],
   providers: [DocumentsRepository, DocumentsService, DownloadSlots],
+  exports: [DocumentsRepository, DocumentsService, DownloadSlots],
 })
 export class DocumentsModule {}

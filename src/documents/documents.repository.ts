@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { isUuid } from '../common/ids.js';
 import { returningRows } from '../database/returning.js';
-import type { Sort } from './dto/document.dto.js';
+import type { Scope, Sort } from './dto/document.dto.js';
 
 /** A document row as the API shows it (no text, no bytes). */
 export interface DocumentRow {
@@ -34,8 +34,20 @@ export interface NewDocument {
 
 export type ListOrder = Sort | 'rank';
 
+/** What a caller may do with a document: as its owner, or as a person it is shared with. */
+export type Access = 'owner' | 'editor' | 'viewer';
+export type ShareRole = 'viewer' | 'editor';
+
+/** A document as one caller sees it. */
+export interface AccessibleRow extends DocumentRow {
+  /** The caller's own relation to it: owner, or the role it is shared with; null for an administrator's view. */
+  shareRole: Access | null;
+}
+
 export interface ListQuery {
   ownerId: string;
+  /** owned: `ownerId`'s documents; shared: those shared with them; all: both. */
+  scope: Scope;
   limit: number;
   order: ListOrder;
   q?: string;
@@ -59,8 +71,31 @@ const USED_BYTES = 'SELECT coalesce(sum(size), 0)::float8 AS used FROM documents
 const COLUMNS = `id, owner_id AS "ownerId", title, filename, mime_type AS "mimeType", size, sha256, tags, version,
   created_at AS "createdAt", updated_at AS "updatedAt"`;
 
-/** `$viewer` may see a document when it is theirs or when they are an administrator. */
-const VISIBLE = `(owner_id = $2 OR EXISTS (SELECT 1 FROM users WHERE users.id = $2 AND users.role = 'admin'))`;
+const IS_ADMIN = `EXISTS (SELECT 1 FROM users WHERE users.id = $2 AND users.role = 'admin')`;
+
+/** A share of the document (`documents.id`) with user `$n`, in one of `roles` (any role when omitted). */
+const sharedWith = (param: string, roles?: ShareRole[]) =>
+  `EXISTS (SELECT 1 FROM document_shares s WHERE s.document_id = documents.id AND s.user_id = ${param}` +
+  (roles ? ` AND s.role IN (${roles.map((r) => `'${r}'`).join(', ')}))` : ')');
+
+/** `$2` owns or administers the document: may delete it and manage its shares and links. */
+const MANAGEABLE = `(owner_id = $2 OR ${IS_ADMIN})`;
+/** `$2` may change it: owner, editor, administrator. */
+const EDITABLE = `(owner_id = $2 OR ${sharedWith('$2', ['editor'])} OR ${IS_ADMIN})`;
+/** `$2` may read it: owner, anyone it is shared with, administrator. */
+const READABLE = `(owner_id = $2 OR ${sharedWith('$2')} OR ${IS_ADMIN})`;
+
+/** The caller's (`$n`) own relation to the document: 'owner', a share role, or null. */
+const relationOf = (param: string) =>
+  `CASE WHEN owner_id = ${param} THEN 'owner'
+        ELSE (SELECT s.role FROM document_shares s WHERE s.document_id = documents.id AND s.user_id = ${param}) END`;
+
+/** Scope of a list of `$1`'s documents. */
+const SCOPES: Record<Scope, string> = {
+  owned: 'owner_id = $1',
+  shared: sharedWith('$1'),
+  all: `(owner_id = $1 OR ${sharedWith('$1')})`,
+};
 
 /**
  * Titles sort naturally and ignoring case (the `title_order` ICU collation, see
@@ -114,12 +149,38 @@ export class DocumentsRepository {
     return used;
   }
 
-  async findVisible(id: string, viewerId: string): Promise<DocumentRow | null> {
-    const rows = await this.dataSource.query(`SELECT ${COLUMNS} FROM documents WHERE id = $1 AND ${VISIBLE}`, [
-      id,
-      viewerId,
-    ]);
+  /** The document when the viewer may read it, with the viewer's relation to it. */
+  async findVisible(id: string, viewerId: string): Promise<AccessibleRow | null> {
+    const rows = await this.dataSource.query(
+      `SELECT ${COLUMNS}, ${relationOf('$2')} AS "shareRole" FROM documents WHERE id = $1 AND ${READABLE}`,
+      [id, viewerId],
+    );
     return rows[0] ?? null;
+  }
+
+  /** The document, whoever asks (for a share link, checked by its caller). */
+  async find(id: string): Promise<DocumentRow | null> {
+    const rows = await this.dataSource.query(`SELECT ${COLUMNS} FROM documents WHERE id = $1`, [id]);
+    return rows[0] ?? null;
+  }
+
+  /** Every share of the owner's documents: who else sees them. */
+  async sharesOfOwner(ownerId: string): Promise<Array<{ documentId: string; userId: string }>> {
+    return this.dataSource.query(
+      `SELECT s.document_id AS "documentId", s.user_id AS "userId"
+         FROM document_shares s JOIN documents d ON d.id = s.document_id WHERE d.owner_id = $1`,
+      [ownerId],
+    );
+  }
+
+  /** The owner and everyone the document is shared with: whose cached answers show it. */
+  async readers(id: string): Promise<string[]> {
+    const rows: Array<{ userId: string }> = await this.dataSource.query(
+      `SELECT owner_id AS "userId" FROM documents WHERE id = $1
+       UNION SELECT user_id FROM document_shares WHERE document_id = $1`,
+      [id],
+    );
+    return rows.map((row) => row.userId);
   }
 
   /**
@@ -145,31 +206,39 @@ export class DocumentsRepository {
   }
 
   /**
-   * Changes title and/or tags when the document is visible to the viewer
-   * and, if `expectedVersion` is given, still at that version.
+   * Changes title and/or tags when the viewer may edit the document (owner,
+   * editor, administrator) and, if `expectedVersion` is given, it is still at that version.
    */
   async update(
     id: string,
     viewerId: string,
     changes: { title?: string; tags?: string[] },
     expectedVersion?: number,
-  ): Promise<DocumentRow | null> {
+  ): Promise<AccessibleRow | null> {
     const rows = await this.dataSource.query(
       `UPDATE documents SET title = coalesce($3, title), tags = coalesce($4, tags), version = version + 1, updated_at = now()
-        WHERE id = $1 AND ${VISIBLE} AND ($5::integer IS NULL OR version = $5::integer)
-        RETURNING ${COLUMNS}`,
+        WHERE id = $1 AND ${EDITABLE} AND ($5::integer IS NULL OR version = $5::integer)
+        RETURNING ${COLUMNS}, ${relationOf('$2')} AS "shareRole"`,
       [id, viewerId, changes.title ?? null, changes.tags ?? null, expectedVersion ?? null],
     );
-    return returningRows<DocumentRow>(rows)[0] ?? null;
+    return returningRows<AccessibleRow>(rows)[0] ?? null;
   }
 
-  /** Deletes when visible to the viewer; returns the owner's id, or null when nothing was deleted. */
-  async delete(id: string, viewerId: string): Promise<string | null> {
+  /**
+   * Deletes when the viewer owns or administers it (its shares and links go with it);
+   * returns who could read it (owner first, then the people it was shared with), or
+   * null when nothing was deleted.
+   */
+  async delete(id: string, viewerId: string): Promise<string[] | null> {
+    // One snapshot for both parts: the shares as they were before the cascade.
     const result = await this.dataSource.query(
-      `DELETE FROM documents WHERE id = $1 AND ${VISIBLE} RETURNING owner_id AS "ownerId"`,
+      `WITH shared AS (SELECT user_id FROM document_shares WHERE document_id = $1),
+            deleted AS (DELETE FROM documents WHERE id = $1 AND ${MANAGEABLE} RETURNING owner_id)
+       SELECT deleted.owner_id AS "ownerId", array(SELECT user_id::text FROM shared) AS "sharedWith" FROM deleted`,
       [id, viewerId],
     );
-    return returningRows<{ ownerId: string }>(result)[0]?.ownerId ?? null;
+    const row = returningRows<{ ownerId: string; sharedWith: string[] }>(result)[0];
+    return row ? [row.ownerId, ...row.sharedWith] : null;
   }
 
   async isAdmin(userId: string): Promise<boolean> {
@@ -178,9 +247,9 @@ export class DocumentsRepository {
   }
 
   /** One page (plus one row, to know if there is more) of a user's documents. */
-  async list(query: ListQuery): Promise<Array<DocumentRow & { rank?: number }>> {
+  async list(query: ListQuery): Promise<Array<AccessibleRow & { rank?: number }>> {
     const params: unknown[] = [query.ownerId];
-    const where = ['owner_id = $1'];
+    const where = [SCOPES[query.scope]];
     let rank = '';
     let tsquery = '';
     if (query.q !== undefined) {
@@ -202,7 +271,7 @@ export class DocumentsRepository {
     }
     params.push(query.limit + 1);
     return this.dataSource.query(
-      `SELECT ${COLUMNS}${rank} FROM documents WHERE ${where.join(' AND ')} ORDER BY ${order.by} LIMIT $${params.length}`,
+      `SELECT ${COLUMNS}, ${relationOf('$1')} AS "shareRole"${rank} FROM documents WHERE ${where.join(' AND ')} ORDER BY ${order.by} LIMIT $${params.length}`,
       params,
     );
   }

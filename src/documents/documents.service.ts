@@ -9,7 +9,15 @@ import { AppError, NotFoundError, ValidationFailedError } from '../common/proble
 import { CacheGenerations } from '../cache/cache-generations.js';
 import { AppConfig } from '../config/config.js';
 import { detectContentType } from './content-type.js';
-import { DocumentsRepository, type DocumentRow, type ListOrder, QuotaExceededError } from './documents.repository.js';
+import { EventsService } from '../events/events.service.js';
+import {
+  type Access,
+  type AccessibleRow,
+  DocumentsRepository,
+  type DocumentRow,
+  type ListOrder,
+  QuotaExceededError,
+} from './documents.repository.js';
 import type { DocumentDto, DocumentListQueryDto, UpdateDocumentDto } from './dto/document.dto.js';
 import { type ReleaseSlot, DownloadSlots } from './download-slots.js';
 import { sanitizeFilename } from './filename.js';
@@ -33,7 +41,24 @@ export interface DocumentContent {
   release?: ReleaseSlot;
 }
 
-export function toDocumentDto(row: DocumentRow): DocumentDto {
+/** What a route needs: to read, to edit (title, tags, content), or to manage (delete, restore, share). */
+export type Need = 'read' | 'edit' | 'manage';
+
+const ALLOWED: Record<Need, Access[]> = {
+  read: ['owner', 'editor', 'viewer'],
+  edit: ['owner', 'editor'],
+  manage: ['owner'],
+};
+
+/** A document the caller may read, with what they may do with it. */
+export interface Accessible {
+  row: AccessibleRow;
+  access: Access;
+  /** Seen through administrator rights (not theirs, not shared with them): audited, never cached. */
+  asAdmin: boolean;
+}
+
+export function toDocumentDto(row: DocumentRow, access: Access): DocumentDto {
   return {
     id: row.id,
     ownerId: row.ownerId,
@@ -46,6 +71,7 @@ export function toDocumentDto(row: DocumentRow): DocumentDto {
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     version: row.version,
+    access,
   };
 }
 
@@ -65,6 +91,7 @@ export class DocumentsService {
     private readonly cache: CacheGenerations,
     private readonly slots: DownloadSlots,
     private readonly audit: AuditLog,
+    private readonly events: EventsService,
   ) {}
 
   /**
@@ -104,8 +131,14 @@ export class DocumentsService {
           },
           this.config.userQuotaBytes,
         ),
+        'owner',
       );
       await this.cache.bump(principal.userId);
+      await this.events.publish({
+        type: 'document.created',
+        userIds: [principal.userId],
+        data: { documentId: created.id, version: created.version },
+      });
       return created;
     } catch (error) {
       if (error instanceof QuotaExceededError) throw this.quotaError(error.used);
@@ -133,8 +166,22 @@ export class DocumentsService {
         throw new ValidationFailedError([{ field: 'cursor', message: 'cursor is from another sort' }]);
       after = { key: key as string | number, id: id as string };
     }
-    const rows = await this.documents.list({ ownerId, limit: query.limit, order, q: query.q, tag: query.tag, after });
-    return toPage(rows, query.limit, toDocumentDto, (row) => [
+    const scope = query.scope ?? 'owned';
+    if (scope !== 'owned' && ownerId !== principal.userId) {
+      throw new ValidationFailedError([{ field: 'scope', message: 'with owner, scope must be owned' }]);
+    }
+    const rows = await this.documents.list({
+      ownerId,
+      scope,
+      limit: query.limit,
+      order,
+      q: query.q,
+      tag: query.tag,
+      after,
+    });
+    // An administrator's view of another user's list: owner rights, as on each document.
+    const toDto = (row: AccessibleRow) => toDocumentDto(row, row.shareRole ?? 'owner');
+    return toPage(rows, query.limit, toDto, (row) => [
       order,
       order === 'rank' ? row.rank! : order.endsWith('createdAt') ? row.createdAt.toISOString() : row.title,
       row.id,
@@ -142,19 +189,21 @@ export class DocumentsService {
   }
 
   async get(principal: Principal, id: string): Promise<DocumentDto> {
-    return toDocumentDto(await this.visible(principal, id));
+    const { row, access } = await this.require(principal, id, 'read');
+    return toDocumentDto(row, access);
   }
 
   /** The bytes, unless `ifNoneMatch` already names this content. */
   async content(principal: Principal, id: string, ifNoneMatch?: string): Promise<DocumentContent> {
-    const row = await this.visible(principal, id);
-    if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, row.sha256)) return { document: toDocumentDto(row) };
+    const { row, access } = await this.require(principal, id, 'read');
+    const document = toDocumentDto(row, access);
+    if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, row.sha256)) return { document };
     // Taken before the bytes are read: reading them is what costs the memory.
     const release = this.slots.acquire(principal.userId);
     try {
       const data = await this.documents.content(id);
       if (!data) throw new NotFoundError(NOT_FOUND);
-      return { document: toDocumentDto(row), data, release };
+      return { document, data, release };
     } catch (error) {
       release();
       throw error;
@@ -167,7 +216,7 @@ export class DocumentsService {
     }
     const expected = ifMatch === undefined ? undefined : parseVersionTag(ifMatch);
     if (expected === null) {
-      const { version } = await this.visible(principal, id);
+      const { version } = (await this.require(principal, id, 'edit')).row;
       throw new AppError(
         400,
         'invalid-if-match',
@@ -176,24 +225,43 @@ export class DocumentsService {
     }
     const updated = await this.documents.update(id, principal.userId, changes, expected);
     if (updated) {
-      await this.cache.bump(updated.ownerId);
-      return toDocumentDto(updated);
+      await this.changed(id, 'document.updated', { version: updated.version });
+      return toDocumentDto(updated, updated.shareRole ?? 'owner');
     }
-    await this.visible(principal, id); // 404 when it is not there (or not the caller's)
+    await this.require(principal, id, 'edit'); // 404 when it is not there (or not theirs), 403 for a viewer
     throw preconditionFailed();
   }
 
   async delete(principal: Principal, id: string): Promise<void> {
-    const ownerId = await this.documents.delete(id, principal.userId);
-    if (!ownerId) throw new NotFoundError(NOT_FOUND);
-    await this.cache.bump(ownerId);
+    await this.require(principal, id, 'manage'); // 403 for an editor or viewer, 404 for anyone else
+    const readers = await this.documents.delete(id, principal.userId);
+    if (!readers) throw new NotFoundError(NOT_FOUND);
+    await this.bumpAll(readers);
+    await this.events.publish({ type: 'document.deleted', userIds: readers, data: { documentId: id } });
   }
 
-  private async visible(principal: Principal, id: string): Promise<DocumentRow> {
+  /**
+   * The document when the caller may do what `need` says: 404 when they may not
+   * even read it (as if it did not exist), 403 when they may read it but not that.
+   * Administrators have owner rights on every document (their reads of another
+   * user's document are audited).
+   */
+  async require(principal: Principal, id: string, need: Need): Promise<Accessible> {
     const row = await this.documents.findVisible(id, principal.userId);
     if (!row) throw new NotFoundError(NOT_FOUND);
-    if (row.ownerId !== principal.userId) {
-      // Only an administrator sees another user's document.
+    let access: Access = row.shareRole ?? 'owner';
+    const asAdmin = row.shareRole === null;
+    if (!ALLOWED[need].includes(access)) {
+      if (!(await this.documents.isAdmin(principal.userId))) {
+        throw new ForbiddenError(
+          need === 'edit'
+            ? 'This document is shared with you as a viewer: you may read it, not change it.'
+            : 'Only the document’s owner may do that.',
+        );
+      }
+      access = 'owner';
+    }
+    if (asAdmin && need === 'read') {
       await this.audit.record({
         type: 'admin.read-document',
         userId: row.ownerId,
@@ -201,7 +269,39 @@ export class DocumentsService {
         details: { documentId: row.id },
       });
     }
-    return row;
+    return { row, access, asAdmin };
+  }
+
+  /**
+   * After a change to a document: every cached answer that shows it (its owner's
+   * and those of the people it is shared with) becomes unreachable, on every
+   * instance, and those people get the event.
+   */
+  async changed(id: string, type: 'document.updated' | 'document.restored', data: Record<string, unknown>) {
+    const readers = await this.documents.readers(id);
+    await this.bumpAll(readers);
+    await this.events.publish({ type, userIds: readers, data: { documentId: id, ...data } });
+  }
+
+  /**
+   * Call before an account is deleted (its documents go with it by cascade); call
+   * what it returns once it is: the people its documents were shared with stop
+   * seeing them at once, and get document.deleted.
+   */
+  async ownerLeaving(ownerId: string): Promise<() => Promise<void>> {
+    const shares = await this.documents.sharesOfOwner(ownerId);
+    return async () => {
+      await this.bumpAll(shares.map((share) => share.userId));
+      for (const documentId of new Set(shares.map((share) => share.documentId))) {
+        const userIds = shares.filter((share) => share.documentId === documentId).map((share) => share.userId);
+        await this.events.publish({ type: 'document.deleted', userIds, data: { documentId } });
+      }
+    };
+  }
+
+  /** Bumps the cache generation of each user. */
+  async bumpAll(userIds: string[]): Promise<void> {
+    await Promise.all([...new Set(userIds)].map((userId) => this.cache.bump(userId)));
   }
 
   private quotaError(used: number): AppError {

@@ -24,6 +24,7 @@ import {
 } from './lib.mjs';
 import { sweep } from './sweep.mjs';
 import { unreadDownloads } from './unread-downloads.mjs';
+import { eventsWithoutRedis } from './events-redis-down.mjs';
 
 const suiteStarted = Date.now();
 const results = [];
@@ -559,6 +560,16 @@ try {
         svc.kill('SIGTERM');
         await svc.exited;
       }
+      assertNoProblems(problems);
+    },
+  );
+
+  // ------------------------------------------------------------ 8. Redis down under event streams
+  await check(
+    '8. Redis killed under open event streams on two instances: per-instance events, nothing crashes',
+    async () => {
+      const problems = [];
+      await eventsWithoutRedis({ databaseUrl: pg.url, problems });
       assertNoProblems(problems);
     },
   );

@@ -70,6 +70,10 @@ export class UpdateDocumentDto {
   @TagsField() tags?: string[];
 }
 
+export const SCOPES = ['owned', 'shared', 'all'] as const;
+export type Scope = (typeof SCOPES)[number];
+export const ACCESS = ['owner', 'editor', 'viewer'] as const;
+
 export const SORTS = ['-createdAt', 'createdAt', 'title', '-title'] as const;
 export type Sort = (typeof SORTS)[number];
 
@@ -95,6 +99,15 @@ export class DocumentListQueryDto extends PageQueryDto {
   @IsIn(SORTS)
   sort?: Sort;
 
+  @ApiPropertyOptional({
+    enum: SCOPES,
+    default: 'owned',
+    description: 'owned: your documents; shared: those shared with you; all: both. Search covers the same set.',
+  })
+  @IsOptional()
+  @IsIn(SCOPES)
+  scope?: Scope;
+
   @ApiPropertyOptional({ format: 'uuid', description: 'Administrators only: list this user’s documents.' })
   @IsOptional()
   @ValidateIf((_o, v) => v !== undefined)
@@ -114,6 +127,13 @@ export class DocumentDto {
   @ApiProperty() createdAt: Date;
   @ApiProperty() updatedAt: Date;
   @ApiProperty({ example: 1, description: 'Increases on each change; send it back in If-Match.' }) version: number;
+  @ApiProperty({
+    enum: ACCESS,
+    description:
+      'What you may do: owner (everything), editor (read, change title/tags, upload versions), viewer (read). ' +
+      'Administrators have owner rights on every document.',
+  })
+  access: (typeof ACCESS)[number];
 }
 
 export class DocumentPageDto extends PageDto<DocumentDto> {
