@@ -12,6 +12,7 @@ import { HealthModule } from './health/health.module.js';
 import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { MailModule } from './mail/mail.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { OidcModule } from './oidc/oidc.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { SharingModule } from './sharing/sharing.module.js';
@@ -54,6 +55,7 @@ export class AppModule {
         MailModule,
         AuditModule,
         AccountsModule,
+        OidcModule,
         ...extraModules,
       ],
     };

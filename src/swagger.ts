@@ -4,10 +4,14 @@ import { problemContent, problemDescription, ProblemDto } from './common/api-pro
 import { PROBLEM_CONTENT_TYPE } from './common/problem.js';
 import { CreateTextDocumentDto } from './documents/dto/document.dto.js';
 import { packageInfo } from './common/package-info.js';
+import { AppConfig } from './config/config.js';
+import { OIDC_TAG } from './oidc/oidc.controller.js';
+import { describeOidc, OIDC_TAG_DESCRIPTION } from './oidc/oidc-openapi.js';
 
 /** In the order Swagger UI shows them. */
 const TAGS: Array<[name: string, description: string]> = [
   ['Auth', 'Register, log in, refresh tokens, and see or end your sessions.'],
+  [OIDC_TAG, OIDC_TAG_DESCRIPTION],
   ['Users', 'Your profile, password and account; managing users, for administrators.'],
   ['Documents', 'Upload, list, search, download, change and delete your documents.'],
   ['Sharing', 'Share a document with people (viewer, editor) or by link; open a link without an account.'],
@@ -78,6 +82,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     upload.content['application/json'] = { schema: { $ref: '#/components/schemas/CreateTextDocumentDto' } };
   }
   completeOperations(document);
+  describeOidc(document, app.get(AppConfig));
   return document;
 }
 

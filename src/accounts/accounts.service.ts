@@ -136,7 +136,7 @@ export class AccountsService implements OnApplicationShutdown {
       if (!user || user.email !== found.email) throw new InvalidAccountTokenError();
       // The link came through the mailbox: that proves the address too.
       await manager.query(
-        'UPDATE users SET password_hash = $2, email_verified = true, updated_at = now() WHERE id = $1',
+        'UPDATE users SET password_hash = $2, password_set = true, email_verified = true, updated_at = now() WHERE id = $1',
         [user.id, passwordHash],
       );
       await this.tokens.revoke(manager, user.id, ['reset-password', 'change-email']);

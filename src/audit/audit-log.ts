@@ -25,6 +25,8 @@ export const AUDIT_EVENT_TYPES = [
   'admin.read-user',
   'admin.read-documents',
   'admin.read-document',
+  'oidc.identity-linked',
+  'oidc.identity-unlinked',
   'mfa.enabled',
   'mfa.disabled',
   'mfa.reset',

@@ -30,6 +30,6 @@ import { MfaModule } from '../mfa/mfa.module.js';
     { provide: APP_GUARD, useClass: RolesGuard },
     { provide: APP_GUARD, useClass: RateLimitGuard },
   ],
-  exports: [Authenticator],
+  exports: [Authenticator, AuthService],
 })
 export class AuthModule {}

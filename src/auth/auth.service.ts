@@ -116,7 +116,32 @@ export class AuthService {
     return this.startSession(user, client, { mfa: method });
   }
 
-  private async startSession(user: User, client: ClientInfo, details: { mfa?: string }): Promise<TokenResponseDto> {
+  /**
+   * A login proved elsewhere (an OpenID Connect sign-in: `method`). With two-factor
+   * authentication on, it counts only when the provider reported a second factor;
+   * otherwise the same second step as a password login.
+   */
+  async loginProven(
+    user: User,
+    client: ClientInfo,
+    method: string,
+    secondFactor: boolean,
+  ): Promise<TokenResponseDto | MfaRequiredDto> {
+    if (!secondFactor && (await this.mfa.isEnabled(user.id))) {
+      return { mfa_required: true, mfa_token: this.tokens.issueMfaToken(user.id), expires_in: MFA_TOKEN_TTL_SECONDS };
+    }
+    return this.startSession(user, client, secondFactor ? { method, mfa: 'provider' } : { method });
+  }
+
+  /**
+   * A new session for a user who proved who they are (password, second factor, or an
+   * OpenID Connect sign-in: `method`), audited, as the login token pair.
+   */
+  async startSession(
+    user: User,
+    client: ClientInfo,
+    details: { mfa?: string; method?: string },
+  ): Promise<TokenResponseDto> {
     const secret = newRefreshSecret();
     const session = await this.sessionsRepo.create({
       userId: user.id,

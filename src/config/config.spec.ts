@@ -97,6 +97,12 @@ describe('loadConfig', () => {
       ACCOUNT_RATE_LIMIT_MAX: '3',
       ACCOUNT_RATE_LIMIT_WINDOW_MS: '60000',
       AUDIT_RETENTION_DAYS: '30',
+      OIDC_ISSUER_URL: 'https://sso.example.com/realms/main',
+      OIDC_CLIENT_ID: 'ultrai',
+      OIDC_CLIENT_SECRET: 'oidc-secret-0123456789',
+      OIDC_SCOPES: 'openid email',
+      OIDC_NAME: 'Example SSO',
+      OIDC_ALLOWED_REDIRECTS: 'https://app.example.com/signed-in, http://localhost:5173/cb',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
       OTEL_SERVICE_NAME: 'docs-api',
       OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
@@ -195,6 +201,14 @@ describe('loadConfig', () => {
         directUploadTtlSeconds: 120,
         maxVersionsPerDocument: 5,
       },
+      oidc: {
+        issuerUrl: 'https://sso.example.com/realms/main',
+        clientId: 'ultrai',
+        clientSecret: 'oidc-secret-0123456789',
+        scopes: 'openid email',
+        name: 'Example SSO',
+        allowedRedirects: ['https://app.example.com/signed-in', 'http://localhost:5173/cb'],
+      },
     });
     expect(config.embeddedDatabase).toBe(false);
     expect(config.production).toBe(true);
@@ -211,6 +225,26 @@ describe('loadConfig', () => {
       loadConfig({ STORAGE_DRIVER: 's3', S3_BUCKET: 'b', S3_REGION: 'auto', UPLOAD_MAX_BYTES: String(5 * 1024 ** 3) })
         .uploadMaxBytes,
     ).toBe(5 * 1024 ** 3);
+  });
+
+  it('needs a client id and allowed redirects with OIDC_ISSUER_URL, and https in production', () => {
+    expect(problemsOf({ OIDC_ISSUER_URL: 'https://sso.example.com' })).toEqual([
+      'OIDC_CLIENT_ID is required when OIDC_ISSUER_URL is set',
+      expect.stringMatching(/^OIDC_ALLOWED_REDIRECTS is required when OIDC_ISSUER_URL is set/),
+    ]);
+    const complete = { OIDC_CLIENT_ID: 'c', OIDC_ALLOWED_REDIRECTS: 'https://app.example.com/cb' };
+    expect(problemsOf({ ...complete, OIDC_ISSUER_URL: 'https://sso.example.com', OIDC_SCOPES: 'email' })).toEqual([
+      'OIDC_SCOPES must include openid (got "email")',
+    ]);
+    expect(problemsOf({ ...complete, OIDC_ISSUER_URL: 'http://localhost:8080' })).toEqual([]);
+    expect(
+      problemsOf({ ...complete, OIDC_ISSUER_URL: 'http://sso.example.com', NODE_ENV: 'production' }).filter((p) =>
+        p.startsWith('OIDC'),
+      ),
+    ).toEqual(['OIDC_ISSUER_URL must be a URL starting with https:// when NODE_ENV=production']);
+    expect(problemsOf({ OIDC_ALLOWED_REDIRECTS: 'app.example.com/cb' })).toEqual([
+      expect.stringMatching(/^OIDC_ALLOWED_REDIRECTS entries must be absolute http\(s\) URLs/),
+    ]);
   });
 
   it('turns tracing on only with OTEL_EXPORTER_OTLP_ENDPOINT, and refuses a bad sampler or ratio', () => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { ACCOUNT_VARIABLES, type AccountsConfig, finishAccountsConfig } from '../accounts/account-config.js';
 import { finishStorageConfig, STORAGE_VARIABLES, type StorageConfig } from '../storage/storage-config.js';
+import { finishOidcConfig, OIDC_VARIABLES, type OidcConfig } from '../oidc/oidc-config.js';
 import { developmentSecret } from './development-secret.js';
 import {
   type Env,
@@ -131,6 +132,8 @@ export class AppConfig {
   readonly accounts: AccountsConfig;
   /** Storage drivers, transfers and versions: see src/storage/storage-config.ts. */
   readonly storage: StorageConfig;
+  /** OpenID Connect sign-in: see src/oidc/oidc-config.ts. */
+  readonly oidc: OidcConfig;
 
   get production(): boolean {
     return this.nodeEnv === 'production';
@@ -210,6 +213,7 @@ type CoreSettings = Omit<
   | 'jwtSecretFile'
   | 'accounts'
   | 'storage'
+  | 'oidc'
 > & { jwtSecret: string | undefined };
 
 /** The service's own variables, in README's order (the accounts module has its own: ACCOUNT_VARIABLES). */
@@ -334,7 +338,8 @@ export const CORE_VARIABLES: VariableTable<CoreSettings> = {
   }),
   authRateLimitMax: variable('AUTH_RATE_LIMIT_MAX', integer(10, 1, 10_000_000), {
     default: '`10`',
-    meaning: 'requests per IP per window to each of `/auth/login`, `/auth/register`, `/auth/refresh`, `1`–`10000000`',
+    meaning:
+      'requests per IP per window to each of `/auth/login`, `/auth/register`, `/auth/refresh` and `/auth/oidc/*`, `1`–`10000000`',
   }),
   authRateLimitWindowMs: variable('AUTH_RATE_LIMIT_WINDOW_MS', integer(60_000, 1000, 86_400_000), {
     default: '`60000`',
@@ -426,6 +431,7 @@ export const CONFIG_VARIABLES: ReadonlyArray<Variable<unknown>> = [
   ...Object.values<Variable<unknown>>(CORE_VARIABLES),
   ...Object.values<Variable<unknown>>(ACCOUNT_VARIABLES),
   ...Object.values<Variable<unknown>>(STORAGE_VARIABLES),
+  ...Object.values<Variable<unknown>>(OIDC_VARIABLES),
 ];
 
 export interface LoadConfigOptions {
@@ -447,6 +453,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const core = readTable(CORE_VARIABLES, env, problems);
   const accounts = readTable(ACCOUNT_VARIABLES, env, problems);
   const storage = readTable(STORAGE_VARIABLES, env, problems);
+  const oidc = readTable(OIDC_VARIABLES, env, problems);
   const production = core.nodeEnv === 'production';
 
   if (production && readVariable(env, 'DATABASE_URL') === undefined) {
@@ -477,6 +484,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     jwtSecretFile,
     accounts: finishAccountsConfig(accounts, { production, port: core.port }, problems),
     storage: finishStorageConfig(storage, core.uploadMaxBytes, problems),
+    oidc: finishOidcConfig(oidc, { production }, problems),
   } satisfies Omit<AppConfig, 'production' | 'embeddedDatabase' | 'tracing'>);
 
   if (problems.length > 0) throw new ConfigError(problems);

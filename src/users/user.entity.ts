@@ -11,6 +11,8 @@ export class User {
   @Column({ type: 'varchar', length: 16, default: 'user' }) role: Role;
   @Column({ type: 'boolean', default: false }) disabled: boolean;
   @Column({ name: 'email_verified', type: 'boolean', default: false }) emailVerified: boolean;
+  /** False for an account made by an OpenID Connect sign-in until a password is set (its hash is then of random bytes). */
+  @Column({ name: 'password_set', type: 'boolean', default: true }) passwordSet: boolean;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz', precision: 3 }) createdAt: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz', precision: 3 }) updatedAt: Date;
 }

@@ -48,7 +48,14 @@ export class UsersRepository {
   }
 
   async create(
-    values: { email: string; username: string; passwordHash: string; role?: Role },
+    values: {
+      email: string;
+      username: string;
+      passwordHash: string;
+      role?: Role;
+      passwordSet?: boolean;
+      emailVerified?: boolean;
+    },
     manager?: EntityManager,
   ): Promise<User> {
     const users = manager?.getRepository(User) ?? this.users;
