@@ -268,6 +268,22 @@ describe('personal access tokens', () => {
     await t.http.get('/users/me').set(bearer(owner.access)).expect(200);
   });
 
+  it("an administrator's token has no administrator rights over other people's documents", async () => {
+    const admin = await signUp(t);
+    await makeAdmin(t, admin.id);
+    const { token } = await createToken(t, admin, ALL);
+    const theirs = await upload(t, owner, 'not the admin’s');
+    // With a session, the administrator reaches it; with a token, it does not exist.
+    await t.http.get(`/documents/${theirs}`).set(bearer(admin.access)).expect(200);
+    await t.http.get(`/documents/${theirs}`).set(bearer(token)).expect(404);
+    await t.http.get(`/documents/${theirs}/content`).set(bearer(token)).expect(404);
+    await t.http.patch(`/documents/${theirs}`).set(bearer(token)).send({ title: 'taken over' }).expect(404);
+    await t.http.delete(`/documents/${theirs}`).set(bearer(token)).expect(404);
+    await t.http.get(`/documents?owner=${owner.id}`).set(bearer(token)).expect(403);
+    const still = await t.http.get(`/documents/${theirs}`).set(bearer(owner.access)).expect(200);
+    expect(still.body.title).toBe('not the admin’s');
+  });
+
   it('refuses unknown, malformed and expired tokens with 401', async () => {
     const unknown = `uc_pat_${randomBytes(32).toString('base64url')}`;
     await t.http.get('/documents').set(bearer(unknown)).expect(401);

@@ -276,7 +276,7 @@ export class DocumentsService {
     query: DocumentListQueryDto,
   ): Promise<{ items: DocumentDto[]; nextCursor: string | null }> {
     const ownerId = query.owner?.toLowerCase() ?? principal.userId;
-    if (ownerId !== principal.userId && !(await this.documents.isAdmin(principal.userId))) {
+    if (ownerId !== principal.userId && !(await this.actsAsAdmin(principal))) {
       throw new ForbiddenError('Only administrators may list another user’s documents.');
     }
     if (ownerId !== principal.userId) {
@@ -384,6 +384,8 @@ export class DocumentsService {
     if (changes.title === undefined && changes.tags === undefined) {
       throw new ValidationFailedError([{ field: 'title', message: 'send title and/or tags' }]);
     }
+    // A personal access token never acts as an administrator: its own rights first.
+    if (principal.scopes !== undefined) await this.require(principal, id, 'edit');
     const expected = ifMatch === undefined ? undefined : parseVersionTag(ifMatch);
     if (expected === null) throw invalidIfMatch((await this.require(principal, id, 'edit')).row.version);
     const updated = await this.documents.update(id, principal.userId, changes, expected);
@@ -415,8 +417,10 @@ export class DocumentsService {
     if (!row) throw new NotFoundError(NOT_FOUND);
     let access: Access = row.shareRole ?? 'owner';
     const asAdmin = row.shareRole === null;
+    // Administrator rights come with a session, never with a personal access token.
+    if (asAdmin && principal.scopes !== undefined) throw new NotFoundError(NOT_FOUND);
     if (!ALLOWED[need].includes(access)) {
-      if (!(await this.documents.isAdmin(principal.userId))) {
+      if (!(await this.actsAsAdmin(principal))) {
         throw new ForbiddenError(
           need === 'edit'
             ? 'This document is shared with you as a viewer: you may read it, not change it.'
@@ -461,6 +465,11 @@ export class DocumentsService {
         await this.events.publish({ type: 'document.deleted', userIds, data: { documentId } });
       }
     };
+  }
+
+  /** An administrator signed in with a session: a personal access token never carries admin rights. */
+  private async actsAsAdmin(principal: Principal): Promise<boolean> {
+    return principal.scopes === undefined && (await this.documents.isAdmin(principal.userId));
   }
 
   /** Bumps the cache generation of each user. */
