@@ -262,6 +262,7 @@ describe('documents', () => {
       const address = t.app.getHttpServer().address();
       if (!address || typeof address === 'string') await t.app.listen(0, '127.0.0.1');
       const { port } = t.app.getHttpServer().address() as { port: number };
+      const chunksBefore = Number((await db().query('SELECT count(*)::int AS n FROM storage_chunks'))[0].n);
       const boundary = '----ultrai-abort';
       await new Promise<void>((resolve) => {
         const req = httpRequest({
@@ -272,20 +273,31 @@ describe('documents', () => {
           headers: {
             ...bearer(user.access),
             'content-type': `multipart/form-data; boundary=${boundary}`,
-            'content-length': String(50_000),
+            'content-length': String(600_000),
           },
         });
         req.on('error', () => resolve());
         req.write(
           `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="half.txt"\r\nContent-Type: text/plain\r\n\r\n`,
         );
-        req.write('a'.repeat(10_000));
+        // More than one 256 KiB chunk, so the postgres driver has written bytes when the client goes.
+        req.write('a'.repeat(300_000));
         setTimeout(() => {
           req.destroy();
           resolve();
         }, 200);
       });
-      await new Promise((r) => setTimeout(r, 300));
+      // The server has seen the client go (its side of the socket is closed), and whatever
+      // bytes it had written are gone again: nothing of the upload is left anywhere.
+      const server = t.app.getHttpServer();
+      const allChunks = async () => Number((await db().query('SELECT count(*)::int AS n FROM storage_chunks'))[0].n);
+      for (;;) {
+        const open = await new Promise<number>((resolve, reject) =>
+          server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+        );
+        if (open === 0 && (await allChunks()) === chunksBefore) break;
+        await new Promise((r) => setImmediate(r));
+      }
       expect(await countDocs(user.id)).toBe(0);
       await t.http.get('/health').expect(200);
       await upload(user, Buffer.from('after'), 'after.txt', 'text/plain').expect(201);
