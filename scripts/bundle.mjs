@@ -19,7 +19,7 @@ const dist = new URL('../dist/', import.meta.url).pathname;
  * find a new one) silently: the build fails when the number of files rewritten in a
  * bundle is not EXPECTED_REWRITES (check the files it lists, then update the count).
  */
-const EXPECTED_REWRITES = { main: 3, cli: 0 };
+const EXPECTED_REWRITES = { main: 3, cli: 0, 'pdf-text.worker': 0 };
 const LOCAL_REQUIRE = /^const require = createRequire\(import\.meta\.url\);$/m;
 
 function bundleCreateRequire(rewritten) {
@@ -42,14 +42,17 @@ function bundleCreateRequire(rewritten) {
 // string, template, identifier or regular expression.
 const ascii = (text) => text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
-// Two separate bundles, not one build with shared chunks: across a chunk boundary esbuild
+// Separate bundles, not one build with shared chunks: across a chunk boundary esbuild
 // turns `import('a CommonJS package')` into a namespace with only `default`, and Nest's
-// ValidationPipe loads class-transformer that way.
-for (const name of ['main', 'cli']) {
+// ValidationPipe loads class-transformer that way. The PDF text worker is a bundle of its
+// own (pdf.js included), beside dist/main.js where src/pdf-text/pdf-extractor.ts looks
+// for it; the server loads none of it until a PDF's text is extracted.
+const ENTRIES = { main: 'src/main.js', cli: 'src/cli.js', 'pdf-text.worker': 'src/pdf-text/pdf-text.worker.js' };
+for (const [name, entry] of Object.entries(ENTRIES)) {
   const rewritten = [];
   const { outputFiles } = await build({
     plugins: [bundleCreateRequire(rewritten)],
-    entryPoints: [`${dist}src/${name}.js`],
+    entryPoints: [`${dist}${entry}`],
     outfile: `${dist}${name}.js`,
     write: false,
     bundle: true,

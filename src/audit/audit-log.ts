@@ -25,6 +25,9 @@ export const AUDIT_EVENT_TYPES = [
   'admin.read-user',
   'admin.read-documents',
   'admin.read-document',
+  'admin.trash-document',
+  'admin.restore-document',
+  'admin.delete-document',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

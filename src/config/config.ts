@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { type AccountsConfig, readAccountsConfig } from '../accounts/account-config.js';
+import { type DocumentsConfig, readDocumentsConfig } from '../documents/documents-config.js';
 import { developmentSecret } from './development-secret.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
@@ -77,6 +78,8 @@ export class AppConfig {
   readonly bodyIdleTimeoutMs: number;
   /** Account lifecycle and mail: see src/accounts/account-config.ts. */
   readonly accounts: AccountsConfig;
+  /** Trash and PDF text: see src/documents/documents-config.ts. */
+  readonly documents: DocumentsConfig;
 
   get production(): boolean {
     return this.nodeEnv === 'production';
@@ -282,6 +285,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 8000, 100, 60_000),
     bodyIdleTimeoutMs: integer('BODY_IDLE_TIMEOUT_MS', 30_000, 100, 600_000),
     accounts: readAccountsConfig({ read, integer, url, boolean, problems, production, port }),
+    documents: readDocumentsConfig({ integer }),
   } satisfies Omit<AppConfig, 'production' | 'embeddedDatabase'>);
 
   if (problems.length > 0) throw new ConfigError(problems);

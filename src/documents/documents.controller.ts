@@ -40,10 +40,13 @@ import { ACCEPTED_TYPES, EXTENSION_OF } from './content-type.js';
 import { DocumentsService, type IncomingDocument, sha256Of } from './documents.service.js';
 import {
   CreateTextDocumentDto,
+  DeleteDocumentQueryDto,
   DocumentDto,
   DocumentListQueryDto,
   DocumentPageDto,
   MULTIPART_UPLOAD_SCHEMA,
+  TrashListQueryDto,
+  TrashPageDto,
   UpdateDocumentDto,
   UploadFieldsDto,
 } from './dto/document.dto.js';
@@ -97,6 +100,26 @@ export class DocumentsController {
   @ApiProblems(400, 401, 403)
   list(@CurrentUser() principal: Principal, @Query() query: DocumentListQueryDto): Promise<DocumentPageDto> {
     return this.documents.list(principal, query);
+  }
+
+  @Get('trash')
+  @ApiOperation({
+    summary: 'Your trash: deleted documents, most recent first, until restored or purged (TRASH_RETENTION_DAYS)',
+    description: 'Documents in the trash still count towards the quota.',
+  })
+  @ApiOkResponse({ type: TrashPageDto })
+  @ApiProblems(400, 401, 403)
+  trash(@CurrentUser() principal: Principal, @Query() query: TrashListQueryDto): Promise<TrashPageDto> {
+    return this.documents.trash(principal, query);
+  }
+
+  @Delete('trash')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: 'Empty your trash: its documents are deleted for good' })
+  @ApiNoContentResponse()
+  @ApiProblems(401)
+  async emptyTrash(@CurrentUser() principal: Principal): Promise<void> {
+    await this.documents.emptyTrash(principal);
   }
 
   @Get(':id')
@@ -169,11 +192,27 @@ export class DocumentsController {
 
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiOperation({ summary: 'Delete a document' })
+  @ApiOperation({
+    summary: 'Move a document to the trash (?permanent=true: delete it for good, from the trash too)',
+    description: 'A trashed document disappears from lists, search and reads (404) until restored.',
+  })
   @ApiNoContentResponse()
   @ApiProblems(400, 401, 404)
-  delete(@CurrentUser() principal: Principal, @Param('id', new UuidPipe()) id: string): Promise<void> {
-    return this.documents.delete(principal, id);
+  delete(
+    @CurrentUser() principal: Principal,
+    @Param('id', new UuidPipe()) id: string,
+    @Query() query: DeleteDocumentQueryDto,
+  ): Promise<void> {
+    return this.documents.delete(principal, id, query.permanent === 'true');
+  }
+
+  @Post(':id/restore')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Take a document out of the trash' })
+  @ApiOkResponse({ type: DocumentDto })
+  @ApiProblems(400, 401, 404)
+  restore(@CurrentUser() principal: Principal, @Param('id', new UuidPipe()) id: string): Promise<DocumentDto> {
+    return this.documents.restore(principal, id);
   }
 
   private async fromMultipart(principal: Principal, request: FastifyRequest): Promise<IncomingDocument> {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { isUuid } from '../common/pagination.js';
 import { returningRows } from '../database/returning.js';
-import type { Sort } from './dto/document.dto.js';
+import type { Sort, TextStatus } from './dto/document.dto.js';
 
 /** A document row as the API shows it (no text, no bytes). */
 export interface DocumentRow {
@@ -15,8 +15,11 @@ export interface DocumentRow {
   sha256: string;
   tags: string[];
   version: number;
+  textStatus: TextStatus;
   createdAt: Date;
   updatedAt: Date;
+  /** Set while the document is in the trash. */
+  deletedAt: Date | null;
 }
 
 export interface NewDocument {
@@ -29,10 +32,12 @@ export interface NewDocument {
   tags: string[];
   /** UTF-8 text to index for search (PostgreSQL decodes it from `data`). */
   isText: boolean;
+  /** A PDF: its text is extracted later, by a job queued with the row. */
+  isPdf: boolean;
   data: Buffer;
 }
 
-export type ListOrder = Sort | 'rank';
+export type ListOrder = Sort | 'rank' | '-deletedAt';
 
 export interface ListQuery {
   ownerId: string;
@@ -40,6 +45,8 @@ export interface ListQuery {
   order: ListOrder;
   q?: string;
   tag?: string;
+  /** The trash instead of the live documents. */
+  trashed?: boolean;
   /** Keyset position: the order's key and the id of the last item seen. */
   after?: { key: string | number; id: string };
 }
@@ -53,11 +60,14 @@ export class QuotaExceededError extends Error {
   }
 }
 
-/** Bytes a user's live documents take: what counts toward the quota. */
+/** Bytes a user's documents take, those in the trash included: what counts toward the quota. */
 const USED_BYTES = 'SELECT coalesce(sum(size), 0)::float8 AS used FROM documents WHERE owner_id = $1';
 
 const COLUMNS = `id, owner_id AS "ownerId", title, filename, mime_type AS "mimeType", size, sha256, tags, version,
-  created_at AS "createdAt", updated_at AS "updatedAt"`;
+  text_status AS "textStatus", created_at AS "createdAt", updated_at AS "updatedAt", deleted_at AS "deletedAt"`;
+
+const LIVE = 'deleted_at IS NULL';
+const TRASHED = 'deleted_at IS NOT NULL';
 
 /** `$viewer` may see a document when it is theirs or when they are an administrator. */
 const VISIBLE = `(owner_id = $2 OR EXISTS (SELECT 1 FROM users WHERE users.id = $2 AND users.role = 'admin'))`;
@@ -75,6 +85,7 @@ const ORDERS: Record<ListOrder, { by: string; key: string; op: '<' | '>' }> = {
   title: { by: `${TITLE} ASC, id ASC`, key: TITLE, op: '>' },
   '-title': { by: `${TITLE} DESC, id DESC`, key: TITLE, op: '<' },
   rank: { by: 'rank DESC, id DESC', key: 'rank', op: '<' },
+  '-deletedAt': { by: 'deleted_at DESC, id DESC', key: 'deleted_at', op: '<' },
 };
 
 @Injectable()
@@ -95,15 +106,29 @@ export class DocumentsRepository {
       // is decoded from them by PostgreSQL (without a leading BOM).
       const [row] = await manager.query(
         `WITH inserted AS (
-           INSERT INTO documents (owner_id, title, filename, mime_type, size, sha256, tags, text_content)
+           INSERT INTO documents (owner_id, title, filename, mime_type, size, sha256, tags, text_content, text_status)
            VALUES ($1, $2, $3, $4, $5, $6, $7,
-                   CASE WHEN $8::boolean THEN regexp_replace(convert_from($9::bytea, 'UTF8'), '^\uFEFF', '') END)
+                   CASE WHEN $8::boolean THEN regexp_replace(convert_from($9::bytea, 'UTF8'), '^\uFEFF', '') END,
+                   CASE WHEN $8::boolean THEN 'indexed' WHEN $10::boolean THEN 'pending' ELSE 'none' END)
            RETURNING ${COLUMNS}
          ), content AS (
            INSERT INTO document_contents (document_id, data) SELECT id, $9::bytea FROM inserted
+         ), job AS (
+           INSERT INTO pdf_text_jobs (document_id) SELECT id FROM inserted WHERE $10::boolean
          )
          SELECT * FROM inserted`,
-        [doc.ownerId, doc.title, doc.filename, doc.mimeType, doc.size, doc.sha256, doc.tags, doc.isText, doc.data],
+        [
+          doc.ownerId,
+          doc.title,
+          doc.filename,
+          doc.mimeType,
+          doc.size,
+          doc.sha256,
+          doc.tags,
+          doc.isText,
+          doc.data,
+          doc.isPdf,
+        ],
       );
       return row as DocumentRow;
     });
@@ -115,10 +140,10 @@ export class DocumentsRepository {
   }
 
   async findVisible(id: string, viewerId: string): Promise<DocumentRow | null> {
-    const rows = await this.dataSource.query(`SELECT ${COLUMNS} FROM documents WHERE id = $1 AND ${VISIBLE}`, [
-      id,
-      viewerId,
-    ]);
+    const rows = await this.dataSource.query(
+      `SELECT ${COLUMNS} FROM documents WHERE id = $1 AND ${VISIBLE} AND ${LIVE}`,
+      [id, viewerId],
+    );
     return rows[0] ?? null;
   }
 
@@ -156,20 +181,69 @@ export class DocumentsRepository {
   ): Promise<DocumentRow | null> {
     const rows = await this.dataSource.query(
       `UPDATE documents SET title = coalesce($3, title), tags = coalesce($4, tags), version = version + 1, updated_at = now()
-        WHERE id = $1 AND ${VISIBLE} AND ($5::integer IS NULL OR version = $5::integer)
+        WHERE id = $1 AND ${VISIBLE} AND ${LIVE} AND ($5::integer IS NULL OR version = $5::integer)
         RETURNING ${COLUMNS}`,
       [id, viewerId, changes.title ?? null, changes.tags ?? null, expectedVersion ?? null],
     );
     return returningRows<DocumentRow>(rows)[0] ?? null;
   }
 
-  /** Deletes when visible to the viewer; returns the owner's id, or null when nothing was deleted. */
-  async delete(id: string, viewerId: string): Promise<string | null> {
-    const result = await this.dataSource.query(
-      `DELETE FROM documents WHERE id = $1 AND ${VISIBLE} RETURNING owner_id AS "ownerId"`,
+  /** Moves a live document visible to the viewer to the trash; returns it, or null when nothing moved. */
+  async trash(id: string, viewerId: string): Promise<DocumentRow | null> {
+    const rows = await this.dataSource.query(
+      `UPDATE documents SET deleted_at = now() WHERE id = $1 AND ${VISIBLE} AND ${LIVE} RETURNING ${COLUMNS}`,
       [id, viewerId],
     );
-    return returningRows<{ ownerId: string }>(result)[0]?.ownerId ?? null;
+    return returningRows<DocumentRow>(rows)[0] ?? null;
+  }
+
+  /** Takes a document visible to the viewer out of the trash; returns it, or null when it was not there. */
+  async restore(id: string, viewerId: string): Promise<DocumentRow | null> {
+    const rows = await this.dataSource.query(
+      `UPDATE documents SET deleted_at = NULL WHERE id = $1 AND ${VISIBLE} AND ${TRASHED} RETURNING ${COLUMNS}`,
+      [id, viewerId],
+    );
+    return returningRows<DocumentRow>(rows)[0] ?? null;
+  }
+
+  /** Deletes for good (in the trash or not) when visible to the viewer; returns it, or null when nothing was deleted. */
+  async delete(id: string, viewerId: string): Promise<DocumentRow | null> {
+    const rows = await this.dataSource.query(
+      `DELETE FROM documents WHERE id = $1 AND ${VISIBLE} RETURNING ${COLUMNS}`,
+      [id, viewerId],
+    );
+    return returningRows<DocumentRow>(rows)[0] ?? null;
+  }
+
+  /** Deletes everything in a user's trash; returns how many documents went. */
+  async emptyTrash(ownerId: string): Promise<number> {
+    const rows = await this.dataSource.query(`DELETE FROM documents WHERE owner_id = $1 AND ${TRASHED} RETURNING id`, [
+      ownerId,
+    ]);
+    return returningRows(rows).length;
+  }
+
+  /**
+   * Deletes documents trashed more than `retentionDays` ago, on one instance at
+   * a time (the transaction-scoped advisory lock is skipped by the others, not
+   * waited for). Returns the owners of what was purged, or undefined when
+   * another instance holds the lock.
+   */
+  async purgeTrash(retentionDays: number): Promise<Array<{ ownerId: string; count: number }> | undefined> {
+    return this.dataSource.transaction(async (manager) => {
+      const [{ locked }] = await manager.query(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [TRASH_PURGE_LOCK]);
+      if (!locked) return undefined;
+      const rows = returningRows<{ ownerId: string }>(
+        await manager.query(
+          `DELETE FROM documents WHERE ${TRASHED} AND deleted_at <= now() - make_interval(days => $1)
+           RETURNING owner_id AS "ownerId"`,
+          [retentionDays],
+        ),
+      );
+      const counts = new Map<string, number>();
+      for (const { ownerId } of rows) counts.set(ownerId, (counts.get(ownerId) ?? 0) + 1);
+      return [...counts].map(([ownerId, count]) => ({ ownerId, count }));
+    });
   }
 
   async isAdmin(userId: string): Promise<boolean> {
@@ -180,7 +254,7 @@ export class DocumentsRepository {
   /** One page (plus one row, to know if there is more) of a user's documents. */
   async list(query: ListQuery): Promise<Array<DocumentRow & { rank?: number }>> {
     const params: unknown[] = [query.ownerId];
-    const where = ['owner_id = $1'];
+    const where = ['owner_id = $1', query.trashed ? TRASHED : LIVE];
     let rank = '';
     let tsquery = '';
     if (query.q !== undefined) {
@@ -197,7 +271,7 @@ export class DocumentsRepository {
     if (query.after) {
       params.push(query.after.key, query.after.id);
       const key = query.order === 'rank' ? `ts_rank(search, ${tsquery})::real` : order.key;
-      const cast = query.order === 'rank' ? '::real' : order.key === 'created_at' ? '::timestamptz' : '::text';
+      const cast = query.order === 'rank' ? '::real' : order.key.endsWith('_at') ? '::timestamptz' : '::text';
       where.push(`(${key}, id) ${order.op} ($${params.length - 1}${cast}, $${params.length}::uuid)`);
     }
     params.push(query.limit + 1);
@@ -262,3 +336,6 @@ function parseSingleBytea(chunks: Buffer[]): Buffer | null {
   if (fields !== 1 || length < 0) throw new Error('unexpected COPY output');
   return all.subarray(start + 6, start + 6 + length);
 }
+
+/** Arbitrary, fixed: names the trash purge among this database's advisory locks. */
+const TRASH_PURGE_LOCK = 7_140_002;

@@ -9,10 +9,17 @@ import { CacheGenerations } from '../cache/cache-generations.js';
 import { AppConfig } from '../config/config.js';
 import { detectContentType } from './content-type.js';
 import { DocumentsRepository, type DocumentRow, type ListOrder, QuotaExceededError } from './documents.repository.js';
-import type { DocumentDto, DocumentListQueryDto, UpdateDocumentDto } from './dto/document.dto.js';
+import type {
+  DocumentDto,
+  DocumentListQueryDto,
+  TrashedDocumentDto,
+  TrashListQueryDto,
+  UpdateDocumentDto,
+} from './dto/document.dto.js';
 import { type ReleaseSlot, DownloadSlots } from './download-slots.js';
 import { sanitizeFilename } from './filename.js';
 import { PayloadTooLargeError } from './upload-reader.js';
+import { PdfTextIndexer } from '../pdf-text/pdf-text-indexer.js';
 
 /** What an upload brings, however it arrived (multipart or JSON). */
 export interface IncomingDocument {
@@ -45,6 +52,18 @@ export function toDocumentDto(row: DocumentRow): DocumentDto {
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     version: row.version,
+    textStatus: row.textStatus,
+  };
+}
+
+const DAY_MS = 86_400_000;
+
+export function toTrashedDocumentDto(row: DocumentRow, retentionDays: number): TrashedDocumentDto {
+  const deletedAt = row.deletedAt!;
+  return {
+    ...toDocumentDto(row),
+    deletedAt,
+    purgeAt: new Date(deletedAt.getTime() + retentionDays * DAY_MS),
   };
 }
 
@@ -53,6 +72,7 @@ export function sha256Of(data: Buffer): string {
 }
 
 const NOT_FOUND = 'No such document.';
+const TRASH_ORDER = '-deletedAt';
 /** Room for the multipart boundaries, part headers, title and tags around the file. */
 const MULTIPART_OVERHEAD_BYTES = 256 * 1024;
 
@@ -64,6 +84,7 @@ export class DocumentsService {
     private readonly cache: CacheGenerations,
     private readonly slots: DownloadSlots,
     private readonly audit: AuditLog,
+    private readonly pdfText: PdfTextIndexer,
   ) {}
 
   /**
@@ -99,12 +120,14 @@ export class DocumentsService {
             sha256: incoming.sha256,
             tags: incoming.tags ?? [],
             isText: detected.text,
+            isPdf: detected.type === 'application/pdf',
             data: incoming.data,
           },
           this.config.userQuotaBytes,
         ),
       );
       await this.cache.bump(principal.userId);
+      if (created.textStatus === 'pending') this.pdfText.wake();
       return created;
     } catch (error) {
       if (error instanceof QuotaExceededError) throw this.quotaError(error.used);
@@ -116,13 +139,7 @@ export class DocumentsService {
     principal: Principal,
     query: DocumentListQueryDto,
   ): Promise<{ items: DocumentDto[]; nextCursor: string | null }> {
-    const ownerId = query.owner?.toLowerCase() ?? principal.userId;
-    if (ownerId !== principal.userId && !(await this.documents.isAdmin(principal.userId))) {
-      throw new ForbiddenError('Only administrators may list another user’s documents.');
-    }
-    if (ownerId !== principal.userId) {
-      await this.audit.record({ type: 'admin.read-documents', userId: ownerId, actorId: principal.userId });
-    }
+    const ownerId = await this.listedOwner(principal, query.owner);
     const order: ListOrder = query.sort ?? (query.q !== undefined ? 'rank' : '-createdAt');
     let after: { key: string | number; id: string } | undefined;
     if (query.cursor) {
@@ -182,10 +199,72 @@ export class DocumentsService {
     throw preconditionFailed();
   }
 
-  async delete(principal: Principal, id: string): Promise<void> {
-    const ownerId = await this.documents.delete(id, principal.userId);
-    if (!ownerId) throw new NotFoundError(NOT_FOUND);
-    await this.cache.bump(ownerId);
+  /** The trash, most recently deleted first. */
+  async trash(
+    principal: Principal,
+    query: TrashListQueryDto,
+  ): Promise<{ items: TrashedDocumentDto[]; nextCursor: string | null }> {
+    const ownerId = await this.listedOwner(principal, query.owner);
+    let after: { key: string; id: string } | undefined;
+    if (query.cursor) {
+      const [, key, id] = decodeCursor(query.cursor, [(v) => v === TRASH_ORDER, isIsoDate, isUuid]);
+      after = { key: key as string, id: id as string };
+    }
+    const rows = await this.documents.list({ ownerId, limit: query.limit, order: TRASH_ORDER, trashed: true, after });
+    const retention = this.config.documents.trashRetentionDays;
+    return toPage(
+      rows,
+      query.limit,
+      (row) => toTrashedDocumentDto(row, retention),
+      (row) => [TRASH_ORDER, row.deletedAt!.toISOString(), row.id],
+    );
+  }
+
+  /** Moves a document to the trash, or with `permanent` deletes it for good (from the trash too). */
+  async delete(principal: Principal, id: string, permanent = false): Promise<void> {
+    const row = permanent
+      ? await this.documents.delete(id, principal.userId)
+      : await this.documents.trash(id, principal.userId);
+    if (!row) throw new NotFoundError(NOT_FOUND);
+    await this.recordAdminChange(principal, row, permanent ? 'admin.delete-document' : 'admin.trash-document');
+    await this.cache.bump(row.ownerId);
+  }
+
+  async restore(principal: Principal, id: string): Promise<DocumentDto> {
+    const row = await this.documents.restore(id, principal.userId);
+    if (!row) throw new NotFoundError('No such document in the trash.');
+    await this.recordAdminChange(principal, row, 'admin.restore-document');
+    await this.cache.bump(row.ownerId);
+    return toDocumentDto(row);
+  }
+
+  /** Deletes everything in the caller's trash for good; returns how many documents went. */
+  async emptyTrash(principal: Principal): Promise<number> {
+    const deleted = await this.documents.emptyTrash(principal.userId);
+    if (deleted > 0) await this.cache.bump(principal.userId);
+    return deleted;
+  }
+
+  /** Whose documents a list shows: the caller's, or (administrators only) the `owner` asked for. */
+  private async listedOwner(principal: Principal, owner: string | undefined): Promise<string> {
+    const ownerId = owner?.toLowerCase() ?? principal.userId;
+    if (ownerId !== principal.userId && !(await this.documents.isAdmin(principal.userId))) {
+      throw new ForbiddenError('Only administrators may list another user’s documents.');
+    }
+    if (ownerId !== principal.userId) {
+      await this.audit.record({ type: 'admin.read-documents', userId: ownerId, actorId: principal.userId });
+    }
+    return ownerId;
+  }
+
+  /** An administrator changing another user's document leaves an event in that user's audit log. */
+  private async recordAdminChange(
+    principal: Principal,
+    row: DocumentRow,
+    type: 'admin.trash-document' | 'admin.restore-document' | 'admin.delete-document',
+  ): Promise<void> {
+    if (row.ownerId === principal.userId) return;
+    await this.audit.record({ type, userId: row.ownerId, actorId: principal.userId, details: { documentId: row.id } });
   }
 
   private async visible(principal: Principal, id: string): Promise<DocumentRow> {
