@@ -198,7 +198,7 @@ describe('documents', () => {
         expect(await countDocs(user.id)).toBe(3);
       });
 
-    it('counts only live documents toward the quota', async () => {
+    it('counts trashed documents toward the quota until they are deleted for good', async () => {
       const user = await signUp(t);
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) {
@@ -206,6 +206,8 @@ describe('documents', () => {
       }
       await upload(user, Buffer.alloc(60 * 1024, 'z'), 'z3.txt', 'text/plain').expect(413);
       await t.http.delete(`/documents/${ids[0]}`).set(bearer(user.access)).expect(204);
+      await upload(user, Buffer.alloc(60 * 1024, 'z'), 'z3.txt', 'text/plain').expect(413);
+      await t.http.delete(`/documents/${ids[0]}?permanent=true`).set(bearer(user.access)).expect(204);
       await upload(user, Buffer.alloc(60 * 1024, 'z'), 'z3.txt', 'text/plain').expect(201);
     });
   });
@@ -374,6 +376,7 @@ describe('documents', () => {
             'sha256',
             'size',
             'tags',
+            'textStatus',
             'title',
             'updatedAt',
             'version',
@@ -464,12 +467,14 @@ describe('documents', () => {
         .expect(400);
     });
 
-    it('DELETE removes it: 204, then 404', async () => {
+    it('DELETE moves it to the trash (204, then 404); ?permanent=true removes its bytes too', async () => {
       const created = await upload(alice, Buffer.from('bye'), 'bye.txt', 'text/plain').expect(201);
       await t.http.delete(`/documents/${created.body.id}`).set(bearer(alice.access)).expect(204);
       await t.http.get(`/documents/${created.body.id}`).set(bearer(alice.access)).expect(404);
-      const rows = await db().query('SELECT 1 FROM document_contents WHERE document_id = $1', [created.body.id]);
-      expect(rows).toHaveLength(0);
+      const contents = () => db().query('SELECT 1 FROM document_contents WHERE document_id = $1', [created.body.id]);
+      expect(await contents()).toHaveLength(1);
+      await t.http.delete(`/documents/${created.body.id}?permanent=true`).set(bearer(alice.access)).expect(204);
+      expect(await contents()).toHaveLength(0);
     });
   });
 
@@ -511,7 +516,8 @@ describe('documents', () => {
       const gone = await t.http.get(`/documents/${doc.id}`).set(bearer(owner.access)).expect(404);
       expect(gone.body).toMatchObject({ status: 404, type: 'urn:ultrai:problem:not-found' });
       expect((await t.http.get('/documents').set(bearer(owner.access)).expect(200)).body.items).toEqual([]);
-      expect(await countDocs(owner.id)).toBe(0);
+      const trash = await t.http.get('/documents/trash').set(bearer(owner.access)).expect(200);
+      expect(trash.body.items.map((d: { id: string }) => d.id)).toEqual([doc.id]);
     });
 
     it('a malformed id is a 400, an unknown one a 404, and no token a 401', async () => {
