@@ -37,7 +37,12 @@ export function extractPdfText(data: Buffer, limits: PdfTextLimits, signal: Abor
   if (signal.aborted) return Promise.reject(new ExtractionStopped());
   // A copy of exactly the file, handed over (not copied again) to the worker.
   const bytes = new Uint8Array(data);
-  const job: PdfTextJob = { data: bytes, maxPages: limits.maxPages, maxChars: limits.maxChars };
+  const job: PdfTextJob = {
+    data: bytes,
+    maxPages: limits.maxPages,
+    maxChars: limits.maxChars,
+    maxInflatedBytes: limits.memoryMb * 1024 * 1024,
+  };
   return new Promise((resolve, reject) => {
     let settled = false;
     const worker = new Worker(workerScript(), {
