@@ -59,7 +59,11 @@ export function pdfDocument(pages: PdfPage[]): Buffer {
   let offset = parts[0].length;
   const offsets: number[] = [];
   for (const [i, body] of objects.entries()) {
-    const object = Buffer.concat([Buffer.from(`${i + 1} 0 obj\n`, 'latin1'), body, Buffer.from('\nendobj\n', 'latin1')]);
+    const object = Buffer.concat([
+      Buffer.from(`${i + 1} 0 obj\n`, 'latin1'),
+      body,
+      Buffer.from('\nendobj\n', 'latin1'),
+    ]);
     offsets.push(offset);
     parts.push(object);
     offset += object.length;
