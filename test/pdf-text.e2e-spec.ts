@@ -4,6 +4,7 @@ import { type Account, bearer, signUp } from './support/auth.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { pdfDocument } from './support/files.js';
 import { realPostgres } from './support/env.js';
+import { type Spawned, startMain } from './support/process.js';
 
 interface Doc {
   id: string;
@@ -153,6 +154,54 @@ describe('PDF text limits and restarts', () => {
       expect(await search(second, user, 'okapi')).toEqual([id]);
     } finally {
       await second.close();
+    }
+  });
+
+  it('the bundled server (dist/main.js) finds its worker script and indexes a PDF', async () => {
+    const running: Spawned[] = [];
+    try {
+      const { server, base } = await startMain({ ...db.env, PDF_TEXT_POLL_INTERVAL_MS: '100' }, running);
+      const json = (token?: string) => ({
+        'content-type': 'application/json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      });
+      const account = { email: 'bundle@example.com', username: 'bundle', password: 'a long enough password' };
+      const registered = await fetch(`${base}/auth/register`, {
+        method: 'POST',
+        headers: json(),
+        body: JSON.stringify(account),
+      });
+      expect(registered.status).toBe(201);
+      const login = await fetch(`${base}/auth/login`, {
+        method: 'POST',
+        headers: json(),
+        body: JSON.stringify({ email: account.email, password: account.password }),
+      });
+      expect(login.status).toBe(200);
+      const token = ((await login.json()) as { access_token: string }).access_token;
+      const form = new FormData();
+      const pdf = pdfDocument([['the bundled worker reads a tapir']]);
+      form.append('file', new Blob([pdf], { type: 'application/pdf' }), 'tapir.pdf');
+      const created = await fetch(`${base}/documents`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body: form,
+      });
+      expect(created.status).toBe(201);
+      const { id } = (await created.json()) as Doc;
+      let status = 'pending';
+      while (status === 'pending') {
+        const res = await fetch(`${base}/documents/${id}`, { headers: json(token) });
+        status = ((await res.json()) as Doc).textStatus;
+        if (status === 'pending') await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(status).toBe('indexed');
+      const found = await fetch(`${base}/documents?q=tapir`, { headers: json(token) });
+      expect(((await found.json()) as { items: Doc[] }).items.map((d) => d.id)).toEqual([id]);
+      server.child.kill('SIGTERM');
+      expect((await server.exit).code).toBe(0);
+    } finally {
+      for (const p of running) if (p.child.exitCode === null) p.child.kill('SIGKILL');
     }
   });
 });
