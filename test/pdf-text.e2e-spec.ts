@@ -160,7 +160,10 @@ describe('PDF text limits and restarts', () => {
   it('the bundled server (dist/main.js) finds its worker script and indexes a PDF', async () => {
     const running: Spawned[] = [];
     try {
-      const { server, base } = await startMain({ ...db.env, PDF_TEXT_POLL_INTERVAL_MS: '100' }, running);
+      const { server, base } = await startMain(
+        { ...db.env, PDF_TEXT_POLL_INTERVAL_MS: '100', RATE_LIMIT_MAX: '1000000' },
+        running,
+      );
       const json = (token?: string) => ({
         'content-type': 'application/json',
         ...(token ? { authorization: `Bearer ${token}` } : {}),
@@ -192,6 +195,7 @@ describe('PDF text limits and restarts', () => {
       let status = 'pending';
       while (status === 'pending') {
         const res = await fetch(`${base}/documents/${id}`, { headers: json(token) });
+        expect(res.status).toBe(200);
         status = ((await res.json()) as Doc).textStatus;
         if (status === 'pending') await new Promise((resolve) => setTimeout(resolve, 50));
       }

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { PdfTextJob, PdfTextReply } from './pdf-text.worker.js';
 
@@ -35,6 +37,11 @@ export class ExtractionStopped extends Error {
  */
 export function extractPdfText(data: Buffer, limits: PdfTextLimits, signal: AbortSignal): Promise<PdfTextReply> {
   if (signal.aborted) return Promise.reject(new ExtractionStopped());
+  // A missing script is this installation's fault, not the PDF's: the job is retried, not failed.
+  const script = workerScript();
+  if (!existsSync(fileURLToPath(script))) {
+    return Promise.reject(new Error(`the worker script ${fileURLToPath(script)} is missing (see scripts/bundle.mjs)`));
+  }
   // A copy of exactly the file, handed over (not copied again) to the worker.
   const bytes = new Uint8Array(data);
   const job: PdfTextJob = {
@@ -45,7 +52,7 @@ export function extractPdfText(data: Buffer, limits: PdfTextLimits, signal: Abor
   };
   return new Promise((resolve, reject) => {
     let settled = false;
-    const worker = new Worker(workerScript(), {
+    const worker = new Worker(script, {
       workerData: job,
       transferList: [bytes.buffer],
       resourceLimits: { maxOldGenerationSizeMb: limits.memoryMb, maxYoungGenerationSizeMb: 16, stackSizeMb: 4 },
@@ -69,9 +76,7 @@ export function extractPdfText(data: Buffer, limits: PdfTextLimits, signal: Abor
       settle(() =>
         error.code === 'ERR_WORKER_OUT_OF_MEMORY'
           ? resolve({ ok: false, reason: `it needed more than ${limits.memoryMb} MiB` })
-          : error.code === 'ERR_WORKER_PATH' || error.code === 'ERR_MODULE_NOT_FOUND'
-            ? reject(error)
-            : resolve({ ok: false, reason: 'pdf.js failed on it' }),
+          : resolve({ ok: false, reason: 'pdf.js failed on it' }),
       ),
     );
     worker.on('exit', () => settle(() => resolve({ ok: false, reason: 'the extraction stopped without an answer' })));
