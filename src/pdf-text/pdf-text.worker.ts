@@ -32,7 +32,6 @@ async function extract({ data, maxPages, maxChars, maxInflatedBytes }: PdfTextJo
     useSystemFonts: false,
     verbosity: 0,
   });
-  // The worker ends with this one PDF: nothing to clean up.
   if (pdf.numPages > maxPages) return { ok: false, reason: `it has ${pdf.numPages} pages (limit ${maxPages})` };
   const parts: string[] = [];
   let length = 0;
@@ -52,10 +51,7 @@ async function extract({ data, maxPages, maxChars, maxInflatedBytes }: PdfTextJo
   // PostgreSQL text cannot hold NUL.
   return {
     ok: true,
-    text: parts
-      .join('')
-      .replace(/\u0000/g, '')
-      .slice(0, maxChars),
+    text: parts.join('').replaceAll('\0', '').slice(0, maxChars),
   };
 }
 
