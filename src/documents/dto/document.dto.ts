@@ -50,6 +50,14 @@ const TitleField = (required: boolean) => (target: object, key: string) => {
   Length(1, 200, { message: 'title must be 1 to 200 characters' })(target, key);
 };
 
+/** `?owner=`: administrators list another user's documents or trash with it. */
+const OwnerField = (what: string) => (target: object, key: string) => {
+  ApiPropertyOptional({ format: 'uuid', description: `Administrators only: list this user’s ${what}.` })(target, key);
+  IsOptional()(target, key);
+  ValidateIf((_o, v) => v !== undefined)(target, key);
+  IsUUID('all', { message: 'owner must be a UUID' })(target, key);
+};
+
 /** The fields of a multipart upload besides the file. */
 export class UploadFieldsDto {
   @TitleField(false) title?: string;
@@ -97,11 +105,7 @@ export class DocumentListQueryDto extends PageQueryDto {
   @IsIn(SORTS)
   sort?: Sort;
 
-  @ApiPropertyOptional({ format: 'uuid', description: 'Administrators only: list this user’s documents.' })
-  @IsOptional()
-  @ValidateIf((_o, v) => v !== undefined)
-  @IsUUID('all', { message: 'owner must be a UUID' })
-  owner?: string;
+  @OwnerField('documents') owner?: string;
 }
 
 export class DocumentDto {
@@ -136,11 +140,7 @@ export class TrashPageDto extends PageDto<TrashedDocumentDto> {
 }
 
 export class TrashListQueryDto extends PageQueryDto {
-  @ApiPropertyOptional({ format: 'uuid', description: 'Administrators only: list this user’s trash.' })
-  @IsOptional()
-  @ValidateIf((_o, v) => v !== undefined)
-  @IsUUID('all', { message: 'owner must be a UUID' })
-  owner?: string;
+  @OwnerField('trash') owner?: string;
 }
 
 export class DeleteDocumentQueryDto {
