@@ -178,7 +178,7 @@ try {
     const used = process.cpuUsage(cpu);
     return n / ((used.user + used.system) / 1e6 || 1);
   };
-  const { ARGON2_OPTIONS } = await import('../dist/src/auth/password-params.js');
+  const { ARGON2_OPTIONS } = await import('../dist/src/sessions/password-params.js');
   const argonHash = await argon2.hash(password, ARGON2_OPTIONS);
   const bcryptHash = await bcrypt.hash(password, 12);
   // argon2 and bcrypt hash on libuv threads: their CPU shows in this process's usage.

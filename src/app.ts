@@ -3,37 +3,27 @@ import { NestFactory } from '@nestjs/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
-import { Authenticator } from './auth/authenticator.js';
-import { CacheGenerations } from './cache/cache-generations.js';
-import { CachedReads } from './cache/cached-reads.js';
-import { RateLimitStorage } from './cache/rate-limit.storage.js';
-import { ResponseCache } from './cache/response-cache.js';
-import { Database } from './database/database.js';
-import { Metrics } from './metrics/metrics.service.js';
+import { cachedReads } from './cache/cached-reads.js';
+import { accessLog } from './common/access-log.js';
 import { AppLogger } from './common/logger.js';
-import { frameworkProblem, guardInput } from './common/input-guard.js';
-import { PROBLEM_CONTENT_TYPE, problemBody } from './common/problem.js';
+import { frameworkProblem, jsonGuard } from './common/input-guard.js';
+import { PROBLEM_CONTENT_TYPE } from './common/problem.js';
 import { ProblemFilter } from './common/problem.filter.js';
-import { REQUEST_ID_HEADER, requestIdFor, runWithRequestId } from './common/request-context.js';
+import { REQUEST_ID_HEADER, requestId, requestIdFor } from './common/request-context.js';
+import { cors, HSTS, noStore, securityHeaders, sendsHsts } from './common/response-headers.js';
 import { createValidationPipe } from './common/validation.js';
 import type { AppConfig } from './config/config.js';
-import { LIVENESS_PATH, LivenessFastPath, serverWithFastPath } from './health/liveness.js';
+import { Database } from './database/database.js';
+import { AnsweredRequests, reportAnswers } from './edge/answered-requests.js';
+import { type EdgeStep, registerEdge } from './edge/edge-step.js';
+import { LivenessFastPath, serverWithFastPath } from './health/liveness.js';
+import { Draining } from './lifecycle/draining.js';
+import { requestMetrics } from './metrics/request-metrics.js';
 import { setupSwagger } from './swagger.js';
 
 export const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
-const HSTS = 'max-age=31536000; includeSubDomains';
 
 type SecurityHook = (request: FastifyRequest, response: FastifyReply['raw']) => void;
-
-const draining = new WeakSet<object>();
-const fastPaths = new WeakMap<object, LivenessFastPath>();
-
-/** From now on, new requests get 503 problem+json; those already accepted run to the end. */
-export function startDraining(app: NestFastifyApplication): void {
-  const fastify = app.getHttpAdapter().getInstance();
-  draining.add(fastify);
-  fastPaths.get(fastify)?.stop();
-}
 
 /**
  * Fastify 5 refuses a bare hop count (a client reaching the service directly
@@ -56,32 +46,39 @@ export interface CreateAppOptions {
   extraModules?: Array<Type | DynamicModule>;
 }
 
+/**
+ * The request edge: what runs around Nest's pipeline, each step owned by its
+ * module, in the order Fastify runs them (hooks of one kind run in the order
+ * they were added; the liveness fast path answers before Fastify, in the HTTP
+ * server, and only learns here).
+ */
+function edgeSteps(app: NestFastifyApplication, liveness: LivenessFastPath): EdgeStep[] {
+  return [
+    requestId, // X-Request-Id on every answer, and the id in every log line
+    app.get(Draining).step, // 503 to new requests while shutting down
+    jsonGuard(JSON_BODY_LIMIT_BYTES), // our JSON parser, query checks, per-route body limits
+    reportAnswers, // every answer reported (onResponse), before the liveness path learns from it
+    liveness.step, // GET /health answered before Fastify once learnt; stops when draining starts
+    noStore, // Cache-Control: no-store on JSON answers
+    securityHeaders, // helmet's headers, HSTS over HTTPS
+    cors, // CORS_ORIGINS
+    cachedReads, // cache hits answered before the pipeline: after the headers above, so a hit has them
+    requestMetrics, // http_requests_total, http_request_duration_seconds
+    accessLog, // one log line per answer at level info
+  ];
+}
+
 /** Builds the whole application (not yet listening); tests use it as main.ts does. */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const logger = options.logger ?? createLogger(config);
-  // Every answer is counted and, at level info, logged: from Fastify's onResponse hook or the liveness fast path.
-  let recordResponse: (
-    method: string,
-    route: string | undefined,
-    status: number,
-    ms: number,
-    id: string,
-  ) => void = () => undefined;
-  let countFastPath = (): void => undefined;
-  const liveness = new LivenessFastPath((requestId, seconds) => {
-    countFastPath();
-    recordResponse('GET', LIVENESS_PATH, 200, seconds * 1000, requestId);
-  });
-  // HSTS only to a client that came over HTTPS (always, in production behind Render's proxy):
-  // sent over plain HTTP in development, it would pin the browser's localhost to HTTPS.
-  const sendsHsts = (request: FastifyRequest) => config.production || request.protocol === 'https';
+  const liveness = new LivenessFastPath();
   const adapter = new FastifyAdapter({
     serverFactory: serverWithFastPath(liveness, config.bodyIdleTimeoutMs),
     bodyLimit: JSON_BODY_LIMIT_BYTES,
     trustProxy: fastifyTrustProxy(config.trustProxy),
     genReqId: requestIdFor,
     logger: false,
-    // Our own hook answers during shutdown, as problem+json (see startDraining).
+    // Our own step answers during shutdown, as problem+json (see Draining).
     return503OnClosing: false,
     // Fastify's own refusals (unroutable URL, overlong parameter, unparsable request) as problem+json too.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
@@ -94,7 +91,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
         // Refused either way; a throw here would escape the router.
       }
       // (Fastify builds these requests without its trust-proxy getters: a forwarded https is not seen here.)
-      if (sendsHsts(request)) reply.header('strict-transport-security', HSTS);
+      if (sendsHsts(config, request)) reply.header('strict-transport-security', HSTS);
       void reply
         .code(status)
         .header(REQUEST_ID_HEADER, request.id)
@@ -129,100 +126,16 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     {
       logger,
       abortOnError: false,
-      // Our JSON parser replaces Fastify's (see guardInput); Nest must not register its own.
+      // Our JSON parser replaces Fastify's (see jsonGuard); Nest must not register its own.
       bodyParser: false,
     },
   );
 
-  const fastify = app.getHttpAdapter().getInstance();
-  guardInput(fastify, JSON_BODY_LIMIT_BYTES);
-  fastify.addHook('onRequest', (request, reply, done) => {
-    reply.header(REQUEST_ID_HEADER, request.id);
-    if (draining.has(fastify)) {
-      // Not accepted: the client should retry (on another instance); the connection closes.
-      reply
-        .code(503)
-        .headers({ connection: 'close', 'retry-after': '1' })
-        .type(PROBLEM_CONTENT_TYPE)
-        .send(
-          JSON.stringify(
-            problemBody(503, 'shutting-down', 'This instance is shutting down; retry in a moment.', {
-              instance: request.url.split('?')[0],
-              requestId: request.id,
-            }),
-          ),
-        );
-      return;
-    }
-    runWithRequestId(request.id, done);
-  });
-  const metrics = app.get(Metrics);
-  recordResponse = (method, route, status, ms, requestId) => {
-    metrics.observe(method, route ?? '(no route)', status, ms / 1000);
-    if (logger.enabled('info')) {
-      logger.write('info', `${method} ${route ?? '(no route)'} ${status}`, 'HTTP', {
-        method,
-        route: route ?? null,
-        status,
-        durationMs: Math.round(ms * 10) / 10,
-        requestId,
-      });
-    }
-  };
-  countFastPath = () => metrics.livenessFastPath.inc();
-  fastPaths.set(fastify, liveness);
-  // Answers carry tokens and users' data: no browser or proxy may keep them (cache hits included).
-  fastify.addHook('onSend', (_request, reply, payload, done) => {
-    if (
-      !reply.hasHeader('cache-control') &&
-      /^application\/(problem\+)?json/.test(String(reply.getHeader('content-type')))
-    )
-      reply.header('cache-control', 'no-store');
-    done(null, payload);
-  });
-  fastify.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url;
-    recordResponse(request.method, route, reply.statusCode, reply.elapsedTime, String(request.id));
-    if (route === LIVENESS_PATH && reply.statusCode === 200 && LivenessFastPath.eligible(request.raw)) {
-      liveness.learn(reply.getHeaders());
-    }
-    done();
-  });
-
-  app.useSecurityHeaders({
-    contentSecurityPolicy: {
-      // Served over plain HTTP in development: upgrading would break /docs there.
-      directives: { upgradeInsecureRequests: null },
-    },
-    strictTransportSecurity: false,
-  });
-  fastify.addHook('onRequest', (request, reply, done) => {
-    if (sendsHsts(request)) reply.header('strict-transport-security', HSTS);
-    done();
-  });
-  if (config.corsOrigins.length > 0) {
-    app.enableCors({
-      origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
-      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      exposedHeaders: [REQUEST_ID_HEADER, 'location', 'etag', 'retry-after'],
-      maxAge: 600,
-    });
-  }
-  // After the security headers and CORS hooks, so a hit answered here carries their headers too.
-  const cachedReads = new CachedReads({
+  registerEdge(edgeSteps(app, liveness), {
+    app,
+    fastify: app.getHttpAdapter().getInstance(),
     config,
-    authenticator: app.get(Authenticator),
-    generations: app.get(CacheGenerations),
-    cache: app.get(ResponseCache),
-    limits: app.get(RateLimitStorage),
-    metrics,
-  });
-  fastify.addHook('onRequest', (request, reply, done) => {
-    if (!cachedReads.eligible(request)) return done();
-    cachedReads.answer(request, reply).then(
-      (answered) => answered || done(),
-      () => done(),
-    );
+    answered: new AnsweredRequests(),
   });
   const database = app.get(Database);
   app.useGlobalFilters(new ProblemFilter(logger, () => database.ready));

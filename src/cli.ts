@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { AuditLog } from './audit/audit-log.js';
 import { CacheGenerations } from './cache/cache-generations.js';
-import { RedisConnection } from './cache/redis.connection.js';
+import { RedisConnection } from './redis/redis.connection.js';
 import { AppLogger } from './common/logger.js';
 import { type AppConfig, ConfigError, loadConfig } from './config/config.js';
 import { loadEnvFile } from './config/env-file.js';
@@ -12,7 +12,7 @@ import { openEmbeddedDatabase } from './database/embedded.js';
 import { revertLastMigration, runPendingMigrations } from './database/migrator.js';
 import { formatOutbox } from './mail/outbox-listing.js';
 import { MailOutbox } from './mail/mail-outbox.js';
-import type { Role } from './users/user.entity.js';
+import type { Role } from './common/principal.js';
 import { UsersRepository } from './users/users.repository.js';
 
 /** A mistake in how the command was called: printed alone, exit code 2. */

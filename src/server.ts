@@ -1,8 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createApp, createLogger, startDraining } from './app.js';
+import { createApp, createLogger } from './app.js';
 import type { AppLogger } from './common/logger.js';
 import type { AppConfig } from './config/config.js';
+import { Draining } from './lifecycle/draining.js';
 
 export interface StartOptions {
   logger?: AppLogger;
@@ -56,7 +57,7 @@ function handleShutdownSignals(app: NestFastifyApplication, config: AppConfig, l
     if (shuttingDown) return;
     shuttingDown = true;
     logger.log(`${signal} received: finishing in-flight requests`, 'Server');
-    startDraining(app);
+    app.get(Draining).start();
     setTimeout(() => {
       logger.error(`Shutdown took longer than ${config.shutdownTimeoutMs} ms; exiting`, undefined, 'Server');
       process.exit(1);

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { jest } from '@jest/globals';
-import { SessionsRepository } from '../src/auth/sessions.repository.js';
+import { SessionsRepository } from '../src/sessions/sessions.repository.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { type Account, bearer, craftJwt, decodeJwt, logIn, makeAdmin, signUp } from './support/auth.js';
 import { TEST_JWT_SECRET } from './support/env.js';

@@ -1,5 +1,6 @@
 import { startTestApp, type TestApp } from './support/app.js';
 import { signUp } from './support/auth.js';
+import { SmtpSink } from './support/smtp.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -35,5 +36,46 @@ describe('login timing', () => {
     expect(ratio).toBeLessThan(1.6);
     // and both really ran argon2, not a shortcut: well above a plain request
     expect(median(unknown)).toBeGreaterThan(5);
+  });
+});
+
+/**
+ * Forgot-password answers 202 before it even looks the address up, so an
+ * attacker timing it learns nothing. Alternated requests for a real account and
+ * unknown ones, compared by median; loose bounds so a busy machine is not
+ * flaky, yet a handler that waited for the lookup, token and outbox write of a
+ * real account (several milliseconds of database work) would fail them.
+ */
+describe('forgot-password timing', () => {
+  let sink: SmtpSink;
+  let t: TestApp;
+  beforeAll(async () => {
+    sink = await SmtpSink.start();
+    t = await startTestApp({ env: { SMTP_URL: sink.url, ACCOUNT_RATE_LIMIT_MAX: '1000000' } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await sink.down();
+  });
+
+  it('is the same, within noise, for an existing account and an unknown address', async () => {
+    const known = await signUp(t);
+    const time = async (email: string) => {
+      const started = performance.now();
+      await t.http.post('/auth/password/forgot').send({ email }).expect(202);
+      return performance.now() - started;
+    };
+    await time('warm-up@example.com');
+    await time(known.email);
+    const unknown: number[] = [];
+    const existing: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      unknown.push(await time(`nobody-${i}@example.com`));
+      existing.push(await time(known.email));
+    }
+    const difference = Math.abs(median(existing) - median(unknown));
+    expect(difference).toBeLessThan(Math.max(1.5, 0.5 * median(unknown)));
+    // The real account did get its mails: the timing hides work, it does not skip it.
+    expect((await sink.mail(known.email, 2)).subject).toBe('Reset your UltrAI password');
   });
 });

@@ -1,9 +1,9 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import type { Principal } from '../auth/principal.js';
-import { rateLimitedError } from '../cache/rate-limit.guard.js';
-import { RateLimitStorage } from '../cache/rate-limit.storage.js';
+import type { Principal } from '../common/principal.js';
+import { rateLimitedError } from '../rate-limit/rate-limit.guard.js';
+import { RateLimitStorage } from '../rate-limit/rate-limit.storage.js';
 import { AppConfig } from '../config/config.js';
 
 /**

@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { SessionsModule } from '../auth/sessions.module.js';
+import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AccountRateLimitGuard } from './account-rate-limit.guard.js';
 import { AccountTokensRepository } from './account-tokens.repository.js';

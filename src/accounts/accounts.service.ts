@@ -1,10 +1,10 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditLog } from '../audit/audit-log.js';
-import { UnauthorizedError } from '../auth/auth.guards.js';
-import { PasswordService } from '../auth/password.service.js';
-import type { Principal } from '../auth/principal.js';
-import { SessionsService } from '../auth/sessions.service.js';
+import { UnauthorizedError } from '../common/errors.js';
+import { PasswordService } from '../sessions/password.service.js';
+import type { Principal } from '../common/principal.js';
+import { SessionsService } from '../sessions/sessions.service.js';
 import { CacheGenerations } from '../cache/cache-generations.js';
 import { AppLogger } from '../common/logger.js';
 import { AppError, ValidationFailedError } from '../common/problem.js';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../common/principal.js';
 import { decodeCursor, toPage } from '../common/pagination.js';
 import { AuditLog } from './audit-log.js';
 import { type AdminAuditQueryDto, type AuditPageDto, toAuditEventDto } from './dto/audit.dto.js';

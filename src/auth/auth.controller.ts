@@ -7,7 +7,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { AuthRateLimit } from '../cache/rate-limit.guard.js';
+import { AuthRateLimit } from '../rate-limit/rate-limit.guard.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { PageQueryDto } from '../common/pagination.js';
 import { Public } from '../common/public.decorator.js';
@@ -24,7 +24,7 @@ import {
   TokenResponseDto,
   VerifyDto,
 } from './dto/auth.dto.js';
-import { CurrentUser, type Principal } from './principal.js';
+import { CurrentUser, type Principal } from '../common/principal.js';
 import { SmallBody } from '../common/small-body.decorator.js';
 
 @ApiTags('Auth')

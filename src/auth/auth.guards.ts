@@ -1,29 +1,17 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import { defaultLimitKey, rateLimitedError, trackerOf } from '../cache/rate-limit.guard.js';
-import { RateLimitStorage } from '../cache/rate-limit.storage.js';
+import { defaultLimitKey, rateLimitedError, trackerOf } from '../rate-limit/rate-limit.guard.js';
+import { RateLimitStorage } from '../rate-limit/rate-limit.storage.js';
 import { isDatabaseUnavailable } from '../common/database-errors.js';
 import { AppConfig } from '../config/config.js';
 import { Database } from '../database/database.js';
-import { AppError } from '../common/problem.js';
+import { ForbiddenError, UnauthorizedError } from '../common/errors.js';
 import { IS_PUBLIC_KEY } from '../common/public.decorator.js';
 import { Metrics } from '../metrics/metrics.service.js';
-import type { Role } from '../users/user.entity.js';
+import type { Role } from '../common/principal.js';
 import { UsersRepository } from '../users/users.repository.js';
-import { type Principal, ROLES_KEY } from './principal.js';
-
-export class UnauthorizedError extends AppError {
-  constructor(detail = 'A valid access token is required.') {
-    super(401, 'unauthorized', detail, undefined, { 'www-authenticate': 'Bearer' });
-  }
-}
-
-export class ForbiddenError extends AppError {
-  constructor(detail = 'This account may not do that.') {
-    super(403, 'forbidden', detail);
-  }
-}
+import { type Principal, ROLES_KEY } from '../common/principal.js';
 
 /**
  * Global: every route needs a valid access token unless it is marked @Public().

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
-import { RateLimitGuard } from '../cache/rate-limit.guard.js';
+import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { UsersModule } from '../users/users.module.js';
 import { AuthController } from './auth.controller.js';
 import { JwtAuthGuard, RolesGuard } from './auth.guards.js';
@@ -10,7 +10,7 @@ import { AuthService } from './auth.service.js';
 import { Authenticator } from './authenticator.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { LoginThrottle } from './login-throttle.js';
-import { SessionsModule } from './sessions.module.js';
+import { SessionsModule } from '../sessions/sessions.module.js';
 import { TokenService } from './token.service.js';
 
 @Module({

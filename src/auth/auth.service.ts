@@ -2,26 +2,27 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { AuditLog } from '../audit/audit-log.js';
-import { decodeCursor, isIsoDate, isUuid, toPage } from '../common/pagination.js';
+import { decodeCursor, isIsoDate, toPage } from '../common/pagination.js';
+import { isUuid } from '../common/ids.js';
 import { AppError, NotFoundError } from '../common/problem.js';
 import { AppConfig } from '../config/config.js';
 import { toUserDto, type UserDto } from '../users/dto/user.dto.js';
 import type { User } from '../users/user.entity.js';
 import { DuplicateEmailError, UsersRepository } from '../users/users.repository.js';
-import { UnauthorizedError } from './auth.guards.js';
+import { UnauthorizedError } from '../common/errors.js';
 import type { RegisterDto, SessionDto, TokenResponseDto } from './dto/auth.dto.js';
 import { LoginThrottle } from './login-throttle.js';
-import { PasswordService } from './password.service.js';
-import type { Principal } from './principal.js';
+import { PasswordService } from '../sessions/password.service.js';
+import type { Principal } from '../common/principal.js';
 import {
   decideRotation,
   formatRefreshToken,
   hashRefreshSecret,
   newRefreshSecret,
   parseRefreshToken,
-} from './refresh-token.js';
-import { SessionsRepository } from './sessions.repository.js';
-import { SessionsService } from './sessions.service.js';
+} from '../sessions/refresh-token.js';
+import { SessionsRepository } from '../sessions/sessions.repository.js';
+import { SessionsService } from '../sessions/sessions.service.js';
 import { TokenService } from './token.service.js';
 
 /** What the controller knows about the client, for the sessions list. */

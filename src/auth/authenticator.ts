@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { Principal } from './principal.js';
-import { SessionsService } from './sessions.service.js';
-import type { AccessTokenClaims } from './principal.js';
+import type { Principal } from '../common/principal.js';
+import { SessionsService } from '../sessions/sessions.service.js';
+import type { AccessTokenClaims } from './token.service.js';
 import { principalOf, TokenService } from './token.service.js';
 
 /**

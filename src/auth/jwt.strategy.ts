@@ -3,7 +3,8 @@ import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { AppConfig } from '../config/config.js';
 import { Authenticator } from './authenticator.js';
-import type { AccessTokenClaims, Principal } from './principal.js';
+import type { AccessTokenClaims } from './token.service.js';
+import type { Principal } from '../common/principal.js';
 import { JWT_ALGORITHM, jwtKey } from './token.service.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { rateLimitedError } from '../cache/rate-limit.guard.js';
-import { RateLimitStorage } from '../cache/rate-limit.storage.js';
+import { rateLimitedError } from '../rate-limit/rate-limit.guard.js';
+import { RateLimitStorage } from '../rate-limit/rate-limit.storage.js';
 import { AppConfig } from '../config/config.js';
 import { Metrics } from '../metrics/metrics.service.js';
 

@@ -1,11 +1,19 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { isUuid } from '../common/pagination.js';
+import { isUuid } from '../common/ids.js';
 import { AppConfig } from '../config/config.js';
-import type { AccessTokenClaims, Principal } from './principal.js';
+import type { Principal } from '../common/principal.js';
 
 export const JWT_ALGORITHM = 'HS256';
+
+export interface AccessTokenClaims {
+  sub: string;
+  sid: string;
+  typ: 'access';
+  iat: number;
+  exp: number;
+}
 
 /** As passport-jwt's fromAuthHeaderAsBearerToken reads it. */
 const BEARER = /^bearer\s+(\S+)$/i;

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { AppLogger } from '../common/logger.js';
 import { AppConfig } from '../config/config.js';
-import { RedisConnection } from './redis.connection.js';
+import { RedisOrMemory } from '../redis/redis-or-memory.js';
+import { RedisConnection } from '../redis/redis.connection.js';
 
 const BUMP = `
 redis.call('INCR', KEYS[1])
@@ -19,31 +20,38 @@ return 1`;
  */
 @Injectable()
 export class CacheGenerations {
-  private readonly memory = new Map<string, number>();
+  /** Without Redis's answer, the user's reads bypass the cache until the increment is replayed. */
+  private readonly store: RedisOrMemory<number>;
   private readonly pending = new Set<string>();
 
   constructor(
-    private readonly redis: RedisConnection,
+    redis: RedisConnection,
     private readonly config: AppConfig,
     private readonly logger: AppLogger,
   ) {
+    this.store = new RedisOrMemory(redis, `${config.redisKeyPrefix}gen:`, 'without');
     redis.onReady(() => void this.replayPending());
   }
 
   /** The user's current generation, or undefined when the cache must be bypassed. */
   async current(userId: string): Promise<string | undefined> {
-    if (!this.redis.configured) return String(this.memory.get(userId) ?? 0);
-    if (this.pending.has(userId) || !this.redis.ready) return undefined;
-    try {
-      return (await this.redis.run((redis) => redis.get(this.key(userId)))) ?? '0';
-    } catch {
-      return undefined;
+    switch (this.store.backend) {
+      case 'memory':
+        return String(this.store.memory.get(userId) ?? 0);
+      case 'redis': {
+        if (this.pending.has(userId)) return undefined;
+        // null: never bumped (generation 0); undefined: Redis did not answer.
+        const generation = await this.store.inRedis((redis, [key]) => redis.get(key), userId);
+        return generation === undefined ? undefined : (generation ?? '0');
+      }
+      case 'none':
+        return undefined;
     }
   }
 
   async bump(userId: string): Promise<void> {
-    if (!this.redis.configured) {
-      this.memory.set(userId, (this.memory.get(userId) ?? 0) + 1);
+    if (this.store.backend === 'memory') {
+      this.store.memory.set(userId, (this.store.memory.get(userId) ?? 0) + 1);
       return;
     }
     try {
@@ -70,10 +78,6 @@ export class CacheGenerations {
     // The generation outlives every entry built on it, then expires. It must move
     // even when Redis is full (noeviction), or other instances would keep serving
     // the old answers.
-    await this.redis.evalEvenWhenFull(BUMP, [this.key(userId)], [String(this.config.cacheTtlMs * 4 + 60_000)]);
-  }
-
-  private key(userId: string): string {
-    return `${this.config.redisKeyPrefix}gen:${userId}`;
+    await this.store.evalEvenWhenFull(BUMP, [userId], [String(this.config.cacheTtlMs * 4 + 60_000)]);
   }
 }

@@ -1,12 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Authenticator } from '../auth/authenticator.js';
+import { Authenticator } from '../auth/authenticator.js';
 import type { AppConfig } from '../config/config.js';
-import type { Metrics } from '../metrics/metrics.service.js';
-import type { CacheGenerations } from './cache-generations.js';
+import type { EdgeStep } from '../edge/edge-step.js';
+import { Metrics } from '../metrics/metrics.service.js';
+import { RateLimitStorage } from '../rate-limit/rate-limit.storage.js';
+import { CacheGenerations } from './cache-generations.js';
 import { isCachedRead } from './response-cache.interceptor.js';
-import { defaultLimitKey, trackerOf } from './rate-limit.guard.js';
-import type { RateLimitStorage } from './rate-limit.storage.js';
-import { type CachedResponse, JSON_TYPE, type ResponseCache } from './response-cache.js';
+import { defaultLimitKey, trackerOf } from '../rate-limit/rate-limit.guard.js';
+import { type CachedResponse, JSON_TYPE, ResponseCache } from './response-cache.js';
 
 export interface CachedReadsDeps {
   config: AppConfig;
@@ -82,3 +83,25 @@ export class CachedReads {
     return true;
   }
 }
+
+/** The edge step answering cache hits before the pipeline (an onRequest hook). */
+export const cachedReads: EdgeStep = {
+  name: 'cached reads',
+  register({ app, fastify, config }) {
+    const reads = new CachedReads({
+      config,
+      authenticator: app.get(Authenticator),
+      generations: app.get(CacheGenerations),
+      cache: app.get(ResponseCache),
+      limits: app.get(RateLimitStorage),
+      metrics: app.get(Metrics),
+    });
+    fastify.addHook('onRequest', (request, reply, done) => {
+      if (!reads.eligible(request)) return done();
+      reads.answer(request, reply).then(
+        (answered) => answered || done(),
+        () => done(),
+      );
+    });
+  },
+};

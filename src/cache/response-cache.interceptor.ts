@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, type Observable, of, switchMap, tap } from 'rxjs';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../common/principal.js';
 import { addRouteConfig } from '../common/route-config.js';
 import { AppConfig } from '../config/config.js';
 import { Metrics } from '../metrics/metrics.service.js';

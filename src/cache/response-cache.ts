@@ -5,7 +5,7 @@ import type { Cache } from 'cache-manager';
 import type { DeserializedData, KeyvOptions } from 'keyv';
 import { AppConfig } from '../config/config.js';
 import { type CacheKeyRequest, cacheUrl } from './cache-key.js';
-import { RedisConnection } from './redis.connection.js';
+import { RedisConnection } from '../redis/redis.connection.js';
 
 /** A cached answer, stored as the JSON text it is sent as: a hit is sent without parsing or serialising. */
 export interface CachedResponse {

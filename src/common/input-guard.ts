@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { EdgeStep } from '../edge/edge-step.js';
 import { AppError, type FieldError, problemBody } from './problem.js';
 
 /** Deeper than any body of this API; deep enough nesting overflows the validators' recursion. */
@@ -69,6 +70,11 @@ export function checkJson(root: unknown): void {
       stack.push({ value: child, path: childPath, depth: depth + 1 });
     }
   }
+}
+
+/** The edge step installing `guardInput` with the JSON body limit. */
+export function jsonGuard(bodyLimit: number): EdgeStep {
+  return { name: 'JSON guard', register: ({ fastify }) => guardInput(fastify, bodyLimit) };
 }
 
 /**

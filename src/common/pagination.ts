@@ -47,10 +47,6 @@ export function decodeCursor(cursor: string, validators: Array<(value: unknown) 
   return values;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);
-
 /**
  * Exactly what `Date.prototype.toISOString` writes for a year PostgreSQL takes:
  * the round trip refuses what Date would roll over (February 30, hour 24) and

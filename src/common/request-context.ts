@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { EdgeStep } from '../edge/edge-step.js';
 
 interface RequestContext {
   requestId: string;
@@ -24,6 +25,17 @@ export function requestIdFor(req: IncomingMessage): string {
 export function runWithRequestId(requestId: string, next: () => void): void {
   storage.run({ requestId }, next);
 }
+
+/** The edge step giving every answer its X-Request-Id, and the rest of the request its id (for log lines). */
+export const requestId: EdgeStep = {
+  name: 'request id',
+  register({ fastify }) {
+    fastify.addHook('onRequest', (request, reply, done) => {
+      reply.header(REQUEST_ID_HEADER, request.id);
+      runWithRequestId(request.id, done);
+    });
+  },
+};
 
 export function currentRequestId(): string | undefined {
   return storage.getStore()?.requestId;

@@ -1,5 +1,5 @@
 import { type PipeTransform } from '@nestjs/common';
-import { isUuid } from './pagination.js';
+import { isUuid } from './ids.js';
 import { ValidationFailedError } from './problem.js';
 
 /** `:id` path parameters: a malformed id is a 400 (a missing one is a 404 later). */

@@ -1,4 +1,4 @@
-import { Session } from '../auth/session.entity.js';
+import { Session } from '../sessions/session.entity.js';
 import { Document } from '../documents/document.entity.js';
 import { User } from '../users/user.entity.js';
 

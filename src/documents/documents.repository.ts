@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { isUuid } from '../common/pagination.js';
+import { isUuid } from '../common/ids.js';
 import { returningRows } from '../database/returning.js';
 import type { Sort, TextStatus } from './dto/document.dto.js';
 

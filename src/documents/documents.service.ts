@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AuditLog } from '../audit/audit-log.js';
-import type { Principal } from '../auth/principal.js';
-import { ForbiddenError } from '../auth/auth.guards.js';
-import { decodeCursor, isCursorText, isIsoDate, isRank, isUuid, toPage } from '../common/pagination.js';
+import type { Principal } from '../common/principal.js';
+import { ForbiddenError } from '../common/errors.js';
+import { decodeCursor, isCursorText, isIsoDate, isRank, toPage } from '../common/pagination.js';
+import { isUuid } from '../common/ids.js';
 import { AppError, NotFoundError, ValidationFailedError } from '../common/problem.js';
 import { CacheGenerations } from '../cache/cache-generations.js';
 import { AppConfig } from '../config/config.js';
@@ -18,7 +19,7 @@ import type {
 } from './dto/document.dto.js';
 import { type ReleaseSlot, DownloadSlots } from './download-slots.js';
 import { sanitizeFilename } from './filename.js';
-import { PayloadTooLargeError } from './upload-reader.js';
+import { PayloadTooLargeError } from '../common/errors.js';
 import { PdfTextIndexer } from '../pdf-text/pdf-text-indexer.js';
 
 /** What an upload brings, however it arrived (multipart or JSON). */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
+import { PayloadTooLargeError } from '../common/errors.js';
 import { AppError, ValidationFailedError } from '../common/problem.js';
 
 export interface ReceivedFile {
@@ -13,13 +14,6 @@ export interface ReceivedFile {
 export interface ReceivedUpload {
   fields: Record<string, string[]>;
   file: ReceivedFile;
-}
-
-export class PayloadTooLargeError extends AppError {
-  constructor(detail: string) {
-    // Connection: close, so the rest of a too-large body is never read.
-    super(413, 'payload-too-large', detail, undefined, { connection: 'close' });
-  }
 }
 
 /**

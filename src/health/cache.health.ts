@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { RedisConnection } from '../cache/redis.connection.js';
+import { RedisConnection } from '../redis/redis.connection.js';
 
 export interface CacheState {
   status: 'ok' | 'degraded';

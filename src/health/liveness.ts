@@ -3,6 +3,9 @@ import type { FastifyServerOptions } from 'fastify';
 import { limitBodyIdleTime } from '../common/body-timeout.js';
 import { packageInfo } from '../common/package-info.js';
 import { REQUEST_ID_HEADER, requestIdFor } from '../common/request-context.js';
+import type { EdgeStep } from '../edge/edge-step.js';
+import { Draining } from '../lifecycle/draining.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import type { LivenessDto } from './health.dto.js';
 
 export const LIVENESS_PATH = '/health';
@@ -37,8 +40,34 @@ export type LivenessObserver = (requestId: string, seconds: number) => void;
 export class LivenessFastPath {
   private headers: Array<string> | undefined;
   private stopped = false;
+  private readonly observers: LivenessObserver[] = [];
 
-  constructor(private readonly observe: LivenessObserver) {}
+  /**
+   * Its edge step: learns from the pipeline's answers, reports its own (to the
+   * request metrics and the access log, and liveness_fast_path_answers_total),
+   * and stops when draining starts.
+   */
+  readonly step: EdgeStep = {
+    name: 'liveness fast path',
+    register: ({ app, fastify, answered }) => {
+      const metrics = app.get(Metrics);
+      this.observers.push((requestId, seconds) => {
+        metrics.livenessFastPath.inc();
+        answered.report({ method: 'GET', route: LIVENESS_PATH, status: 200, ms: seconds * 1000, requestId });
+      });
+      app.get(Draining).onStart(() => this.stop());
+      fastify.addHook('onResponse', (request, reply, done) => {
+        if (
+          request.routeOptions.url === LIVENESS_PATH &&
+          reply.statusCode === 200 &&
+          LivenessFastPath.eligible(request.raw)
+        ) {
+          this.learn(reply.getHeaders());
+        }
+        done();
+      });
+    },
+  };
 
   /** Whether this request can be answered here (and the pipeline's answer copied from). */
   static eligible(request: IncomingMessage): boolean {
@@ -76,7 +105,8 @@ export class LivenessFastPath {
       String(Buffer.byteLength(body)),
     ]);
     response.end(body);
-    this.observe(requestId, (performance.now() - started) / 1000);
+    const seconds = (performance.now() - started) / 1000;
+    for (const observe of this.observers) observe(requestId, seconds);
     return true;
   }
 }

@@ -3,7 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
-import { UnauthorizedError } from '../auth/auth.guards.js';
+import { UnauthorizedError } from '../common/errors.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { NotFoundError } from '../common/problem.js';
 import { Public } from '../common/public.decorator.js';

@@ -1,7 +1,5 @@
+import type { Role } from '../common/principal.js';
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-
-export type Role = 'user' | 'admin';
-export const ROLES: readonly Role[] = ['user', 'admin'];
 
 @Entity('users')
 export class User {

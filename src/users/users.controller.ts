@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentUser, type Principal, Roles } from '../auth/principal.js';
-import { AuthRateLimit } from '../cache/rate-limit.guard.js';
+import { CurrentUser, type Principal, Roles } from '../common/principal.js';
+import { AuthRateLimit } from '../rate-limit/rate-limit.guard.js';
 import { CachedRead } from '../cache/response-cache.interceptor.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { UuidPipe } from '../common/uuid.pipe.js';

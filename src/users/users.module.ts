@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { SessionsModule } from '../auth/sessions.module.js';
+import { SessionsModule } from '../sessions/sessions.module.js';
 import { AdminEmails } from './admin-emails.js';
 import { UsersController } from './users.controller.js';
 import { UsersRepository } from './users.repository.js';

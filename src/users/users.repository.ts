@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, type Repository } from 'typeorm';
 import { AppError } from '../common/problem.js';
 import { returningRows } from '../database/returning.js';
-import { type Role, User } from './user.entity.js';
+import { type Role } from '../common/principal.js';
+import { User } from './user.entity.js';
 
 export interface UserListQuery {
   limit: number;

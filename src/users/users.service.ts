@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { AuditLog } from '../audit/audit-log.js';
-import { ForbiddenError, UnauthorizedError } from '../auth/auth.guards.js';
-import { PasswordService } from '../auth/password.service.js';
-import type { Principal } from '../auth/principal.js';
-import { SessionsService } from '../auth/sessions.service.js';
+import { ForbiddenError, UnauthorizedError } from '../common/errors.js';
+import { PasswordService } from '../sessions/password.service.js';
+import type { Principal } from '../common/principal.js';
+import { SessionsService } from '../sessions/sessions.service.js';
 import { CacheGenerations } from '../cache/cache-generations.js';
-import { decodeCursor, isIsoDate, isUuid, toPage } from '../common/pagination.js';
+import { decodeCursor, isIsoDate, toPage } from '../common/pagination.js';
+import { isUuid } from '../common/ids.js';
 import { AppError, NotFoundError } from '../common/problem.js';
 import { type AdminUpdateUserDto, toUserDto, type UserDto, type UserListQueryDto } from './dto/user.dto.js';
 import type { User } from './user.entity.js';

@@ -12,7 +12,8 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { PageDto, PageQueryDto } from '../../common/pagination.js';
-import { type Role, ROLES, type User } from '../user.entity.js';
+import { type Role, ROLES } from '../../common/principal.js';
+import { type User } from '../user.entity.js';
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { RedisConnection } from '../cache/redis.connection.js';
+import { RedisOrMemory } from '../redis/redis-or-memory.js';
+import { RedisConnection } from '../redis/redis.connection.js';
 import { AppConfig } from '../config/config.js';
 
 const TTL_MS = 10_000;
@@ -30,30 +31,26 @@ export const REVOKED = '-';
  */
 @Injectable()
 export class SessionCache {
-  private readonly memory = new Map<string, { value: string; until: number }>();
+  /** Without Redis's answer, the database decides (a lookup); nothing is cached meanwhile. */
+  private readonly store: RedisOrMemory<string>;
 
   constructor(
-    private readonly redis: RedisConnection,
+    redis: RedisConnection,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.store = new RedisOrMemory(redis, `${config.redisKeyPrefix}sess:`, 'without', { maxEntries: MAX_ENTRIES });
+  }
 
   /** The session's user id, REVOKED, or undefined when nothing is known. */
   async get(sessionId: string): Promise<string | undefined> {
-    if (this.redis.configured) {
-      if (!this.redis.ready) return undefined;
-      try {
-        return (await this.redis.run((redis) => redis.get(this.key(sessionId)))) ?? undefined;
-      } catch {
+    switch (this.store.backend) {
+      case 'redis':
+        return (await this.store.inRedis((redis, [key]) => redis.get(key), sessionId)) ?? undefined;
+      case 'memory':
+        return this.store.memory.get(sessionId);
+      case 'none':
         return undefined;
-      }
     }
-    const entry = this.memory.get(sessionId);
-    if (!entry) return undefined;
-    if (entry.until <= Date.now()) {
-      this.memory.delete(sessionId);
-      return undefined;
-    }
-    return entry.value;
   }
 
   /** Records a live session, unless something (a tombstone) was written meanwhile. */
@@ -68,36 +65,27 @@ export class SessionCache {
 
   private async write(sessionIds: string[], value: string, ttlMs: number, onlyIfAbsent: boolean): Promise<void> {
     if (sessionIds.length === 0) return;
-    if (this.redis.configured) {
-      if (!this.redis.ready) return;
-      const keys = sessionIds.map((id) => this.key(id));
-      try {
+    switch (this.store.backend) {
+      case 'redis':
         if (onlyIfAbsent) {
-          await this.redis.run((redis) =>
-            redis.set(keys[0], value, { expiration: { type: 'PX', value: ttlMs }, condition: 'NX' }),
+          await this.store.inRedis(
+            (redis, [key]) => redis.set(key, value, { expiration: { type: 'PX', value: ttlMs }, condition: 'NX' }),
+            sessionIds[0],
           );
         } else {
           // A tombstone must be written even when Redis is full (noeviction).
-          await this.redis.evalEvenWhenFull(TOMBSTONES, keys, [value, String(ttlMs)]);
+          await this.store.evalEvenWhenFull(TOMBSTONES, sessionIds, [value, String(ttlMs)]).catch(() => undefined);
         }
-      } catch {
         // Not written: a fill is simply not cached; a live entry expires within TTL_MS.
-      }
-      return;
+        return;
+      case 'memory':
+        for (const id of sessionIds) {
+          if (onlyIfAbsent && this.store.memory.get(id) !== undefined) continue;
+          this.store.memory.set(id, value, ttlMs);
+        }
+        return;
+      case 'none':
+        return;
     }
-    const now = Date.now();
-    for (const id of sessionIds) {
-      const existing = this.memory.get(id);
-      if (onlyIfAbsent && existing && existing.until > now) continue;
-      if (!existing && this.memory.size >= MAX_ENTRIES) {
-        // Oldest first: a Map iterates in insertion order.
-        this.memory.delete(this.memory.keys().next().value as string);
-      }
-      this.memory.set(id, { value, until: now + ttlMs });
-    }
-  }
-
-  private key(sessionId: string): string {
-    return `${this.config.redisKeyPrefix}sess:${sessionId}`;
   }
 }

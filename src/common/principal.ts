@@ -1,5 +1,4 @@
 import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
-import type { Role } from '../users/user.entity.js';
 
 /** Who is calling: set on the request by the JWT guard. */
 export interface Principal {
@@ -7,17 +6,13 @@ export interface Principal {
   sessionId: string;
 }
 
-export interface AccessTokenClaims {
-  sub: string;
-  sid: string;
-  typ: 'access';
-  iat: number;
-  exp: number;
-}
-
 export const CurrentUser = createParamDecorator(
   (_data: unknown, context: ExecutionContext): Principal => context.switchToHttp().getRequest().user,
 );
+
+/** What an account may do: `admin` adds the administrator routes. */
+export type Role = 'user' | 'admin';
+export const ROLES: readonly Role[] = ['user', 'admin'];
 
 export const ROLES_KEY = 'ultrai:roles';
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { isUuid } from '../common/pagination.js';
+import { isUuid } from '../common/ids.js';
 
 /**
  * A refresh token is `<session id>.<secret>`: the id finds the session (so a

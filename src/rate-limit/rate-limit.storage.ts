@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import { AppConfig } from '../config/config.js';
-import type { RedisClientType } from '@keyv/redis';
-import { RedisConnection } from './redis.connection.js';
+import { RedisOrMemory } from '../redis/redis-or-memory.js';
+import { RedisConnection } from '../redis/redis.connection.js';
 
 /**
  * Increment, set the window's expiry on the first hit, and report the count
@@ -28,8 +28,6 @@ if ttl < 0 then
 end
 return { hits, ttl }`;
 
-const SWEEP_EVERY_MS = 60_000;
-
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
 /**
@@ -39,13 +37,12 @@ type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>
  */
 @Injectable()
 export class RateLimitStorage implements ThrottlerStorage {
-  private readonly memory = new Map<string, { hits: number; expiresAt: number }>();
-  private lastSweep = Date.now();
+  /** Without Redis's answer, counting goes on in this process's memory: a limit never stops counting. */
+  private readonly store: RedisOrMemory<number>;
 
-  constructor(
-    private readonly redis: RedisConnection,
-    private readonly config: AppConfig,
-  ) {}
+  constructor(redis: RedisConnection, config: AppConfig) {
+    this.store = new RedisOrMemory(redis, `${config.redisKeyPrefix}rl:`, 'memory');
+  }
 
   async increment(key: string, ttl: number, limit: number): Promise<ThrottlerStorageRecord> {
     const { hits, ttlMs } = (await this.incrementInRedis(key, ttl)) ?? this.incrementInMemory(key, ttl);
@@ -56,50 +53,32 @@ export class RateLimitStorage implements ThrottlerStorage {
 
   /** How long `key` stays blocked, in ms (0: not blocked). */
   async blockedFor(key: string): Promise<number> {
-    const inRedis = await this.inRedis((redis, k) => redis.pTTL(k), key);
+    const inRedis = await this.store.inRedis((redis, [k]) => redis.pTTL(k), key);
     if (inRedis !== undefined) return Math.max(0, inRedis);
-    const entry = this.memory.get(key);
-    return entry ? Math.max(0, entry.expiresAt - Date.now()) : 0;
+    const now = Date.now();
+    const entry = this.store.memory.entry(key, now);
+    return entry ? Math.max(0, entry.until - now) : 0;
   }
 
   /** Blocks `key` for `ms`, replacing any block it had. */
   async block(key: string, ms: number): Promise<void> {
-    if (
-      (await this.inRedis((redis, k) => redis.set(k, '1', { expiration: { type: 'PX', value: ms } }), key)) !==
-      undefined
-    ) {
-      return;
-    }
-    this.memory.set(key, { hits: 0, expiresAt: Date.now() + ms });
+    const set = await this.store.inRedis(
+      (redis, [k]) => redis.set(k, '1', { expiration: { type: 'PX', value: ms } }),
+      key,
+    );
+    if (set === undefined) this.store.memory.set(key, 0, ms);
   }
 
   /** Forgets a counter or a block. */
   async reset(key: string): Promise<void> {
-    this.memory.delete(key);
-    await this.inRedis((redis, k) => redis.del(k), key);
-  }
-
-  /** Runs one command on `key` in Redis; undefined when Redis is not there to run it (memory takes over). */
-  private async inRedis<T>(
-    command: (redis: RedisClientType, key: string) => Promise<T>,
-    key: string,
-  ): Promise<T | undefined> {
-    if (!this.redis.ready) return undefined;
-    try {
-      return await this.redis.run((redis) => command(redis, `${this.config.redisKeyPrefix}rl:${key}`));
-    } catch {
-      return undefined;
-    }
+    this.store.memory.delete(key);
+    await this.store.inRedis((redis, [k]) => redis.del(k), key);
   }
 
   private async incrementInRedis(key: string, ttl: number): Promise<{ hits: number; ttlMs: number } | undefined> {
-    if (!this.redis.ready) return undefined;
+    if (this.store.backend !== 'redis') return undefined;
     try {
-      const [hits, ttlMs] = (await this.redis.evalEvenWhenFull(
-        INCREMENT,
-        [`${this.config.redisKeyPrefix}rl:${key}`],
-        [String(ttl)],
-      )) as [number, number];
+      const [hits, ttlMs] = (await this.store.evalEvenWhenFull(INCREMENT, [key], [String(ttl)])) as [number, number];
       return { hits, ttlMs };
     } catch {
       return undefined;
@@ -108,16 +87,8 @@ export class RateLimitStorage implements ThrottlerStorage {
 
   private incrementInMemory(key: string, ttl: number): { hits: number; ttlMs: number } {
     const now = Date.now();
-    if (now - this.lastSweep > SWEEP_EVERY_MS) {
-      for (const [k, entry] of this.memory) if (entry.expiresAt <= now) this.memory.delete(k);
-      this.lastSweep = now;
-    }
-    let entry = this.memory.get(key);
-    if (!entry || entry.expiresAt <= now) {
-      entry = { hits: 0, expiresAt: now + ttl };
-      this.memory.set(key, entry);
-    }
-    entry.hits += 1;
-    return { hits: entry.hits, ttlMs: entry.expiresAt - now };
+    const entry = this.store.memory.entry(key, now) ?? this.store.memory.set(key, 0, ttl, now);
+    entry.value += 1;
+    return { hits: entry.value, ttlMs: entry.until - now };
   }
 }
