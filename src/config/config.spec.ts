@@ -92,6 +92,13 @@ describe('loadConfig', () => {
       ACCOUNT_RATE_LIMIT_MAX: '3',
       ACCOUNT_RATE_LIMIT_WINDOW_MS: '60000',
       AUDIT_RETENTION_DAYS: '30',
+      TRASH_RETENTION_DAYS: '14',
+      PDF_TEXT_WORKERS: '2',
+      PDF_TEXT_POLL_INTERVAL_MS: '700',
+      PDF_TEXT_TIMEOUT_MS: '9000',
+      PDF_TEXT_MEMORY_MB: '64',
+      PDF_TEXT_MAX_PAGES: '300',
+      PDF_TEXT_MAX_CHARS: '50000',
     };
     const readme = readFileSync(join(process.cwd(), 'README.md'), 'utf8').split(/^## Configuration$/m)[1];
     const documented = [...readme.split(/^## /m)[0].matchAll(/^\|\s*`([A-Z][A-Z0-9_]+)`/gm)].map((m) => m[1]);
@@ -150,6 +157,15 @@ describe('loadConfig', () => {
         accountRateLimitMax: 3,
         accountRateLimitWindowMs: 60000,
         auditRetentionDays: 30,
+      },
+      documents: {
+        trashRetentionDays: 14,
+        pdfTextWorkers: 2,
+        pdfTextPollIntervalMs: 700,
+        pdfTextTimeoutMs: 9000,
+        pdfTextMemoryMb: 64,
+        pdfTextMaxPages: 300,
+        pdfTextMaxChars: 50000,
       },
     });
     expect(config.embeddedDatabase).toBe(false);
