@@ -13,6 +13,8 @@ interface Doc {
 
 const MAX_PAGES = 3;
 const MAX_CHARS = 1000;
+/** Longer than any test: a status left stale in the cache would never expire during one. */
+const CACHE_TTL_MS = '600000';
 
 /** Reads the document until its text is no longer pending (the extraction runs outside the request). */
 async function settled(t: TestApp, account: Account, id: string): Promise<Doc> {
@@ -50,6 +52,7 @@ describe('PDF text', () => {
         PDF_TEXT_MAX_CHARS: String(MAX_CHARS),
         PDF_TEXT_MEMORY_MB: '32',
         PDF_TEXT_POLL_INTERVAL_MS: '100',
+        CACHE_TTL_MS,
       },
     });
     alice = await signUp(t);
@@ -133,7 +136,7 @@ describe('PDF text limits and restarts', () => {
 
   it(`a pending job survives a restart and is done by the next start${realPostgres ? ' (real Redis cache too)' : ''}`, async () => {
     // PDF_TEXT_WORKERS=0: this instance extracts nothing, so the job is still a row when it stops.
-    const first = await startTestApp({ db, env: { PDF_TEXT_WORKERS: '0' } });
+    const first = await startTestApp({ db, env: { PDF_TEXT_WORKERS: '0', CACHE_TTL_MS } });
     const user = await signUp(first);
     let id: string;
     try {
@@ -148,7 +151,7 @@ describe('PDF text limits and restarts', () => {
     } finally {
       await first.close();
     }
-    const second = await startTestApp({ db, env: { PDF_TEXT_POLL_INTERVAL_MS: '100' } });
+    const second = await startTestApp({ db, env: { PDF_TEXT_POLL_INTERVAL_MS: '100', CACHE_TTL_MS } });
     try {
       expect((await settled(second, user, id)).textStatus).toBe('indexed');
       expect(await search(second, user, 'okapi')).toEqual([id]);
