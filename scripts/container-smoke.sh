@@ -91,7 +91,7 @@ fi
 build_ms=$(($(now) - t))
 
 # --- checks --------------------------------------------------------------------------------
-PORT=$(node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+PORT=$(node -e 'import("./scripts/free-port.mjs").then(async ({ freePort }) => console.log(await freePort()))')
 URL=http://127.0.0.1:$PORT
 createdb $PG "$DB"
 

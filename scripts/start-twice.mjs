@@ -5,22 +5,12 @@
 // Usage: node scripts/start-twice.mjs [checkout]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { freePort } from './free-port.mjs';
 
 const checkout = resolve(process.argv[2] ?? join(import.meta.dirname, '..'));
 const dataDir = mkdtempSync(join(tmpdir(), 'ultrai-start-twice-'));
-
-function freePort() {
-  return new Promise((done, fail) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => done(port));
-    });
-    server.on('error', fail);
-  });
-}
 
 /** `npm start` until it logs that it listens (ms from spawn), then SIGTERM to its process group. */
 async function start() {

@@ -1,8 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { type AccountsConfig, readAccountsConfig } from '../accounts/account-config.js';
-import { type DocumentsConfig, readDocumentsConfig } from '../documents/documents-config.js';
+import { ACCOUNT_VARIABLES, type AccountsConfig, finishAccountsConfig } from '../accounts/account-config.js';
+import { DOCUMENT_VARIABLES, type DocumentsConfig } from '../documents/documents-config.js';
 import { developmentSecret } from './development-secret.js';
+import {
+  type Env,
+  flag,
+  integer,
+  list,
+  oneOf,
+  optionalText,
+  parseBoolean,
+  type Parser,
+  readTable,
+  readVariable,
+  text,
+  url,
+  type Variable,
+  variable,
+  type VariableTable,
+} from './variables.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
@@ -97,11 +114,216 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>;
-
 const NODE_ENVS: readonly NodeEnv[] = ['development', 'production', 'test'];
 const LOG_LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
 const MIN_PRODUCTION_SECRET = 32;
+
+/** `true` verifies the server's certificate; `no-verify` encrypts without checking it. */
+const databaseSsl: Parser<DatabaseSsl> = (raw, name, problems) => {
+  if (raw === undefined) return false;
+  const ssl = parseBoolean(raw);
+  if (ssl !== undefined) return ssl ? 'verify' : false;
+  if (raw === 'no-verify') return 'no-verify';
+  problems.push(`${name} must be true, false or no-verify (got "${raw}")`);
+  return false;
+};
+
+/** A boolean, a hop count (1 = Render's one proxy; 0 means off), or proxy addresses/CIDR ranges. */
+const trustProxy: Parser<boolean | number | string[]> = (raw, name, problems) => {
+  if (raw === undefined) return false;
+  const asBool = parseBoolean(raw);
+  if (/^\d{1,2}$/.test(raw)) return Number(raw) === 0 ? false : Number(raw);
+  if (asBool !== undefined) return asBool;
+  if (raw.split(',').every((part) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(part.trim()))) {
+    return raw.split(',').map((part) => part.trim());
+  }
+  problems.push(`${name} must be true, false, a number of proxy hops, or proxy addresses/CIDR ranges (got "${raw}")`);
+  return false;
+};
+
+/** What the table reads; JWT_SECRET is completed by loadConfig (generated when unset). */
+type CoreSettings = Omit<
+  AppConfig,
+  'production' | 'embeddedDatabase' | 'jwtSecret' | 'jwtSecretGenerated' | 'jwtSecretFile' | 'accounts' | 'documents'
+> & { jwtSecret: string | undefined };
+
+/** The service's own variables, in README's order (the accounts and documents modules have their own tables). */
+export const CORE_VARIABLES: VariableTable<CoreSettings> = {
+  port: variable('PORT', integer(3000, 1, 65535), {
+    default: '`3000`',
+    meaning: 'HTTP port, `1`–`65535` (Render sets it, to 10000)',
+  }),
+  host: variable('HOST', text('0.0.0.0'), {
+    default: '`0.0.0.0`',
+    meaning: 'interface to listen on',
+  }),
+  nodeEnv: variable('NODE_ENV', oneOf(NODE_ENVS, 'development'), {
+    default: '`development`',
+    meaning:
+      '`development`, `production` or `test`. Production logs JSON lines and refuses to start without `DATABASE_URL` or with a `JWT_SECRET` under 32 characters',
+  }),
+  databaseUrl: variable('DATABASE_URL', url(['postgres:', 'postgresql:']), {
+    default: 'unset: embedded PGlite',
+    meaning: '`postgres://user:password@host:5432/db` (or `postgresql://`)',
+  }),
+  databaseSsl: variable('DATABASE_SSL', databaseSsl, {
+    default: '`false`',
+    meaning: '`true` (verify the certificate), `no-verify`, or `false`',
+  }),
+  databasePoolMax: variable('DATABASE_POOL_MAX', integer(10, 1, 100), {
+    default: '`10`',
+    meaning: 'connections per instance, `1`–`100` (the embedded database always uses 1)',
+  }),
+  redisUrl: variable('REDIS_URL', url(['redis:', 'rediss:']), {
+    default: 'unset: in-process cache',
+    meaning: '`redis://` or `rediss://` URL of the shared cache',
+  }),
+  jwtSecret: variable('JWT_SECRET', optionalText(), {
+    default: 'kept in `DATA_DIR` in development',
+    meaning:
+      'secret for signing access tokens; required in production, at least 32 characters. Unset in development: made once, kept in `DATA_DIR/jwt-secret`',
+  }),
+  logLevel: variable('LOG_LEVEL', oneOf(LOG_LEVELS, 'info'), {
+    default: '`info`',
+    meaning: '`silent`, `error`, `warn`, `info` or `debug`',
+  }),
+  corsOrigins: variable(
+    'CORS_ORIGINS',
+    list((origin) => origin === '*' || isOrigin(origin), 'entries must be origins like https://app.example.com or *'),
+    {
+      default: 'empty (CORS off)',
+      meaning: 'comma-separated origins, e.g. `https://app.example.com`, or `*`',
+    },
+  ),
+  trustProxy: variable('TRUST_PROXY', trustProxy, {
+    default: '`false`',
+    meaning:
+      '`true`, `false`, the number of proxy hops in front (Render: `1`), or comma-separated proxy addresses/CIDR ranges; needed for the real client IP and protocol. A hop count is only safe when the service is reachable solely through that proxy (see Security limits)',
+  }),
+  dataDir: variable('DATA_DIR', (raw) => resolve(raw ?? './.data'), {
+    default: '`./.data`',
+    meaning: 'where the embedded database (and the development `JWT_SECRET`) lives',
+  }),
+  adminEmails: variable(
+    'ADMIN_EMAILS',
+    list(
+      (email) => /^[^\s@,]+@[^\s@,]+$/.test(email),
+      'must be comma-separated email addresses',
+      (email) => email.toLowerCase(),
+    ),
+    {
+      default: 'empty',
+      meaning:
+        'comma-separated emails of administrators: such an account is made `admin` when it registers, and at every start (logged)',
+    },
+  ),
+  healthTimeoutMs: variable('HEALTH_TIMEOUT_MS', integer(1000, 50, 60_000), {
+    default: '`1000`',
+    meaning: 'bound on the database ping of `/health/ready` and `/health/database`, `50`–`60000`',
+  }),
+  shutdownTimeoutMs: variable('SHUTDOWN_TIMEOUT_MS', integer(8000, 100, 60_000), {
+    default: '`8000`',
+    meaning: 'bound on the graceful shutdown, `100`–`60000`; past it the process exits 1',
+  }),
+  accessTokenTtlSeconds: variable('ACCESS_TOKEN_TTL_SECONDS', integer(900, 30, 86_400), {
+    default: '`900` (15 min)',
+    meaning: 'lifetime of an access token, `30`–`86400`',
+  }),
+  refreshTokenTtlSeconds: variable('REFRESH_TOKEN_TTL_SECONDS', integer(30 * 86_400, 300, 365 * 86_400), {
+    default: '`2592000` (30 days)',
+    meaning: "lifetime of a session's refresh token, renewed on each refresh, `300`–`31536000`",
+  }),
+  refreshReuseGraceSeconds: variable('REFRESH_REUSE_GRACE_SECONDS', integer(10, 0, 300), {
+    default: '`10`',
+    meaning:
+      'the grace window, `0`–`300`: how long a refresh token just exchanged may be exchanged again (see Accounts)',
+  }),
+  uploadMaxBytes: variable('UPLOAD_MAX_BYTES', integer(10 * 1024 * 1024, 1, 1024 * 1024 * 1024), {
+    default: '`10485760` (10 MiB)',
+    meaning: 'largest file one upload may carry, `1`–`1073741824` (1 GiB)',
+  }),
+  userQuotaBytes: variable('USER_QUOTA_BYTES', integer(100 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER), {
+    default: '`104857600` (100 MiB)',
+    meaning: 'total size of the documents one user may keep, `1`–`9007199254740991`',
+  }),
+  cacheTtlMs: variable('CACHE_TTL_MS', integer(30_000, 0, 86_400_000), {
+    default: '`30000`',
+    meaning: 'how long a cached response lives, `0`–`86400000`; `0` turns the response cache off',
+  }),
+  redisKeyPrefix: variable('REDIS_KEY_PREFIX', text('ultrai:'), {
+    default: '`ultrai:`',
+    meaning: 'prefix of every Redis key (instances of one deployment share it)',
+  }),
+  redisCommandTimeoutMs: variable('REDIS_COMMAND_TIMEOUT_MS', integer(250, 10, 60_000), {
+    default: '`250`',
+    meaning: 'bound on one Redis command, `10`–`60000`; past it the cache is bypassed and limits count in memory',
+  }),
+  rateLimitMax: variable('RATE_LIMIT_MAX', integer(300, 1, 10_000_000), {
+    default: '`300`',
+    meaning: 'requests per client (user, else IP) per window, across all routes, `1`–`10000000`',
+  }),
+  rateLimitWindowMs: variable('RATE_LIMIT_WINDOW_MS', integer(60_000, 1000, 86_400_000), {
+    default: '`60000`',
+    meaning: 'that window, `1000`–`86400000`',
+  }),
+  authRateLimitMax: variable('AUTH_RATE_LIMIT_MAX', integer(10, 1, 10_000_000), {
+    default: '`10`',
+    meaning: 'requests per IP per window to each of `/auth/login`, `/auth/register`, `/auth/refresh`, `1`–`10000000`',
+  }),
+  authRateLimitWindowMs: variable('AUTH_RATE_LIMIT_WINDOW_MS', integer(60_000, 1000, 86_400_000), {
+    default: '`60000`',
+    meaning: 'that window, `1000`–`86400000`',
+  }),
+  metricsToken: variable('METRICS_TOKEN', optionalText(), {
+    default: 'unset',
+    meaning:
+      '`GET /metrics` then needs `Authorization: Bearer <token>`; unset in production, `/metrics` answers 404 (the Blueprint generates one)',
+  }),
+  accountLoginFailuresMax: variable('ACCOUNT_LOGIN_FAILURES_MAX', integer(10, 1, 10_000_000), {
+    default: '`10`',
+    meaning: 'failed logins of one email (from any IP) per window before its logins are slowed down; 1 to 10,000,000',
+  }),
+  accountLoginWindowMs: variable('ACCOUNT_LOGIN_WINDOW_MS', integer(15 * 60_000, 1000, 86_400_000), {
+    default: '`900000`',
+    meaning: 'that window (15 minutes); 1,000 to 86,400,000',
+  }),
+  accountLoginDelayMaxSeconds: variable('ACCOUNT_LOGIN_DELAY_MAX_SECONDS', integer(60, 1, 3600), {
+    default: '`60`',
+    meaning: "the longest wait a slowed-down account's logins get; 1 to 3,600",
+  }),
+  bodyIdleTimeoutMs: variable('BODY_IDLE_TIMEOUT_MS', integer(30_000, 100, 600_000), {
+    default: '`30000`',
+    meaning:
+      '100 to 600000: how long a request body may send nothing before the connection is closed with 408 (a long upload that keeps sending is never cut off)',
+  }),
+  docsEnabled: variable('DOCS_ENABLED', flag(true), {
+    default: '`true`',
+    meaning: '`false` turns off Swagger UI (`/docs`) and the OpenAPI document (`/docs/openapi.json`): 404',
+  }),
+  downloadConcurrencyPerUser: variable('DOWNLOAD_CONCURRENCY_PER_USER', integer(4, 1, 1000), {
+    default: '`4`',
+    meaning: 'downloads of document content one user may have in flight on one instance (1–1000); past it 429',
+  }),
+  downloadConcurrency: variable('DOWNLOAD_CONCURRENCY', integer(16, 1, 10_000), {
+    default: '`16`',
+    meaning: 'downloads in flight on one instance, all users (1–10000); past it 503',
+  }),
+  downloadStallTimeoutMs: variable('DOWNLOAD_STALL_TIMEOUT_MS', integer(30_000, 100, 600_000), {
+    default: '`30000`',
+    meaning: 'a download whose client takes nothing for this long is cut off (100–600000)',
+  }),
+  cacheMaxEntriesPerUser: variable('CACHE_MAX_ENTRIES_PER_USER', integer(100, 1, 1_000_000), {
+    default: '`100`',
+    meaning: 'cached answers one user may have stored at a time (1–1000000)',
+  }),
+};
+
+/** Every variable the service reads, in README's order. */
+export const CONFIG_VARIABLES: ReadonlyArray<Variable<unknown>> = [
+  ...Object.values<Variable<unknown>>(CORE_VARIABLES),
+  ...Object.values<Variable<unknown>>(ACCOUNT_VARIABLES),
+  ...Object.values<Variable<unknown>>(DOCUMENT_VARIABLES),
+];
 
 export interface LoadConfigOptions {
   /**
@@ -113,96 +335,28 @@ export interface LoadConfigOptions {
 }
 
 /**
- * Reads and validates every variable, collecting all problems before failing,
- * so one start shows everything that has to be fixed. Values of secrets are
- * never repeated in a message.
+ * Reads and validates every variable (the tables above), collecting all problems
+ * before failing, so one start shows everything that has to be fixed; then the
+ * rules that involve several. Values of secrets are never repeated in a message.
  */
 export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): AppConfig {
   const problems: string[] = [];
-  const read = (name: string): string | undefined => {
-    const value = env[name]?.trim();
-    return value === '' ? undefined : value;
-  };
+  const core = readTable(CORE_VARIABLES, env, problems);
+  const accounts = readTable(ACCOUNT_VARIABLES, env, problems);
+  const documents = readTable(DOCUMENT_VARIABLES, env, problems);
+  const production = core.nodeEnv === 'production';
 
-  const integer = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = read(name);
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!/^\d+$/.test(raw) || value < min || value > max) {
-      problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
-      return fallback;
-    }
-    return value;
-  };
-
-  const flag = (name: string, fallback: boolean): boolean => {
-    const raw = read(name);
-    if (raw === undefined) return fallback;
-    const value = parseBoolean(raw);
-    if (value === undefined) problems.push(`${name} must be true or false (got "${raw}")`);
-    return value ?? fallback;
-  };
-
-  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
-    const raw = read(name);
-    if (raw === undefined) return fallback;
-    if (!(allowed as readonly string[]).includes(raw)) {
-      problems.push(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
-      return fallback;
-    }
-    return raw as T;
-  };
-
-  const url = (name: string, protocols: string[]): string | undefined => {
-    const raw = read(name);
-    if (raw === undefined) return undefined;
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(raw);
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed || !protocols.includes(parsed.protocol)) {
-      // The URL may hold a password: name the rule, not the value.
-      problems.push(`${name} must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
-      return undefined;
-    }
-    return raw;
-  };
-
-  const boolean = (name: string, fallback: boolean): boolean => {
-    const raw = read(name);
-    if (raw === undefined) return fallback;
-    const value = parseBoolean(raw);
-    if (value === undefined) problems.push(`${name} must be true or false (got "${raw}")`);
-    return value ?? fallback;
-  };
-
-  const nodeEnv = oneOf('NODE_ENV', NODE_ENVS, 'development');
-  const production = nodeEnv === 'production';
-
-  const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
-  if (production && read('DATABASE_URL') === undefined) {
+  if (production && readVariable(env, 'DATABASE_URL') === undefined) {
     problems.push('DATABASE_URL is required when NODE_ENV=production (the embedded database is for development only)');
   }
 
-  let databaseSsl: DatabaseSsl = false;
-  const sslRaw = read('DATABASE_SSL');
-  if (sslRaw !== undefined) {
-    const ssl = parseBoolean(sslRaw);
-    if (ssl !== undefined) databaseSsl = ssl ? 'verify' : false;
-    else if (sslRaw === 'no-verify') databaseSsl = 'no-verify';
-    else problems.push(`DATABASE_SSL must be true, false or no-verify (got "${sslRaw}")`);
-  }
-
-  const dataDir = resolve(read('DATA_DIR') ?? './.data');
-  let jwtSecret = read('JWT_SECRET');
+  let jwtSecret = core.jwtSecret;
   let jwtSecretGenerated = false;
   let jwtSecretFile: string | undefined;
   if (jwtSecret === undefined) {
     if (production) problems.push('JWT_SECRET is required when NODE_ENV=production');
     if (!production && options.keepDevelopmentSecret) {
-      ({ secret: jwtSecret, file: jwtSecretFile } = developmentSecret(dataDir));
+      ({ secret: jwtSecret, file: jwtSecretFile } = developmentSecret(core.dataDir));
     } else {
       jwtSecret = randomBytes(32).toString('base64url');
     }
@@ -213,90 +367,17 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     );
   }
 
-  const corsOrigins: string[] = [];
-  for (const origin of (read('CORS_ORIGINS') ?? '').split(',').map((o) => o.trim())) {
-    if (origin === '') continue;
-    if (origin === '*' || isOrigin(origin)) corsOrigins.push(origin);
-    else problems.push(`CORS_ORIGINS entries must be origins like https://app.example.com or * (got "${origin}")`);
-  }
-
-  const adminEmails: string[] = [];
-  for (const email of (read('ADMIN_EMAILS') ?? '').split(',').map((e) => e.trim().toLowerCase())) {
-    if (email === '') continue;
-    if (/^[^\s@,]+@[^\s@,]+$/.test(email)) adminEmails.push(email);
-    else problems.push(`ADMIN_EMAILS must be comma-separated email addresses (got "${email}")`);
-  }
-
-  let trustProxy: boolean | number | string[] = false;
-  const proxyRaw = read('TRUST_PROXY');
-  if (proxyRaw !== undefined) {
-    const asBool = parseBoolean(proxyRaw);
-    // Digits are a hop count (1 = Render's one proxy); 0 means off.
-    if (/^\d{1,2}$/.test(proxyRaw)) trustProxy = Number(proxyRaw) === 0 ? false : Number(proxyRaw);
-    else if (asBool !== undefined) trustProxy = asBool;
-    else if (proxyRaw.split(',').every((part) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(part.trim()))) {
-      trustProxy = proxyRaw.split(',').map((part) => part.trim());
-    } else {
-      problems.push(
-        `TRUST_PROXY must be true, false, a number of proxy hops, or proxy addresses/CIDR ranges (got "${proxyRaw}")`,
-      );
-    }
-  }
-
-  const port = integer('PORT', 3000, 1, 65535);
   const config = Object.assign(new AppConfig(), {
-    port,
-    host: read('HOST') ?? '0.0.0.0',
-    nodeEnv,
-    databaseUrl,
-    databaseSsl,
-    databasePoolMax: integer('DATABASE_POOL_MAX', 10, 1, 100),
-    redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
+    ...core,
     jwtSecret,
     jwtSecretGenerated,
     jwtSecretFile,
-    adminEmails,
-    logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
-    corsOrigins,
-    trustProxy,
-    dataDir,
-    accessTokenTtlSeconds: integer('ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400),
-    refreshTokenTtlSeconds: integer('REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 300, 365 * 86_400),
-    refreshReuseGraceSeconds: integer('REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
-    uploadMaxBytes: integer('UPLOAD_MAX_BYTES', 10 * 1024 * 1024, 1, 1024 * 1024 * 1024),
-    userQuotaBytes: integer('USER_QUOTA_BYTES', 100 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
-    cacheTtlMs: integer('CACHE_TTL_MS', 30_000, 0, 86_400_000),
-    redisKeyPrefix: read('REDIS_KEY_PREFIX') ?? 'ultrai:',
-    redisCommandTimeoutMs: integer('REDIS_COMMAND_TIMEOUT_MS', 250, 10, 60_000),
-    rateLimitMax: integer('RATE_LIMIT_MAX', 300, 1, 10_000_000),
-    rateLimitWindowMs: integer('RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
-    authRateLimitMax: integer('AUTH_RATE_LIMIT_MAX', 10, 1, 10_000_000),
-    authRateLimitWindowMs: integer('AUTH_RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
-    accountLoginFailuresMax: integer('ACCOUNT_LOGIN_FAILURES_MAX', 10, 1, 10_000_000),
-    accountLoginWindowMs: integer('ACCOUNT_LOGIN_WINDOW_MS', 15 * 60_000, 1000, 86_400_000),
-    accountLoginDelayMaxSeconds: integer('ACCOUNT_LOGIN_DELAY_MAX_SECONDS', 60, 1, 3600),
-    metricsToken: read('METRICS_TOKEN'),
-    docsEnabled: flag('DOCS_ENABLED', true),
-    downloadConcurrencyPerUser: integer('DOWNLOAD_CONCURRENCY_PER_USER', 4, 1, 1000),
-    downloadConcurrency: integer('DOWNLOAD_CONCURRENCY', 16, 1, 10_000),
-    downloadStallTimeoutMs: integer('DOWNLOAD_STALL_TIMEOUT_MS', 30_000, 100, 600_000),
-    cacheMaxEntriesPerUser: integer('CACHE_MAX_ENTRIES_PER_USER', 100, 1, 1_000_000),
-    healthTimeoutMs: integer('HEALTH_TIMEOUT_MS', 1000, 50, 60_000),
-    shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 8000, 100, 60_000),
-    bodyIdleTimeoutMs: integer('BODY_IDLE_TIMEOUT_MS', 30_000, 100, 600_000),
-    accounts: readAccountsConfig({ read, integer, url, boolean, problems, production, port }),
-    documents: readDocumentsConfig({ integer }),
+    accounts: finishAccountsConfig(accounts, { production, port: core.port }, problems),
+    documents,
   } satisfies Omit<AppConfig, 'production' | 'embeddedDatabase'>);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
-}
-
-function parseBoolean(raw: string): boolean | undefined {
-  const value = raw.toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(value)) return true;
-  if (['false', '0', 'no', 'off'].includes(value)) return false;
-  return undefined;
 }
 
 function isOrigin(value: string): boolean {

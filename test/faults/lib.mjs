@@ -4,11 +4,12 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { once } from 'node:events';
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { imageEnv } from '../../bench/lib.mjs';
+import { imageEnv, rssMiB } from '../../bench/lib.mjs';
+import { freePort } from '../../scripts/free-port.mjs';
 
 export const root = new URL('../..', import.meta.url).pathname;
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -58,20 +59,7 @@ function killChild(child, signal = 'SIGKILL') {
   }
 }
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-export function rssMiB(pid) {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(match[1]) / 1024;
-}
+export { freePort, rssMiB };
 
 // ---------------------------------------------------------------- temp dir
 export const tmp = mkdtempSync(join(tmpdir(), 'ultrai-faults-'));
