@@ -98,6 +98,14 @@ try {
   await json(`${service.url}/auth/register`, 'POST', { email, password, username: 'bench' });
   const { access_token: token } = await json(`${service.url}/auth/login`, 'POST', { email, password });
   const auth = { authorization: `Bearer ${token}` };
+  // The same user's personal access token, for the same routes next to the access token.
+  const { token: pat } = await json(
+    `${service.url}/users/me/tokens`,
+    'POST',
+    { name: 'bench', scopes: ['documents:read'] },
+    auth,
+  );
+  const patAuth = { authorization: `Bearer ${pat}` };
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
   await seedDocuments(client);
@@ -131,7 +139,9 @@ try {
     figures['GET /health'].cpuPerRequestUs.median / figures['GET /health (plain node:http)'].cpuPerRequestUs.median;
 
   await measure('GET /documents, cache HIT', { url: `${service.url}/documents`, headers: auth }, service.pid);
+  await measure('GET /documents, cache HIT, PAT', { url: `${service.url}/documents`, headers: patAuth }, service.pid);
   await measure('GET /documents, cache off', { url: `${uncached.url}/documents`, headers: auth }, uncached.pid);
+  await measure('GET /documents, cache off, PAT', { url: `${uncached.url}/documents`, headers: patAuth }, uncached.pid);
   await measure(
     'GET /documents/:id, cache HIT',
     { url: `${service.url}/documents/${documentId}`, headers: auth },
@@ -247,6 +257,7 @@ lines.push(
   `cold start (spawn to first 200 from /health/ready, median of ${coldStarts}): ${range(figures.coldStartMs)} ms`,
   `RSS: idle ${f(figures.idleRssMiB)} MiB (settled; ${f(figures.rssTwoSecondsAfterStartMiB)} MiB 2 s after start-up), end of load ${f(figures.endOfLoadRssMiB)} MiB, peak ${f(figures.peakRssMiB)} MiB (with 1 MiB uploads: ${f(figures.peakRssWithUploadsMiB)} MiB)`,
   `password hashing per CPU second: argon2id ${f(figures.argon2idVerifiesPerCpuSecond, 1)}, bcrypt-12 ${f(figures.bcrypt12VerifiesPerCpuSecond, 1)}; POST /auth/login ${f(figures.loginPerCpuSecond, 1)} per CPU second`,
+  `personal access token vs access token, CPU per request on GET /documents: cache HIT ${f(figures['GET /documents, cache HIT, PAT'].cpuPerRequestUs.median)} vs ${f(figures['GET /documents, cache HIT'].cpuPerRequestUs.median)} µs, cache off ${f(figures['GET /documents, cache off, PAT'].cpuPerRequestUs.median)} vs ${f(figures['GET /documents, cache off'].cpuPerRequestUs.median)} µs`,
   `production dependencies: ${figures.productionPackages} packages, node_modules ${f(figures.nodeModulesMiB, 1)} MiB`,
   `documents in the table: ${figures.documentsInTable}; failed requests: ${failedRequests}`,
   '',
@@ -260,7 +271,9 @@ const expected = [
   'GET /health',
   'GET /health (plain node:http)',
   'GET /documents, cache HIT',
+  'GET /documents, cache HIT, PAT',
   'GET /documents, cache off',
+  'GET /documents, cache off, PAT',
   'GET /documents/:id, cache HIT',
   'GET /documents?q=tango, cache off',
   'POST /auth/login',

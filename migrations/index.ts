@@ -4,6 +4,7 @@ import { UniqueUsernames1764340000000 } from './1764340000000-UniqueUsernames.js
 import { NaturalTitleOrder1764350000000 } from './1764350000000-NaturalTitleOrder.js';
 import { RetiredRefreshTokens1764412000000 } from './1764412000000-RetiredRefreshTokens.js';
 import { CreateAccountLifecycle1764420000000 } from './1764420000000-CreateAccountLifecycle.js';
+import { CreateMfaAndAccessTokens1764440000000 } from './1764440000000-CreateMfaAndAccessTokens.js';
 import { TrashAndPdfText1764460000000 } from './1764460000000-TrashAndPdfText.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
@@ -14,5 +15,6 @@ export const MIGRATIONS = [
   NaturalTitleOrder1764350000000,
   RetiredRefreshTokens1764412000000,
   CreateAccountLifecycle1764420000000,
+  CreateMfaAndAccessTokens1764440000000,
   TrashAndPdfText1764460000000,
 ];

@@ -14,6 +14,11 @@ const TAGS: Array<[name: string, description: string]> = [
   ['Operations', 'Prometheus metrics.'],
   ['Account recovery', 'Verify your email address, reset a forgotten password, change your address: by mail.'],
   ['Audit', 'Security events of your account; of every account, for administrators.'],
+  [
+    'Two-factor authentication',
+    'Turn TOTP codes from an authenticator app on or off; resetting them, for administrators.',
+  ],
+  ['Personal access tokens', 'Scoped tokens for scripts and integrations: create, list and revoke them.'],
 ];
 
 const EXAMPLE_ID = '3fa85f64-5717-4562-b3fc-2c963f66afa6';

@@ -35,6 +35,7 @@ describe('OpenAPI document', () => {
     'GET /metrics',
     'POST /auth/register',
     'POST /auth/login',
+    'POST /auth/login/mfa',
     'POST /auth/refresh',
     'POST /auth/email/verify',
     'POST /auth/password/forgot',
@@ -62,10 +63,20 @@ describe('OpenAPI document', () => {
     'GET /documents/{id}/content',
     'PATCH /documents/{id}',
     'DELETE /documents/{id}',
+    'GET /documents/trash',
+    'DELETE /documents/trash',
+    'POST /documents/{id}/restore',
     'POST /auth/email/verify/resend',
     'PUT /users/me/email',
     'GET /users/me/audit',
     'GET /admin/audit',
+    'POST /users/me/mfa/totp',
+    'POST /users/me/mfa/totp/confirm',
+    'DELETE /users/me/mfa/totp',
+    'DELETE /users/{id}/mfa',
+    'POST /users/me/tokens',
+    'GET /users/me/tokens',
+    'DELETE /users/me/tokens/{id}',
   ];
 
   const operations = () =>

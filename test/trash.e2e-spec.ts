@@ -229,6 +229,29 @@ describe('trash', () => {
     expect(await db().query('SELECT 1 FROM document_contents WHERE document_id = $1', [doc.id])).toHaveLength(0);
   });
 
+  it('a personal access token needs documents:read for the trash and documents:write to restore or empty it', async () => {
+    const user = await signUp(t);
+    const doc = await create(user, 'Scoped');
+    await t.http.delete(`/documents/${doc.id}`).set(as(user)).expect(204);
+    const token = async (scopes: string[]) =>
+      (
+        await t.http
+          .post('/users/me/tokens')
+          .set(as(user))
+          .send({ name: scopes.join(' '), scopes })
+          .expect(201)
+      ).body.token as string;
+    const reader = bearer(await token(['documents:read']));
+    const writer = bearer(await token(['documents:read', 'documents:write']));
+    expect(ids((await t.http.get('/documents/trash').set(reader).expect(200)).body)).toEqual([doc.id]);
+    await t.http.post(`/documents/${doc.id}/restore`).set(reader).expect(403);
+    await t.http.delete('/documents/trash').set(reader).expect(403);
+    await t.http.post(`/documents/${doc.id}/restore`).set(writer).expect(200);
+    await t.http.delete(`/documents/${doc.id}`).set(writer).expect(204);
+    await t.http.delete('/documents/trash').set(writer).expect(204);
+    expect(await trashIds(user)).toEqual([]);
+  });
+
   it('malformed ids are a 400 on restore and delete', async () => {
     await t.http.post('/documents/not-a-uuid/restore').set(as(alice)).expect(400);
     await t.http.delete('/documents/not-a-uuid?permanent=true').set(as(alice)).expect(400);

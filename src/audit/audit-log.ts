@@ -28,6 +28,13 @@ export const AUDIT_EVENT_TYPES = [
   'admin.trash-document',
   'admin.restore-document',
   'admin.delete-document',
+  'mfa.enabled',
+  'mfa.disabled',
+  'mfa.reset',
+  'mfa.failed',
+  'mfa.recovery-code-used',
+  'token.created',
+  'token.revoked',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -2,11 +2,14 @@ import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
+  ApiExtraModels,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
+  getSchemaPath,
 } from '@nestjs/swagger';
+import { MFA_FAILURES_MAX } from '../mfa/mfa-throttle.js';
 import { AuthRateLimit } from '../rate-limit/rate-limit.guard.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { PageQueryDto } from '../common/pagination.js';
@@ -17,6 +20,8 @@ import { AuthService, type ClientInfo } from './auth.service.js';
 import { Client } from './client-info.js';
 import {
   LoginDto,
+  LoginMfaDto,
+  MfaRequiredDto,
   ProtectedDto,
   RefreshDto,
   RegisterDto,
@@ -26,6 +31,7 @@ import {
 } from './dto/auth.dto.js';
 import { CurrentUser, type Principal } from '../common/principal.js';
 import { SmallBody } from '../common/small-body.decorator.js';
+import { RequireScope } from './scopes.decorator.js';
 
 @ApiTags('Auth')
 @Controller()
@@ -51,10 +57,28 @@ export class AuthController {
     summary: 'Log in: an access token and a refresh token',
     description: 'Paste `access_token` into **Authorize** to call the protected routes from this page.',
   })
+  @ApiExtraModels(TokenResponseDto, MfaRequiredDto)
+  @ApiOkResponse({
+    description: 'The token pair; for an account with two-factor authentication on, `mfa_required` instead.',
+    schema: { oneOf: [{ $ref: getSchemaPath(TokenResponseDto) }, { $ref: getSchemaPath(MfaRequiredDto) }] },
+  })
+  @ApiProblems(400, 401, 429)
+  login(@Body() body: LoginDto, @Client() client: ClientInfo): Promise<TokenResponseDto | MfaRequiredDto> {
+    return this.auth.login(body.email, body.password, client);
+  }
+
+  @Public()
+  @AuthRateLimit('login-mfa')
+  @Post('auth/login/mfa')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'Second step of a login with two-factor authentication: a code, or a recovery code',
+    description: `Wrong codes are limited per account (${MFA_FAILURES_MAX} per 15 minutes, then 429).`,
+  })
   @ApiOkResponse({ type: TokenResponseDto })
   @ApiProblems(400, 401, 429)
-  login(@Body() body: LoginDto, @Client() client: ClientInfo): Promise<TokenResponseDto> {
-    return this.auth.login(body.email, body.password, client);
+  loginMfa(@Body() body: LoginMfaDto, @Client() client: ClientInfo): Promise<TokenResponseDto> {
+    return this.auth.loginMfa(body.mfa_token, { code: body.code, recoveryCode: body.recovery_code }, client);
   }
 
   @Public()
@@ -112,6 +136,7 @@ export class AuthController {
   }
 
   @Get('auth/verify')
+  @RequireScope('profile:read')
   @ApiBearerAuth('bearer')
   @ApiOperation({ summary: 'Check an access token (legacy)' })
   @ApiOkResponse({ type: VerifyDto })
@@ -122,6 +147,7 @@ export class AuthController {
   }
 
   @Get('protected')
+  @RequireScope('profile:read')
   @ApiBearerAuth('bearer')
   @ApiOperation({ summary: 'Example protected route (legacy)' })
   @ApiOkResponse({ type: ProtectedDto })

@@ -11,7 +11,10 @@ import { IS_PUBLIC_KEY } from '../common/public.decorator.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import type { Role } from '../common/principal.js';
 import { UsersRepository } from '../users/users.repository.js';
+import type { FastifyRequest } from 'fastify';
 import { type Principal, ROLES_KEY } from '../common/principal.js';
+import { Authenticator } from './authenticator.js';
+import { requiredScopeOf, scopeRefusal } from './scopes.decorator.js';
 
 /**
  * Global: every route needs a valid access token unless it is marked @Public().
@@ -27,6 +30,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     private readonly limits: RateLimitStorage,
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
+    private readonly authenticator: Authenticator,
   ) {
     super();
   }
@@ -37,10 +41,19 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
       context.getClass(),
     ]);
     if (isPublic) return true;
+    const request = context.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>();
     try {
+      if (Authenticator.carriesPersonalAccessToken(request.headers.authorization)) {
+        // Not a JWT: passport-jwt has nothing to verify; the Authenticator checks it whole.
+        request.user = this.handleRequest(
+          null,
+          (await this.authenticator.authenticateToken(request.headers.authorization)) ?? false,
+        );
+        return true;
+      }
       return (await super.canActivate(context)) as boolean;
     } catch (error) {
-      if (error instanceof UnauthorizedError) await this.countRefusal(context.switchToHttp().getRequest());
+      if (error instanceof UnauthorizedError) await this.countRefusal(request);
       throw error;
     }
   }
@@ -61,6 +74,22 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     if (!counted.isBlocked) return;
     this.metrics.rateLimited.inc();
     throw rateLimitedError(counted.timeToBlockExpire);
+  }
+}
+
+/**
+ * Global, right after authentication: a personal access token reaches only the routes
+ * that declare one of its scopes (@RequireScope); sessions pass. The fast path for cached
+ * reads applies the same scopeRefusal, to the same route config.
+ */
+@Injectable()
+export class ScopeGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>();
+    if (!request.user) return true;
+    const refusal = scopeRefusal(request.user, requiredScopeOf(request));
+    if (refusal) throw refusal;
+    return true;
   }
 }
 

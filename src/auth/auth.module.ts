@@ -5,16 +5,18 @@ import { PassportModule } from '@nestjs/passport';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { UsersModule } from '../users/users.module.js';
 import { AuthController } from './auth.controller.js';
-import { JwtAuthGuard, RolesGuard } from './auth.guards.js';
+import { JwtAuthGuard, RolesGuard, ScopeGuard } from './auth.guards.js';
 import { AuthService } from './auth.service.js';
 import { Authenticator } from './authenticator.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { LoginThrottle } from './login-throttle.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { TokenService } from './token.service.js';
+import { TokensModule } from '../tokens/tokens.module.js';
+import { MfaModule } from '../mfa/mfa.module.js';
 
 @Module({
-  imports: [PassportModule, JwtModule.register({}), UsersModule, SessionsModule],
+  imports: [PassportModule, JwtModule.register({}), UsersModule, SessionsModule, TokensModule, MfaModule],
   controllers: [AuthController],
   providers: [
     AuthService,
@@ -22,8 +24,9 @@ import { TokenService } from './token.service.js';
     TokenService,
     Authenticator,
     JwtStrategy,
-    // Order matters: authenticate, check roles, then count (per user when authenticated).
+    // Order matters: authenticate, check a token's scopes, check roles, then count (per user when authenticated).
     { provide: APP_GUARD, useClass: JwtAuthGuard },
+    { provide: APP_GUARD, useClass: ScopeGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
     { provide: APP_GUARD, useClass: RateLimitGuard },
   ],

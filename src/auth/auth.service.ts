@@ -4,13 +4,14 @@ import { AccountsService } from '../accounts/accounts.service.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { decodeCursor, isIsoDate, toPage } from '../common/pagination.js';
 import { isUuid } from '../common/ids.js';
-import { AppError, NotFoundError } from '../common/problem.js';
+import { AppError, NotFoundError, ValidationFailedError } from '../common/problem.js';
 import { AppConfig } from '../config/config.js';
 import { toUserDto, type UserDto } from '../users/dto/user.dto.js';
 import type { User } from '../users/user.entity.js';
 import { DuplicateEmailError, UsersRepository } from '../users/users.repository.js';
 import { UnauthorizedError } from '../common/errors.js';
-import type { RegisterDto, SessionDto, TokenResponseDto } from './dto/auth.dto.js';
+import type { MfaRequiredDto, RegisterDto, SessionDto, TokenResponseDto } from './dto/auth.dto.js';
+import { MfaService, type SecondFactor } from '../mfa/mfa.service.js';
 import { LoginThrottle } from './login-throttle.js';
 import { PasswordService } from '../sessions/password.service.js';
 import type { Principal } from '../common/principal.js';
@@ -23,7 +24,7 @@ import {
 } from '../sessions/refresh-token.js';
 import { SessionsRepository } from '../sessions/sessions.repository.js';
 import { SessionsService } from '../sessions/sessions.service.js';
-import { TokenService } from './token.service.js';
+import { MFA_TOKEN_TTL_SECONDS, TokenService } from './token.service.js';
 
 /** What the controller knows about the client, for the sessions list. */
 export interface ClientInfo {
@@ -49,6 +50,7 @@ export class AuthService {
     private readonly dataSource: DataSource,
     private readonly accounts: AccountsService,
     private readonly audit: AuditLog,
+    private readonly mfa: MfaService,
   ) {}
 
   async register(input: RegisterDto): Promise<UserDto> {
@@ -75,7 +77,7 @@ export class AuthService {
     }
   }
 
-  async login(email: string, password: string, client: ClientInfo): Promise<TokenResponseDto> {
+  async login(email: string, password: string, client: ClientInfo): Promise<TokenResponseDto | MfaRequiredDto> {
     await this.loginThrottle.check(email);
     const user = await this.users.findByEmail(email);
     // Unknown email, wrong password and disabled account cost the same work and
@@ -95,7 +97,26 @@ export class AuthService {
       throw new UnauthorizedError(INVALID_CREDENTIALS);
     }
     await this.loginThrottle.succeeded(email);
+    if (await this.mfa.isEnabled(user.id)) {
+      // The password was right; the session waits for the second factor.
+      return { mfa_required: true, mfa_token: this.tokens.issueMfaToken(user.id), expires_in: MFA_TOKEN_TTL_SECONDS };
+    }
+    return this.startSession(user, client, {});
+  }
 
+  /** The second step of a login with MFA: the token from the first, and a TOTP or recovery code. */
+  async loginMfa(mfaToken: string, factor: SecondFactor, client: ClientInfo): Promise<TokenResponseDto> {
+    if ((factor.code === undefined) === (factor.recoveryCode === undefined)) {
+      throw new ValidationFailedError([{ field: 'code', message: 'give either code or recovery_code' }]);
+    }
+    const userId = this.tokens.userOfMfaToken(mfaToken);
+    const user = userId ? await this.users.findById(userId) : null;
+    if (!user || user.disabled) throw new UnauthorizedError('The login has expired or is not valid: log in again.');
+    const method = await this.mfa.verify(user.id, factor);
+    return this.startSession(user, client, { mfa: method });
+  }
+
+  private async startSession(user: User, client: ClientInfo, details: { mfa?: string }): Promise<TokenResponseDto> {
     const secret = newRefreshSecret();
     const session = await this.sessionsRepo.create({
       userId: user.id,
@@ -108,7 +129,7 @@ export class AuthService {
       type: 'login.succeeded',
       userId: user.id,
       actorId: user.id,
-      details: { sessionId: session.id },
+      details: { sessionId: session.id, ...details },
     });
     return this.tokenResponse(user, session.id, secret);
   }

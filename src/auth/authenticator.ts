@@ -1,25 +1,36 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '../common/principal.js';
 import { SessionsService } from '../sessions/sessions.service.js';
+import { PAT_PREFIX } from '../tokens/personal-access-token.js';
+import { TokensService } from '../tokens/tokens.service.js';
+import { type Scope, scopeRefusal } from './scopes.decorator.js';
 import type { AccessTokenClaims } from './token.service.js';
-import { principalOf, TokenService } from './token.service.js';
+import { bearerToken, principalOf, TokenService } from './token.service.js';
 
 /**
  * The one authentication check: a credential in (the guard's verified claims, or the
- * fast path's `Authorization` header), the principal out, or undefined. Both apply the
- * same rules through principalOf and the session check, so a credential is honoured by both or by neither; a new kind of
- * credential is added here.
+ * `Authorization` header), the principal out, or undefined. The guard and the cached-read
+ * fast path both come here and apply the same rules, so a credential is honoured by both
+ * or by neither; a new kind of credential is added here.
  *
- * Checked: the access token verifies (TokenService: this key, HS256 only, unexpired,
+ * Checked: an access token verifies (TokenService: this key, HS256 only, unexpired,
  * `exp` present, the claims of an access token), and its session is live and its user
- * enabled (SessionsService: the session cache, then the database).
+ * enabled (SessionsService: the session cache, then the database). A personal access
+ * token (`uc_pat_…`) is live, unexpired and its user enabled (TokensService: the token
+ * cache, then the database); its scopes are checked against the route's by scopeRefusal.
  */
 @Injectable()
 export class Authenticator {
   constructor(
     private readonly tokens: TokenService,
     private readonly sessions: SessionsService,
+    private readonly accessTokens: TokensService,
   ) {}
+
+  /** True when the header carries a personal access token: the guard's path asks authenticateToken, not passport-jwt. */
+  static carriesPersonalAccessToken(header: string | undefined): boolean {
+    return bearerToken(header)?.startsWith(PAT_PREFIX) ?? false;
+  }
 
   /**
    * The full check (the database when the session cache does not know the session), for
@@ -30,21 +41,41 @@ export class Authenticator {
     return this.live(principalOf(claims));
   }
 
+  /** The full check of a personal access token header (the database when the token cache does not know it). */
+  authenticateToken(header: string | undefined): Promise<Principal | undefined> {
+    const token = bearerToken(header);
+    return token === undefined ? Promise.resolve(undefined) : this.accessTokens.authenticate(token);
+  }
+
   private async live(principal: Principal | undefined): Promise<Principal | undefined> {
     if (!principal || !(await this.sessions.isActive(principal.sessionId, principal.userId))) return undefined;
     return principal;
   }
 
   /**
-   * The same check from the session cache alone (undefined when it does not know the
-   * session: the caller then takes the full path). `alongside` runs in parallel with the
+   * The same check from the caches alone (undefined when they do not know the
+   * credential, or when its scopes do not open a route declaring `scope`: the caller then
+   * takes the full path, which answers as it must). `alongside` runs in parallel with the
    * cache read, for the user the token names, so that a caller needing one more cache
    * read for that user pays no extra round trip; its result counts only with a principal.
    */
   async authenticateCached<T>(
     header: string | undefined,
+    scope: Scope | undefined,
     alongside: (claimed: Principal) => Promise<T>,
   ): Promise<{ principal: Principal; alongside: T } | undefined> {
+    if (Authenticator.carriesPersonalAccessToken(header)) {
+      const token = bearerToken(header)!;
+      // A token this process has seen names its user without a lookup: both reads in parallel.
+      const owner = this.accessTokens.knownOwner(token);
+      if (owner === undefined) return undefined;
+      const [principal, extra] = await Promise.all([
+        this.accessTokens.authenticate(token, { cachedOnly: true }),
+        alongside({ userId: owner, sessionId: '' }),
+      ]);
+      if (!principal || principal.userId !== owner || scopeRefusal(principal, scope)) return undefined;
+      return { principal, alongside: extra };
+    }
     const principal = this.tokens.principalFromBearer(header);
     if (!principal) return undefined;
     const [active, extra] = await Promise.all([

@@ -6,6 +6,8 @@ import { AppConfig } from '../config/config.js';
 import type { Principal } from '../common/principal.js';
 
 export const JWT_ALGORITHM = 'HS256';
+/** How long the second step of a login may wait for its code. */
+export const MFA_TOKEN_TTL_SECONDS = 300;
 
 export interface AccessTokenClaims {
   sub: string;
@@ -17,6 +19,11 @@ export interface AccessTokenClaims {
 
 /** As passport-jwt's fromAuthHeaderAsBearerToken reads it. */
 const BEARER = /^bearer\s+(\S+)$/i;
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return header === undefined ? undefined : BEARER.exec(header)?.[1];
+}
 
 /**
  * The principal named by verified claims, if they are those of an access token.
@@ -55,14 +62,43 @@ export class TokenService {
    * The session is not checked here: call the Authenticator, which does both.
    */
   principalFromBearer(header: string | undefined): Principal | undefined {
-    const match = header === undefined ? null : BEARER.exec(header);
-    if (!match) return undefined;
+    const token = bearerToken(header);
+    if (token === undefined) return undefined;
     try {
-      const claims = this.jwt.verify<Partial<AccessTokenClaims>>(match[1], {
+      const claims = this.jwt.verify<Partial<AccessTokenClaims>>(token, {
         secret: this.key as unknown as string,
         algorithms: [JWT_ALGORITHM],
       });
       return principalOf(claims);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The proof, between the two steps of a login with MFA, that the password was right:
+   * an HS256 JWT with `typ: mfa` (never an access token: principalOf refuses it).
+   */
+  issueMfaToken(userId: string): string {
+    return this.jwt.sign(
+      { typ: 'mfa' },
+      {
+        subject: userId,
+        algorithm: JWT_ALGORITHM,
+        privateKey: this.key as unknown as string,
+        expiresIn: MFA_TOKEN_TTL_SECONDS,
+      },
+    );
+  }
+
+  /** The user an unexpired MFA token names, or undefined. */
+  userOfMfaToken(token: string): string | undefined {
+    try {
+      const claims = this.jwt.verify<{ typ?: unknown; sub?: unknown; exp?: unknown }>(token, {
+        secret: this.key as unknown as string,
+        algorithms: [JWT_ALGORITHM],
+      });
+      return claims.typ === 'mfa' && isUuid(claims.sub) && typeof claims.exp === 'number' ? claims.sub : undefined;
     } catch {
       return undefined;
     }

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Authenticator } from '../auth/authenticator.js';
+import { requiredScopeOf } from '../auth/scopes.decorator.js';
 import type { AppConfig } from '../config/config.js';
 import type { EdgeStep } from '../edge/edge-step.js';
 import { Metrics } from '../metrics/metrics.service.js';
@@ -24,8 +25,10 @@ export interface CachedReadsDeps {
  * what the full pipeline would answer with a HIT, and hands everything else to it:
  *
  * - the credential must pass the Authenticator, as for the guard, with its session
- *   found live in the session cache (the cache that revocation, logout, password
- *   change and disabling clear): no database read here;
+ *   (or personal access token) found live in its cache (the cache that revocation,
+ *   logout, password change and disabling clear), and a token's scopes must open the
+ *   route (@RequireScope, read from the same route config as the guard): no database
+ *   read here;
  * - the answer must be in the response cache under the user's current generation
  *   and the same normalised URL (cache-key.ts): it was stored by a @CachedRead() route,
  *   which stores only the caller's own data;
@@ -57,8 +60,10 @@ export class CachedReads {
   async answer(request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
     const { authenticator, generations, cache, limits, config, metrics } = this.deps;
     // The session and the user's cache generation are read in parallel: one round trip.
-    const authenticated = await authenticator.authenticateCached(request.headers.authorization, (claimed) =>
-      generations.current(claimed.userId),
+    const authenticated = await authenticator.authenticateCached(
+      request.headers.authorization,
+      requiredScopeOf(request),
+      (claimed) => generations.current(claimed.userId),
     );
     if (!authenticated || authenticated.alongside === undefined) return false;
     const { principal, alongside: generation } = authenticated;

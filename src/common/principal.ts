@@ -1,9 +1,18 @@
 import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
 
-/** Who is calling: set on the request by the JWT guard. */
+/** Who is calling: set on the request by the authentication guard. */
 export interface Principal {
   userId: string;
+  /**
+   * The session of an access token; for a personal access token, the token's id (a token
+   * is no session, and the routes about sessions refuse it: see scopes.decorator.ts).
+   */
   sessionId: string;
+  /**
+   * Set for a personal access token only: what it may do (scopes of SCOPES in
+   * src/auth/scopes.decorator.ts). A session may do all its user may.
+   */
+  scopes?: readonly string[];
 }
 
 export const CurrentUser = createParamDecorator(

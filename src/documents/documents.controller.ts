@@ -30,6 +30,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { VerifiedEmailGuard } from '../accounts/verified-email.guard.js';
+import { RequireScope } from '../auth/scopes.decorator.js';
 import { CurrentUser, type Principal } from '../common/principal.js';
 import { CachedRead } from '../cache/response-cache.interceptor.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
@@ -71,6 +72,7 @@ export class DocumentsController {
   ) {}
 
   @Post()
+  @RequireScope('documents:write')
   @ApiOperation({
     summary: 'Upload a document (multipart file, or JSON text)',
     description:
@@ -94,6 +96,7 @@ export class DocumentsController {
   }
 
   @Get()
+  @RequireScope('documents:read')
   @CachedRead((_body, request, principal) => ownList(request, principal))
   @ApiOperation({ summary: 'Your documents: keyset pages, full-text search, tag filter, sort (cached: X-Cache)' })
   @ApiOkResponse({ type: DocumentPageDto })
@@ -103,6 +106,7 @@ export class DocumentsController {
   }
 
   @Get('trash')
+  @RequireScope('documents:read')
   @ApiOperation({
     summary: 'Your trash: deleted documents, most recent first, until restored or purged (TRASH_RETENTION_DAYS)',
     description: 'Documents in the trash still count towards the quota.',
@@ -114,6 +118,7 @@ export class DocumentsController {
   }
 
   @Delete('trash')
+  @RequireScope('documents:write')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Empty your trash: its documents are deleted for good' })
   @ApiNoContentResponse()
@@ -123,6 +128,7 @@ export class DocumentsController {
   }
 
   @Get(':id')
+  @RequireScope('documents:read')
   @CachedRead((body, _request, principal) => (body as DocumentDto).ownerId === principal.userId)
   @ApiOperation({ summary: 'A document’s metadata (cached: X-Cache)' })
   @ApiOkResponse({ type: DocumentDto, headers: { ETag: { description: '"<version>", for If-Match' } } })
@@ -138,6 +144,7 @@ export class DocumentsController {
   }
 
   @Get(':id/content')
+  @RequireScope('documents:read')
   @ApiOperation({
     summary: 'Download the bytes (ETag is the sha256; If-None-Match gives 304)',
     description:
@@ -174,6 +181,7 @@ export class DocumentsController {
   }
 
   @Patch(':id')
+  @RequireScope('documents:write')
   @ApiOperation({ summary: 'Change title and/or tags; If-Match: "<version>" refuses a stale change with 412' })
   @ApiHeader({ name: 'If-Match', required: false, description: '"<version>" as last read' })
   @ApiOkResponse({ type: DocumentDto })
@@ -191,6 +199,7 @@ export class DocumentsController {
   }
 
   @Delete(':id')
+  @RequireScope('documents:write')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({
     summary: 'Move a document to the trash (?permanent=true: delete it for good, from the trash too)',
@@ -207,6 +216,7 @@ export class DocumentsController {
   }
 
   @Post(':id/restore')
+  @RequireScope('documents:write')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Take a document out of the trash' })
   @ApiOkResponse({ type: DocumentDto })

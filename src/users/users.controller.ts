@@ -16,6 +16,7 @@ import {
 } from './dto/user.dto.js';
 import { UsersService } from './users.service.js';
 import { SmallBody } from '../common/small-body.decorator.js';
+import { RequireScope } from '../auth/scopes.decorator.js';
 
 @ApiTags('Users')
 @ApiBearerAuth('bearer')
@@ -26,6 +27,7 @@ export class UsersController {
 
   @Get('me')
   @CachedRead()
+  @RequireScope('profile:read')
   @ApiOperation({ summary: 'Your profile (cached: X-Cache)' })
   @ApiOkResponse({ type: UserDto })
   @ApiProblems(401)
@@ -34,6 +36,7 @@ export class UsersController {
   }
 
   @Patch('me')
+  @RequireScope('profile:write')
   @ApiOperation({ summary: 'Change your username (unique ignoring case: 409 when taken)' })
   @ApiOkResponse({ type: UserDto })
   @ApiProblems(400, 401, 409)

@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { SessionsModule } from '../sessions/sessions.module.js';
+import { TokensModule } from '../tokens/tokens.module.js';
 import { AdminEmails } from './admin-emails.js';
 import { UsersController } from './users.controller.js';
 import { UsersRepository } from './users.repository.js';
 import { UsersService } from './users.service.js';
 
 @Module({
-  imports: [SessionsModule],
+  imports: [SessionsModule, TokensModule],
   controllers: [UsersController],
   providers: [UsersRepository, UsersService, AdminEmails],
   exports: [UsersRepository, UsersService],

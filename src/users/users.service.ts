@@ -6,6 +6,7 @@ import { PasswordService } from '../sessions/password.service.js';
 import type { Principal } from '../common/principal.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import { CacheGenerations } from '../cache/cache-generations.js';
+import { TokensService } from '../tokens/tokens.service.js';
 import { decodeCursor, isIsoDate, toPage } from '../common/pagination.js';
 import { isUuid } from '../common/ids.js';
 import { AppError, NotFoundError } from '../common/problem.js';
@@ -22,6 +23,7 @@ export class UsersService {
     private readonly cache: CacheGenerations,
     private readonly accounts: AccountsService,
     private readonly audit: AuditLog,
+    private readonly accessTokens: TokensService,
   ) {}
 
   async me(principal: Principal): Promise<UserDto> {
@@ -50,7 +52,9 @@ export class UsersService {
   async deleteMe(principal: Principal, password: string): Promise<void> {
     const user = await this.existing(principal.userId);
     await this.checkPassword(user, password);
-    await this.sessions.removeUser(user.id, () => this.users.delete(user.id));
+    await this.sessions.removeUser(user.id, () =>
+      this.accessTokens.removeUser(user.id, () => this.users.delete(user.id)),
+    );
     await this.audit.record({ type: 'user.deleted', userId: user.id, actorId: user.id });
     await this.cache.bump(user.id);
   }
@@ -87,7 +91,10 @@ export class UsersService {
     if (updated === NOT_AN_ADMIN) throw new ForbiddenError('This route is for administrators.');
     if (!updated) throw new NotFoundError('No such user.');
     // Disabling ends every session: the user's tokens stop working at once.
-    if (changes.disabled === true) await this.sessions.revokeAll(id);
+    if (changes.disabled === true) {
+      await this.sessions.revokeAll(id);
+      await this.accessTokens.forgetUser(id);
+    }
     const user = before.user!;
     if (changes.role !== undefined && changes.role !== user.role) {
       await this.audit.record({
@@ -113,14 +120,16 @@ export class UsersService {
       throw new ForbiddenError('Delete your own account with DELETE /users/me.');
     }
     let notAnAdmin = false;
-    const removed = await this.sessions.removeUser(id, async () => {
-      const deleted = await this.users.asEnabledAdmin(
-        actor.userId,
-        async (users) => ((await users.delete({ id })).affected ?? 0) > 0,
-      );
-      notAnAdmin = deleted === NOT_AN_ADMIN;
-      return deleted === true;
-    });
+    const removed = await this.sessions.removeUser(id, () =>
+      this.accessTokens.removeUser(id, async () => {
+        const deleted = await this.users.asEnabledAdmin(
+          actor.userId,
+          async (users) => ((await users.delete({ id })).affected ?? 0) > 0,
+        );
+        notAnAdmin = deleted === NOT_AN_ADMIN;
+        return deleted === true;
+      }),
+    );
     if (notAnAdmin) throw new ForbiddenError('This route is for administrators.');
     if (!removed) throw new NotFoundError('No such user.');
     await this.audit.record({ type: 'user.deleted', userId: id, actorId: actor.userId });

@@ -1,5 +1,5 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsString, MaxLength } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { PageDto } from '../../common/pagination.js';
 import { EmailField, PasswordField, UserDto, UsernameField } from '../../users/dto/user.dto.js';
 
@@ -34,6 +34,35 @@ export class TokenResponseDto {
   @ApiProperty({ example: 2592000, description: 'Seconds until the refresh token expires.' })
   refresh_expires_in: number;
   @ApiProperty({ type: UserDto }) user: UserDto;
+}
+
+/** Login of an account with two-factor authentication on: the first step. */
+export class MfaRequiredDto {
+  @ApiProperty({ example: true }) mfa_required: true;
+  @ApiProperty({ description: 'Send it with a code to POST /auth/login/mfa.' }) mfa_token: string;
+  @ApiProperty({ example: 300, description: 'Seconds the mfa_token stays valid.' }) expires_in: number;
+}
+
+export class LoginMfaDto {
+  @ApiProperty({ description: 'From POST /auth/login.' })
+  @IsString()
+  @MaxLength(2048)
+  mfa_token: string;
+
+  @ApiPropertyOptional({
+    example: '123456',
+    description: 'The code the authenticator app shows (or give recovery_code).',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(/^\d{6}$/, { message: 'code must be 6 digits' })
+  code?: string;
+
+  @ApiPropertyOptional({ example: '7kq4-m2xp-9hdt-c3wa', description: 'One of the recovery codes (each works once).' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  recovery_code?: string;
 }
 
 export class SessionDto {
