@@ -6,11 +6,17 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY nest-cli.json tsconfig.json tsconfig.build.json ./
-COPY scripts/bundle.mjs scripts/externals.mjs ./scripts/
+COPY scripts/bundle.mjs scripts/externals.mjs scripts/warm-compile-cache.mjs scripts/free-port.mjs ./scripts/
 COPY migrations ./migrations
 COPY src ./src
 # The bundles are all the image runs: the per-file output they were made from stays here.
 RUN npm run build && rm -rf dist/src dist/migrations
+# V8's compile cache for the bundle, filled by one start on the embedded database with the
+# final stage's V8 flags (NODE_OPTIONS: the cache is kept per Node version and flags) and
+# path (/app/dist/main.js): a start then reuses the compiled code instead of compiling ~6 MB
+# of JavaScript again, which counts on a fraction of a CPU (README, Performance).
+RUN NODE_COMPILE_CACHE=/app/.compile-cache NODE_OPTIONS="--max-old-space-size=128" \
+    node scripts/warm-compile-cache.mjs
 
 FROM node:26-trixie-slim AS deps
 WORKDIR /app
@@ -41,10 +47,13 @@ ENV NODE_ENV=production \
     MALLOC_MMAP_THRESHOLD_=131072 \
     GLIBC_TUNABLES=glibc.malloc.hugetlb=1 \
     UV_THREADPOOL_SIZE=2 \
-    NODE_OPTIONS="--max-old-space-size=128"
+    NODE_OPTIONS="--max-old-space-size=128" \
+    NODE_COMPILE_CACHE=/app/.compile-cache
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# Owned by the user the server runs as, so Node may also add to it (code compiled later).
+COPY --from=build --chown=node:node /app/.compile-cache ./.compile-cache
 COPY package.json ./
 USER node
 EXPOSE 3000

@@ -5,7 +5,9 @@ import { NaturalTitleOrder1764350000000 } from './1764350000000-NaturalTitleOrde
 import { RetiredRefreshTokens1764412000000 } from './1764412000000-RetiredRefreshTokens.js';
 import { CreateAccountLifecycle1764420000000 } from './1764420000000-CreateAccountLifecycle.js';
 import { CreateMfaAndAccessTokens1764440000000 } from './1764440000000-CreateMfaAndAccessTokens.js';
+import { DocumentStorage1764450000000 } from './1764450000000-DocumentStorage.js';
 import { TrashAndPdfText1764460000000 } from './1764460000000-TrashAndPdfText.js';
+import { CreateSharing1764470000000 } from './1764470000000-CreateSharing.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -16,5 +18,7 @@ export const MIGRATIONS = [
   RetiredRefreshTokens1764412000000,
   CreateAccountLifecycle1764420000000,
   CreateMfaAndAccessTokens1764440000000,
+  DocumentStorage1764450000000,
   TrashAndPdfText1764460000000,
+  CreateSharing1764470000000,
 ];

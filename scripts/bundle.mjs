@@ -4,6 +4,7 @@
 // modules cuts cold start by about a second and idle memory by about 20 MiB (see README,
 // Performance). The packages in scripts/externals.mjs stay in node_modules.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { build } from 'esbuild';
 import { ABSENT_PACKAGES, RUNTIME_PACKAGES } from './externals.mjs';
 
@@ -19,7 +20,7 @@ const dist = new URL('../dist/', import.meta.url).pathname;
  * find a new one) silently: the build fails when the number of files rewritten in a
  * bundle is not EXPECTED_REWRITES (check the files it lists, then update the count).
  */
-const EXPECTED_REWRITES = { main: 3, cli: 0, 'pdf-text.worker': 0 };
+const EXPECTED_REWRITES = { main: 3, cli: 0, tracing: 0, 'pdf-text.worker': 0 };
 const LOCAL_REQUIRE = /^const require = createRequire\(import\.meta\.url\);$/m;
 
 function bundleCreateRequire(rewritten) {
@@ -36,6 +37,28 @@ function bundleCreateRequire(rewritten) {
   };
 }
 
+/**
+ * An ESM `import … from 'node:http'` makes Node build the module's ESM facade, which reads
+ * every export, getters included: node:http's lazy WebSocket/EventSource getters then load
+ * undici, ~40 ms of CPU at start on Node 26 (measured) for nothing the server uses.
+ * require() returns the exports object without reading them, so the bundle loads Node's
+ * built-in modules with require() (the banner's), as its CommonJS dependencies already do.
+ */
+const builtinsByRequire = {
+  name: 'builtins-by-require',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^[a-z_:/]+$/ }, (args) =>
+      args.kind === 'import-statement' && isBuiltin(args.path)
+        ? { path: args.path.replace(/^node:/, ''), namespace: 'builtin-by-require' }
+        : undefined,
+    );
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'builtin-by-require' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(`node:${args.path}`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 // esbuild leaves non-ASCII characters inside regular expression literals (validator's
 // alphabets). One such character makes V8 hold the whole source as a two-byte string,
 // twice the memory: escape them before writing. \uXXXX means the same code unit in a
@@ -44,14 +67,22 @@ const ascii = (text) => text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCode
 
 // Separate bundles, not one build with shared chunks: across a chunk boundary esbuild
 // turns `import('a CommonJS package')` into a namespace with only `default`, and Nest's
-// ValidationPipe loads class-transformer that way. The PDF text worker is a bundle of its
-// own (pdf.js included), beside dist/main.js where src/pdf-text/pdf-extractor.ts looks
-// for it; the server loads none of it until a PDF's text is extracted.
-const ENTRIES = { main: 'src/main.js', cli: 'src/cli.js', 'pdf-text.worker': 'src/pdf-text/pdf-text.worker.js' };
+// ValidationPipe loads class-transformer that way.
+// dist/tracing.js is OpenTelemetry's SDK and exporter, which dist/main.js imports only
+// when OTEL_EXPORTER_OTLP_ENDPOINT is set (src/tracing/load.ts): without it, none of it is
+// read, compiled or kept in memory. The PDF text worker is a bundle of its own (pdf.js
+// included), beside dist/main.js where src/pdf-text/pdf-extractor.ts looks for it; the
+// server loads none of it until a PDF's text is extracted.
+const ENTRIES = {
+  main: 'src/main.js',
+  cli: 'src/cli.js',
+  tracing: 'src/tracing.js',
+  'pdf-text.worker': 'src/pdf-text/pdf-text.worker.js',
+};
 for (const [name, entry] of Object.entries(ENTRIES)) {
   const rewritten = [];
   const { outputFiles } = await build({
-    plugins: [bundleCreateRequire(rewritten)],
+    plugins: [bundleCreateRequire(rewritten), builtinsByRequire],
     entryPoints: [`${dist}${entry}`],
     outfile: `${dist}${name}.js`,
     write: false,

@@ -20,7 +20,7 @@ CA=/etc/ssl/certs/ca-certificates.crt
 TMP=$(mktemp -d)
 
 cleanup() {
-  podman rm -f -t 0 "$CTR" &>/dev/null || true
+  podman rm -f -t 0 "$CTR" "$CTR-tenth" &>/dev/null || true
   dropdb $PG --if-exists --force "$DB" &>/dev/null || true
   rm -rf "$TMP"
 }
@@ -111,25 +111,51 @@ check() { # name, function: one line per check, with its time and the function's
   fi
 }
 
-start_ready() {
-  local t0
+# Runs the image as container $1 on port $2 (further podman options after them) and waits
+# until /health/ready answers 200 (at most TIMEOUT_MS, 30 s by default); sets started_ms.
+started_ms=unknown
+run_until_ready() {
+  local name=$1 port=$2 t0 timeout_ms=${TIMEOUT_MS:-30000}
+  shift 2
   t0=$(now)
   # podman logs an error about systemd timers for HEALTHCHECK: there is no systemd here.
-  podman run -d --name "$CTR" --network host \
-    -e NODE_ENV=production -e PORT="$PORT" \
+  podman run -d --name "$name" --network host "$@" \
+    -e NODE_ENV=production -e PORT="$port" \
     -e DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" \
     -e REDIS_URL=redis://127.0.0.1:6379 \
     -e JWT_SECRET="$(head -c 48 /dev/urandom | base64 | tr -d '\n')" \
     "$IMAGE" 2>&1 >/dev/null | { grep -v systemd || true; }
-  until [[ $(curl -s -m 1 -o /dev/null -w '%{http_code}' "$URL/health/ready") == 200 ]]; do
-    if (($(now) - t0 > 30000)); then podman logs "$CTR" | tail -20; break; fi
+  until [[ $(curl -s -m 1 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health/ready") == 200 ]]; do
+    if (($(now) - t0 > timeout_ms)); then podman logs "$name" | tail -20; break; fi
     sleep 0.05
   done
-  ready_ms=$(($(now) - t0))
+  started_ms=$(($(now) - t0))
+}
+
+start_ready() {
+  run_until_ready "$CTR" "$PORT"
+  ready_ms=$started_ms
   echo "cold start: ready ${ready_ms} ms after podman run"
   ((ready_ms < 5000))
 }
 ready_ms=unknown
+
+# Render's free plan: a tenth of a CPU, 512 MB. A second container (its own name and port)
+# from the same image on the same database (migrations already applied), timed from
+# `podman run` to the first 200 from /health/ready; the container's CPU for that start
+# comes from its cgroup. Target: ready within 3 s (issue 18).
+slow_ready_ms=unknown slow_cpu_ms=unknown
+start_ready_tenth_cpu() {
+  local name=$CTR-tenth cgroup usec
+  TIMEOUT_MS=60000 run_until_ready "$name" $((PORT + 1)) --cpus 0.1 --memory 512m
+  slow_ready_ms=$started_ms
+  cgroup=$(podman inspect -f '{{.State.CgroupPath}}' "$name" 2>/dev/null || true)
+  usec=$(awk '/^usage_usec/{print $2}' "/sys/fs/cgroup$cgroup/cpu.stat" 2>/dev/null || true)
+  [[ -n $usec ]] && slow_cpu_ms=$((usec / 1000))
+  podman rm -f -t 0 "$name" &>/dev/null || true
+  echo "cold start at 0.1 CPU: ready ${slow_ready_ms} ms after podman run, ${slow_cpu_ms} ms of CPU"
+  ((slow_ready_ms <= 3000))
+}
 
 EMAIL=smoke-$$@example.com PASSWORD='correct horse battery staple'
 register() {
@@ -201,6 +227,7 @@ graceful_stop() {
 }
 
 check "start: /health/ready 200 within 5 s of podman run" start_ready
+check "start at --cpus 0.1: /health/ready 200 within 3 s" start_ready_tenth_cpu
 check "POST /auth/register" register
 check "POST /auth/login gives an access_token" login
 check "POST /documents (multipart) is 201" upload_small
@@ -220,6 +247,6 @@ log "image $IMAGE: $((size / 1000000)) MB, of which our layers: $((ours / 100000
   "($( ((ours < 120000000)) && echo under || echo OVER) 120 MB)"
 podman history --no-trunc --format '{{.Size}}|{{.CreatedBy}}' "$IMAGE" | grep -v '^0 B' |
   sed -E 's#\|(/bin/sh -c )?(\#\(nop\) )?#\t#; s/(file|dir):[0-9a-f]+ //; s#ADD in /\s*$#base image (stand-in)#; s/^/   /' | cut -c1-100
-log "build ${build_ms} ms, cold start to /health/ready ${ready_ms} ms"
+log "build ${build_ms} ms, cold start to /health/ready ${ready_ms} ms; at 0.1 CPU ${slow_ready_ms} ms (${slow_cpu_ms} ms of CPU)"
 echo "$passed passed, $failed failed"
 ((failed == 0))

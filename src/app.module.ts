@@ -7,12 +7,14 @@ import { AppLogger } from './common/logger.js';
 import { AppConfig } from './config/config.js';
 import { DatabaseModule } from './database/database.module.js';
 import { DocumentsModule } from './documents/documents.module.js';
+import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { MailModule } from './mail/mail.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { RedisModule } from './redis/redis.module.js';
+import { SharingModule } from './sharing/sharing.module.js';
 import { UsersModule } from './users/users.module.js';
 
 @Global()
@@ -46,7 +48,9 @@ export class AppModule {
         HealthModule,
         AuthModule,
         UsersModule,
+        EventsModule,
         DocumentsModule,
+        SharingModule,
         MailModule,
         AuditModule,
         AccountsModule,

@@ -20,6 +20,8 @@ import { LivenessFastPath, serverWithFastPath } from './health/liveness.js';
 import { Draining } from './lifecycle/draining.js';
 import { requestMetrics } from './metrics/request-metrics.js';
 import { setupSwagger } from './swagger.js';
+import { tracing } from './common/trace-context.js';
+import { HandlerSpanInterceptor, traceRequests } from './tracing/request-tracing.js';
 
 export const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -53,7 +55,9 @@ export interface CreateAppOptions {
  * server, and only learns here).
  */
 function edgeSteps(app: NestFastifyApplication, liveness: LivenessFastPath): EdgeStep[] {
+  const activeTracing = tracing();
   return [
+    ...(activeTracing ? [traceRequests(activeTracing)] : []), // OTEL_EXPORTER_OTLP_ENDPOINT: a span around all the rest
     requestId, // X-Request-Id on every answer, and the id in every log line
     app.get(Draining).step, // 503 to new requests while shutting down
     jsonGuard(JSON_BODY_LIMIT_BYTES), // our JSON parser, query checks, per-route body limits
@@ -111,7 +115,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     // Uploads are streamed and checked by the documents module; these bound what the parser accepts.
     multipart: {
       limits: {
-        fileSize: config.uploadMaxBytes,
+        // One byte over the limit, so the upload check sees (and refuses) a file that passes it.
+        fileSize: config.uploadMaxBytes + 1,
         files: 1,
         fields: 8,
         fieldSize: 64 * 1024,
@@ -140,6 +145,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   const database = app.get(Database);
   app.useGlobalFilters(new ProblemFilter(logger, () => database.ready));
   app.useGlobalPipes(createValidationPipe());
+  const activeTracing = tracing();
+  if (activeTracing) app.useGlobalInterceptors(new HandlerSpanInterceptor(activeTracing));
   if (config.docsEnabled) setupSwagger(app);
   else logger.log('DOCS_ENABLED=false: /docs and /docs/openapi.json answer 404', 'Config');
   if (config.production && config.metricsToken === undefined) {

@@ -11,6 +11,7 @@ import { DirectoryLockedError } from './database/directory-lock.js';
 import { openEmbeddedDatabase } from './database/embedded.js';
 import { revertLastMigration, runPendingMigrations } from './database/migrator.js';
 import { formatOutbox } from './mail/outbox-listing.js';
+import { STORAGE_DRIVERS, type StorageDriverName } from './storage/storage-config.js';
 import { MailOutbox } from './mail/mail-outbox.js';
 import type { Role } from './common/principal.js';
 import { UsersRepository } from './users/users.repository.js';
@@ -59,6 +60,34 @@ const COMMANDS: Record<string, { usage: string; run: Command }> = {
         throw new UsageError('Usage: node dist/cli.js mail:outbox [count from 1 to 1000]');
       }
       return formatOutbox(await new MailOutbox(dataSource).latest(count));
+    },
+  },
+  'storage:migrate': {
+    usage: 'storage:migrate --to s3|postgres  move document bytes to that driver (resumable, sha256-verified)',
+    run: async (dataSource, args, { config }) => {
+      const to =
+        args[0] === '--to' && args.length === 2 ? args[1] : args[0]?.startsWith('--to=') ? args[0].slice(5) : '';
+      if (!(STORAGE_DRIVERS as readonly string[]).includes(to) || (args[0] !== '--to' && args.length !== 1)) {
+        throw new UsageError('Usage: node dist/cli.js storage:migrate --to s3|postgres');
+      }
+      if (to === 's3' && !config.storage.s3)
+        throw new CommandError('Set S3_BUCKET (and the other S3_ settings) first.');
+      // Loaded here: the AWS SDK is no part of the other commands' start-up.
+      const { DocumentStorage } = await import('./storage/document-storage.js');
+      const { migrateStorage } = await import('./storage/storage-migrate.js');
+      const report = await migrateStorage(
+        dataSource,
+        DocumentStorage.create(dataSource, config),
+        to as StorageDriverName,
+        (line) => process.stderr.write(`${line}\n`),
+      );
+      const done = `Moved ${report.moved} version(s), ${report.bytes} bytes, to ${to}.`;
+      if (report.mismatched.length > 0) {
+        throw new CommandError(
+          `${done} ${report.mismatched.length} version(s) did not match their sha256 and were left where they were: ${report.mismatched.join(', ')}`,
+        );
+      }
+      return to === config.storage.driver ? done : `${done} Set STORAGE_DRIVER=${to} so that new uploads go there too.`;
     },
   },
 };

@@ -2,10 +2,14 @@ import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config/config.js';
 import { loadEnvFile } from './config/env-file.js';
 import { startServer } from './server.js';
+import { loadTracing } from './tracing/load.js';
 
 try {
   loadEnvFile();
-  await startServer(loadConfig(process.env, { keepDevelopmentSecret: true }));
+  const config = loadConfig(process.env, { keepDevelopmentSecret: true });
+  // OpenTelemetry only with OTEL_EXPORTER_OTLP_ENDPOINT: its own bundle, beside this one.
+  await loadTracing(config, new URL('./tracing.js', import.meta.url).href);
+  await startServer(config);
 } catch (error) {
   process.stderr.write(`${startFailure(error)}\n`);
   process.exit(1);

@@ -3,6 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp, createLogger } from './app.js';
 import type { AppLogger } from './common/logger.js';
 import type { AppConfig } from './config/config.js';
+import { tracing } from './common/trace-context.js';
 import { Draining } from './lifecycle/draining.js';
 
 export interface StartOptions {
@@ -66,17 +67,21 @@ function handleShutdownSignals(app: NestFastifyApplication, config: AppConfig, l
     // timeout: close each as soon as its in-flight response is done.
     const server = app.getHttpServer();
     const reaper = setInterval(() => server.closeIdleConnections(), 100);
-    app.close().then(
-      () => {
-        clearInterval(reaper);
-        logger.log('Shut down cleanly', 'Server');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error(`Shutdown failed: ${String(error)}`, undefined, 'Server');
-        process.exit(1);
-      },
-    );
+    app
+      .close()
+      // Spans still buffered are exported before the process ends.
+      .then(() => tracing()?.shutdown())
+      .then(
+        () => {
+          clearInterval(reaper);
+          logger.log('Shut down cleanly', 'Server');
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error(`Shutdown failed: ${String(error)}`, undefined, 'Server');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

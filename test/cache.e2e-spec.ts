@@ -1,5 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import { jest } from '@jest/globals';
 import { SessionsRepository } from '../src/sessions/sessions.repository.js';
 import { startTestApp, type TestApp } from './support/app.js';
@@ -7,7 +5,7 @@ import { type Account, bearer, craftJwt, decodeJwt, logIn, makeAdmin, signUp } f
 import { TEST_JWT_SECRET } from './support/env.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { REAL_REDIS_URL } from './support/env.js';
-import { freePort } from './support/process.js';
+import { type OwnRedis, startOnOwnRedis } from './support/redis.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -516,59 +514,15 @@ describe('cache health', () => {
   });
 });
 
-/** A redis-server of this test's own, on its own port, to stop and start at will. */
-class OwnRedis {
-  private process: ChildProcess | undefined;
-  constructor(readonly port: number) {}
-
-  async start(): Promise<void> {
-    this.process = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: 'ignore' },
-    );
-    for (let i = 0; i < 100; i++) {
-      if (await this.answers()) return;
-      await sleep(50);
-    }
-    throw new Error('redis-server did not start');
-  }
-
-  async kill(): Promise<void> {
-    const exited = new Promise((r) => this.process?.once('exit', r));
-    this.process?.kill('SIGKILL');
-    await exited;
-  }
-
-  private answers(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const socket = connect(this.port, '127.0.0.1');
-      socket.on('connect', () => {
-        socket.write('PING\r\n');
-      });
-      socket.on('data', (data: Buffer) => {
-        socket.destroy();
-        resolve(data.toString().startsWith('+PONG'));
-      });
-      socket.on('error', () => resolve(false));
-    });
-  }
-}
-
 describe('Redis outage (a redis-server of the test’s own)', () => {
   let t: TestApp;
   let redis: OwnRedis;
   let user: Account;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    redis = new OwnRedis(await freePort());
-    await redis.start();
-    t = await startTestApp({ env: { REDIS_URL: `redis://127.0.0.1:${redis.port}`, REDIS_COMMAND_TIMEOUT_MS: '200' } });
-    user = await signUp(t);
+    ({ t, redis, user, close } = await startOnOwnRedis());
   });
-  afterAll(async () => {
-    await t.close();
-    await redis.kill().catch(() => undefined);
-  });
+  afterAll(() => close());
 
   it('keeps serving with Redis gone, says degraded, and goes back to Redis when it returns', async () => {
     await t.http.get('/users/me').set(bearer(user.access)).expect(200);

@@ -82,6 +82,30 @@ describe('errors, requests and logs', () => {
       const logged = t.logs.map((l) => JSON.parse(l)).find((l) => l.level === 'error' && l.requestId === 'boom-1');
       expect(logged).toMatchObject({ msg: expect.stringContaining('secret_table'), stack: expect.any(String) });
     });
+
+    it('logs the failed request with its headers, credentials redacted', async () => {
+      await t.http
+        .get('/__probe/boom')
+        .set('x-request-id', 'boom-2')
+        .set('authorization', 'Bearer secret-bearer-1')
+        .set('cookie', 'session=secret-cookie-1')
+        .set('x-link-password', 'secret-link-password-1')
+        .set('user-agent', 'redaction-check')
+        .expect(500);
+      const line = t.logs.find((l) => l.includes('"boom-2"') && l.includes('"error"'));
+      expect(line).toBeDefined();
+      expect(line).not.toMatch(/secret-bearer-1|secret-cookie-1|secret-link-password-1/);
+      expect(JSON.parse(line!).req).toMatchObject({
+        method: 'GET',
+        path: '/__probe/boom',
+        headers: {
+          authorization: '[Redacted]',
+          cookie: '[Redacted]',
+          'x-link-password': '[Redacted]',
+          'user-agent': 'redaction-check',
+        },
+      });
+    });
   });
 
   describe('hostile input', () => {

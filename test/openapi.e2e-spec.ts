@@ -40,6 +40,10 @@ describe('OpenAPI document', () => {
     'POST /auth/email/verify',
     'POST /auth/password/forgot',
     'POST /auth/password/reset',
+    'GET /s/{token}',
+    'POST /s/{token}',
+    'GET /s/{token}/content',
+    'POST /s/{token}/content',
   ]);
   const EXPECTED = [
     ...PUBLIC,
@@ -70,6 +74,15 @@ describe('OpenAPI document', () => {
     'PUT /users/me/email',
     'GET /users/me/audit',
     'GET /admin/audit',
+    'POST /documents/{id}/shares',
+    'GET /documents/{id}/shares',
+    'PATCH /documents/{id}/shares/{shareId}',
+    'DELETE /documents/{id}/shares/{shareId}',
+    'POST /documents/{id}/links',
+    'GET /documents/{id}/links',
+    'DELETE /documents/{id}/links/{linkId}',
+    'GET /events',
+    'POST /events/tickets',
     'POST /users/me/mfa/totp',
     'POST /users/me/mfa/totp/confirm',
     'DELETE /users/me/mfa/totp',
@@ -137,7 +150,7 @@ describe('OpenAPI document', () => {
           if (status !== '400') expect({ key, errors: example.errors }).toEqual({ key, errors: undefined });
         }
       }
-      expect([...seen].sort()).toEqual([400, 401, 403, 404, 409, 412, 413, 415, 429, 503]);
+      expect([...seen].sort()).toEqual([400, 401, 403, 404, 409, 410, 412, 413, 415, 416, 422, 429, 503]);
       const notFound = doc.paths['/documents/{id}'].get.responses['404'].content!['application/problem+json'].example!;
       expect(notFound).toMatchObject({ type: 'urn:ultrai:problem:not-found', title: 'Not Found' });
       expect(notFound.instance).toMatch(/^\/documents\/[0-9a-f-]{36}$/);
@@ -157,12 +170,31 @@ describe('OpenAPI document', () => {
       }
     });
 
-    it('types every path id as a UUID', () => {
+    it('types every path id as a UUID (and a version number as an integer)', () => {
       const ids = operations().flatMap(({ key, op }) =>
-        (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => ({ key, name: p.name, schema: p.schema })),
+        (op.parameters ?? [])
+          .filter((p) => p.in === 'path' && p.name !== 'token')
+          .map((p) => ({ key, name: p.name, schema: p.schema })),
       );
       expect(ids.length).toBeGreaterThanOrEqual(8);
-      for (const id of ids) expect(id).toEqual({ key: id.key, name: 'id', schema: { type: 'string', format: 'uuid' } });
+      for (const id of ids) {
+        if (id.name === 'n') expect(id).toEqual({ key: id.key, name: 'n', schema: { type: 'integer', minimum: 1 } });
+        else
+          expect(id).toEqual({
+            key: id.key,
+            name: expect.stringMatching(/^(id|\w+Id)$/),
+            schema: { type: 'string', format: 'uuid' },
+          });
+      }
+    });
+
+    it('documents the event stream as text/event-stream, with its ticket and Last-Event-ID', () => {
+      const stream = doc.paths['/events'].get;
+      expect(Object.keys(stream.responses['200'].content ?? {})).toEqual(['text/event-stream']);
+      expect((stream.parameters ?? []).map((p) => `${p.in}:${p.name}`).sort()).toEqual(
+        ['header:Last-Event-ID', 'query:lastEventId', 'query:ticket'].sort(),
+      );
+      expect(Object.keys(stream.responses)).toEqual(expect.arrayContaining(['401', '429']));
     });
 
     it('lists GET /protected once, and describes every tag in one line', () => {

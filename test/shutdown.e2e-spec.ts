@@ -48,4 +48,29 @@ describe('SIGTERM', () => {
     expect(server.output()).toMatch(/SIGTERM received/);
     expect(server.output()).toMatch(/Shut down cleanly/);
   });
+
+  it('exits 1 when in-flight work outlasts SHUTDOWN_TIMEOUT_MS', async () => {
+    // A database of its own: the embedded one admits one process, and this must not wait on another test's.
+    const own = await createTestDatabase();
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const server = spawnNode(['test/fixtures/slow-server.mjs'], {
+      ...own.env,
+      PORT: String(port),
+      SLOW_MS: '60000',
+      SHUTDOWN_TIMEOUT_MS: '300',
+    });
+    await waitFor200(`${base}/health/ready`, server);
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(`GET /__slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    while (!server.output().includes('slow request started')) await new Promise((r) => setTimeout(r, 20));
+    server.child.kill('SIGTERM');
+    const { code } = await server.exit;
+    socket.destroy();
+    await own.drop();
+    expect(code).toBe(1);
+    expect(server.output()).toContain('Shutdown took longer than 300 ms; exiting');
+    expect(server.output()).not.toContain('Shut down cleanly');
+  });
 });

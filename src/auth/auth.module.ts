@@ -30,5 +30,6 @@ import { MfaModule } from '../mfa/mfa.module.js';
     { provide: APP_GUARD, useClass: RolesGuard },
     { provide: APP_GUARD, useClass: RateLimitGuard },
   ],
+  exports: [Authenticator],
 })
 export class AuthModule {}

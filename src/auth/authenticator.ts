@@ -38,7 +38,7 @@ export class Authenticator {
    * algorithm: the guard's path verifies each token once.
    */
   async authenticateVerified(claims: Partial<AccessTokenClaims>): Promise<Principal | undefined> {
-    return this.live(principalOf(claims));
+    return this.liveSession(principalOf(claims));
   }
 
   /** The full check of a personal access token header (the database when the token cache does not know it). */
@@ -47,7 +47,23 @@ export class Authenticator {
     return token === undefined ? Promise.resolve(undefined) : this.accessTokens.authenticate(token);
   }
 
-  private async live(principal: Principal | undefined): Promise<Principal | undefined> {
+  /**
+   * The full check of an `Authorization: Bearer` header (an access token or a personal
+   * access token), for a route that is public to the guard because it also takes another
+   * credential (GET /events takes a stream ticket). The caller checks a personal access
+   * token's scope (scopeRefusal), as the guard would.
+   */
+  async authenticateHeader(header: string | undefined): Promise<Principal | undefined> {
+    if (Authenticator.carriesPersonalAccessToken(header)) return this.authenticateToken(header);
+    return this.live(this.tokens.principalFromBearer(header));
+  }
+
+  /** The session and user checks alone, for a principal another credential vouched for (a stream ticket). */
+  async live(principal: Principal | undefined): Promise<Principal | undefined> {
+    return this.liveSession(principal);
+  }
+
+  private async liveSession(principal: Principal | undefined): Promise<Principal | undefined> {
     if (!principal || !(await this.sessions.isActive(principal.sessionId, principal.userId))) return undefined;
     return principal;
   }

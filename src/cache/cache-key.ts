@@ -29,6 +29,8 @@ const DOCUMENT_LIST: Record<string, Normalise> = {
   sort: (value, query) => (value === '-createdAt' && query.q === undefined ? null : value),
   // The caller's own id is the same list as no owner at all.
   owner: (value, _query, userId) => (value.toLowerCase() === userId ? null : value.toLowerCase()),
+  // owned is the default.
+  scope: (value) => (value === 'owned' ? null : value),
   q: (value) => value,
   cursor: (value) => value,
 };

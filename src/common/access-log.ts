@@ -1,12 +1,16 @@
 import type { EdgeStep } from '../edge/edge-step.js';
 import { AppLogger } from './logger.js';
 
-/** The edge step logging every answer at level info (one line: method, route, status, duration, request id). */
+/**
+ * The edge step logging every answer at level info: one line with method, route template
+ * (never the path, which may carry ids or tokens), status, duration, request id and, when
+ * tracing, trace id. No headers, query or body.
+ */
 export const accessLog: EdgeStep = {
   name: 'access log',
   register({ app, answered }) {
     const logger = app.get(AppLogger);
-    answered.listen(({ method, route, status, ms, requestId }) => {
+    answered.listen(({ method, route, status, ms, requestId, traceId }) => {
       if (!logger.enabled('info')) return;
       logger.write('info', `${method} ${route ?? '(no route)'} ${status}`, 'HTTP', {
         method,
@@ -14,6 +18,7 @@ export const accessLog: EdgeStep = {
         status,
         durationMs: Math.round(ms * 10) / 10,
         requestId,
+        ...(traceId ? { traceId } : {}),
       });
     });
   },

@@ -15,6 +15,11 @@ export class ProblemDto {
   @ApiProperty({ example: 'The request is not valid.' }) detail: string;
   @ApiProperty({ example: '/auth/register' }) instance: string;
   @ApiProperty({ example: '0b6c6c1e-3f5e-4d0e-9d6f-6f2b9c1b1a11' }) requestId: string;
+  @ApiPropertyOptional({
+    description: 'OpenTelemetry trace id of the request; present when tracing is on',
+    example: '4bf92f3577b34da6a3ce929d0e0e4736',
+  })
+  traceId?: string;
   @ApiPropertyOptional({ type: [FieldErrorDto] }) errors?: FieldErrorDto[];
 }
 
@@ -42,6 +47,11 @@ const PROBLEMS: Record<number, { description: string; code: string; detail: stri
     code: 'username-taken',
     detail: 'This username is taken (usernames are compared ignoring case). Choose another.',
   },
+  410: {
+    description: 'Gone: it expired',
+    code: 'upload-expired',
+    detail: 'This upload expired before it was completed; start a new one.',
+  },
   412: {
     description: 'The resource changed since you read it',
     code: 'precondition-failed',
@@ -56,6 +66,16 @@ const PROBLEMS: Record<number, { description: string; code: string; detail: stri
     description: 'Unsupported content type',
     code: 'unsupported-media-type',
     detail: 'Send the body as JSON with the header Content-Type: application/json (this body was sent as text/plain).',
+  },
+  416: {
+    description: 'The range is outside the content (Content-Range: bytes */size)',
+    code: 'range-not-satisfiable',
+    detail: 'The range is outside the content, which is 48213 bytes long.',
+  },
+  422: {
+    description: 'What was uploaded is not what was declared (size or sha256)',
+    code: 'upload-size-mismatch',
+    detail: 'The uploaded object is 48000 bytes, not the 48213 declared; the upload is discarded.',
   },
   429: {
     description: 'Too many requests (see Retry-After)',

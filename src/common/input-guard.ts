@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EdgeStep } from '../edge/edge-step.js';
 import { AppError, type FieldError, problemBody } from './problem.js';
 
@@ -87,8 +88,13 @@ export function guardInput(fastify: FastifyInstance, bodyLimit: number): void {
     if (limit !== undefined) route.bodyLimit = limit;
   });
   fastify.removeContentTypeParser(['application/json']);
-  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request, body, done) => {
+  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (request, body, done) => {
     const text = body as string;
+    if (isRawUploadRoute(request)) {
+      // A file sent as the raw body: its bytes, not a parsed value (bound by the JSON body limit).
+      done(null, Readable.from([Buffer.from(text, 'utf8')], { objectMode: false }));
+      return;
+    }
     if (text.trim() === '') {
       done(new MalformedBodyError('The body is empty but the content type says JSON.'), undefined);
       return;
@@ -112,7 +118,12 @@ export function guardInput(fastify: FastifyInstance, bodyLimit: number): void {
   // Any other body type (text/plain, a form, none declared) is refused with the
   // fix, instead of reaching the validators as a string or as nothing at all.
   fastify.removeContentTypeParser(['text/plain']);
-  fastify.addContentTypeParser('*', (request, _payload, done) => {
+  fastify.addContentTypeParser('*', (request, payload, done) => {
+    if (isRawUploadRoute(request)) {
+      // A file sent as the raw body: the route reads the stream itself (and bounds it).
+      done(null, payload);
+      return;
+    }
     if (request.headers['content-length'] === '0') {
       done(null, undefined);
       return;
@@ -149,4 +160,11 @@ export function guardInput(fastify: FastifyInstance, bodyLimit: number): void {
 export function frameworkProblem(status: number, detail: string, instance: string, requestId: string): string {
   const code = status === 414 ? 'uri-too-long' : status === 408 ? 'request-timeout' : 'malformed-request';
   return JSON.stringify(problemBody(status, code, detail, { instance, requestId }));
+}
+
+/** Marks a handler whose body, whatever its type, is a file read as a stream (see isRawUploadRoute). */
+export const RAW_UPLOAD_CONFIG = { rawUpload: true };
+
+function isRawUploadRoute(request: FastifyRequest): boolean {
+  return (request.routeOptions.config as { rawUpload?: boolean } | undefined)?.rawUpload === true;
 }

@@ -1,13 +1,11 @@
 import type { LoggerService } from '@nestjs/common';
+import { createRequire } from 'node:module';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from '../config/config.js';
 import { currentRequestId } from './request-context.js';
+import { currentTraceId } from './trace-context.js';
 
 type Level = 'error' | 'warn' | 'info' | 'debug';
-
-/** Fields a development line leaves out: already in its message, or multi-line. */
-const DEV_HIDDEN_FIELDS = new Set(['stack', 'requestId', 'method', 'route', 'status']);
-
-const RANK: Record<LogLevel, number> = { silent: 0, error: 1, warn: 2, info: 3, debug: 4 };
 
 /** Nest's start-up detail, a line per module and per route: at debug only (the server logs a summary). */
 const FRAMEWORK_DETAIL = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer']);
@@ -16,23 +14,55 @@ const FRAMEWORK_DETAIL = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExp
 const FRAMEWORK_START_FAILURE = new Set(['ExceptionHandler', 'NestApplication']);
 
 /**
- * One line per message: JSON in production (for Render's log search), a short
- * readable line in development. The current request id is added to every line
- * written while a request is being handled.
+ * What never reaches a log line, wherever it sits in a logged object: credentials in
+ * request headers (a logged `req` or `headers`), and passwords and tokens in logged values.
+ */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-link-password"]',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  'headers["x-link-password"]',
+  'headers["set-cookie"]',
+  'authorization',
+  'cookie',
+  ...['password', 'currentPassword', 'newPassword', 'linkPassword', 'token', 'accessToken', 'refreshToken'].flatMap(
+    (key) => [key, `*.${key}`],
+  ),
+];
+
+/** Fields a development line leaves out: already in its message, or shown on their own. */
+const PRETTY_HIDDEN = 'context,method,route,status';
+
+/**
+ * The service's logger: pino, one JSON line per entry in production (what Render's log
+ * search and Fastify's users expect), a short readable line in development (pino-pretty,
+ * a development dependency, when it is installed). Nest's own logs come through here
+ * (this is the app's LoggerService); the current request id and trace id are added to
+ * every line written while a request is being handled.
  */
 export class AppLogger implements LoggerService {
-  private readonly threshold: number;
+  readonly pino: Logger;
   /** Routes Nest has mapped so far (one RouterExplorer line each). */
   routesMapped = 0;
   /** Set while the server starts: Nest's own report of a failure is dropped, the thrown error is printed. */
   startingUp = false;
 
-  constructor(
-    level: LogLevel,
-    private readonly json: boolean,
-    private readonly out: (line: string) => void = (line) => process.stdout.write(line),
-  ) {
-    this.threshold = RANK[level];
+  /** `out` receives each line (tests capture them); stdout otherwise. */
+  constructor(level: LogLevel, json: boolean, out?: (line: string) => void) {
+    this.pino = pino(
+      {
+        level,
+        base: undefined,
+        timestamp: pino.stdTimeFunctions.isoTime,
+        formatters: { level: (label) => ({ level: label }) },
+        redact: { paths: REDACTED_PATHS, censor: '[Redacted]' },
+        mixin: requestFields,
+      },
+      destination(json, out),
+    );
   }
 
   log(message: unknown, context?: string): void {
@@ -65,35 +95,52 @@ export class AppLogger implements LoggerService {
   }
 
   enabled(level: Level): boolean {
-    return RANK[level] <= this.threshold;
+    return this.pino.isLevelEnabled(level);
   }
 
-  /** Structured entry; `fields` must never hold bodies, tokens or passwords. */
+  /** Structured entry; `fields` are redacted (REDACTED_PATHS) but should never hold bodies. */
   write(level: Level, message: unknown, context?: string, fields?: Record<string, unknown>): void {
-    if (RANK[level] > this.threshold) return;
-    const requestId = (fields?.requestId as string | undefined) ?? currentRequestId();
+    if (!this.pino.isLevelEnabled(level)) return;
     const text = message instanceof Error ? message.message : String(message);
-    if (this.json) {
-      this.out(
-        `${JSON.stringify({ time: new Date().toISOString(), level, context, msg: text, ...fields, requestId })}\n`,
-      );
-      return;
-    }
-    const extras = fields
-      ? Object.entries(fields)
-          .filter(([key]) => !DEV_HIDDEN_FIELDS.has(key))
-          .map(([key, value]) => `${key}=${String(value)}`)
-          .join(' ')
-      : '';
-    const parts = [
-      new Date().toISOString().slice(11, 23),
-      level.toUpperCase().padEnd(5),
-      context ? `[${context}]` : '',
-      text,
-      extras,
-      requestId ? `(${requestId})` : '',
-    ].filter(Boolean);
-    this.out(`${parts.join(' ')}\n`);
-    if (fields?.stack) this.out(`${String(fields.stack)}\n`);
+    this.pino[level]({ context, ...fields }, text);
   }
+
+  /** Writes what is still buffered (before the process exits). */
+  flush(): void {
+    this.pino.flush();
+  }
+}
+
+function requestFields(): Record<string, string> {
+  const requestId = currentRequestId();
+  const traceId = currentTraceId();
+  if (requestId === undefined && traceId === undefined) return {};
+  return traceId === undefined ? { requestId: requestId! } : { requestId: requestId!, traceId };
+}
+
+function destination(json: boolean, out: ((line: string) => void) | undefined): DestinationStream {
+  const prettify = json ? undefined : loadPrettifier(out === undefined && process.stdout.isTTY === true);
+  if (!prettify) return out ? { write: out } : pino.destination({ dest: 1, sync: true });
+  const write = out ?? ((line: string) => process.stdout.write(line));
+  return { write: (line: string) => write(prettify(line)) };
+}
+
+type Prettify = (line: string) => string;
+
+/** pino-pretty's formatter, or undefined where it is not installed (the image): JSON lines then. */
+function loadPrettifier(colorize: boolean): Prettify | undefined {
+  let pretty: { prettyFactory(options: Record<string, unknown>): Prettify };
+  try {
+    pretty = createRequire(import.meta.url)('pino-pretty');
+  } catch {
+    return undefined;
+  }
+  return pretty.prettyFactory({
+    colorize,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: PRETTY_HIDDEN,
+    singleLine: true,
+    messageFormat: (log: Record<string, unknown>, messageKey: string) =>
+      `${log.context ? `[${String(log.context)}] ` : ''}${String(log[messageKey])}`,
+  });
 }

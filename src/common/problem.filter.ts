@@ -107,6 +107,8 @@ export class ProblemFilter implements ExceptionFilter {
     this.logger.write('error', exception instanceof Error ? exception.message : 'non-error thrown', 'Unhandled', {
       error: exception instanceof Error ? exception.name : typeof exception,
       stack: exception instanceof Error ? exception.stack : undefined,
+      // The headers help to reproduce it; credentials in them are redacted (see logger.ts).
+      req: { method: request.method, path: base.instance, headers: request.headers },
     });
     return {
       problem: problemBody(

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { currentTraceId } from './trace-context.js';
 
 export interface FieldError {
   field: string;
@@ -13,6 +14,8 @@ export interface Problem {
   detail: string;
   instance: string;
   requestId: string;
+  /** The request's OpenTelemetry trace id, when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT). */
+  traceId?: string;
   errors?: FieldError[];
 }
 
@@ -67,6 +70,7 @@ export function problemBody(
   at: { instance: string; requestId: string },
   errors?: FieldError[],
 ): Problem {
+  const traceId = currentTraceId();
   return {
     type: problemType(code),
     title: statusTitle(status),
@@ -74,6 +78,7 @@ export function problemBody(
     detail,
     instance: at.instance,
     requestId: at.requestId,
+    ...(traceId ? { traceId } : {}),
     ...(errors ? { errors } : {}),
   };
 }

@@ -80,6 +80,11 @@ describe('loadConfig', () => {
       DOWNLOAD_CONCURRENCY: '8',
       DOWNLOAD_STALL_TIMEOUT_MS: '1500',
       CACHE_MAX_ENTRIES_PER_USER: '50',
+      EVENTS_HEARTBEAT_MS: '500',
+      EVENTS_REPLAY_SECONDS: '60',
+      EVENTS_MAX_STREAMS_PER_USER: '3',
+      LINK_PASSWORD_ATTEMPTS_MAX: '4',
+      LINK_PASSWORD_WINDOW_MS: '30000',
       SMTP_URL: 'smtp://mailer:587',
       MAIL_FROM: 'Docs <docs@example.com>',
       PUBLIC_URL: 'https://app.example.com/',
@@ -92,6 +97,20 @@ describe('loadConfig', () => {
       ACCOUNT_RATE_LIMIT_MAX: '3',
       ACCOUNT_RATE_LIMIT_WINDOW_MS: '60000',
       AUDIT_RETENTION_DAYS: '30',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_SERVICE_NAME: 'docs-api',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+      STORAGE_DRIVER: 's3',
+      S3_BUCKET: 'docs',
+      S3_REGION: 'eu-central-1',
+      S3_ENDPOINT: 'https://s3.example.com',
+      S3_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+      S3_SECRET_ACCESS_KEY: 'secret-example',
+      S3_FORCE_PATH_STYLE: 'true',
+      DOWNLOAD_URL_TTL_SECONDS: '60',
+      DIRECT_UPLOAD_TTL_SECONDS: '120',
+      MAX_VERSIONS_PER_DOCUMENT: '5',
       TRASH_RETENTION_DAYS: '14',
       PDF_TEXT_WORKERS: '2',
       PDF_TEXT_POLL_INTERVAL_MS: '700',
@@ -144,6 +163,17 @@ describe('loadConfig', () => {
       downloadConcurrency: 8,
       downloadStallTimeoutMs: 1500,
       cacheMaxEntriesPerUser: 50,
+      tracing: {
+        endpoint: 'http://collector:4318',
+        serviceName: 'docs-api',
+        sampler: 'parentbased_traceidratio',
+        samplerRatio: 0.25,
+      },
+      eventsHeartbeatMs: 500,
+      eventsReplaySeconds: 60,
+      eventsMaxStreamsPerUser: 3,
+      linkPasswordAttemptsMax: 4,
+      linkPasswordWindowMs: 30000,
       accounts: {
         smtpUrl: 'smtp://mailer:587',
         mailFrom: 'Docs <docs@example.com>',
@@ -158,6 +188,20 @@ describe('loadConfig', () => {
         accountRateLimitWindowMs: 60000,
         auditRetentionDays: 30,
       },
+      storage: {
+        driver: 's3',
+        s3: {
+          bucket: 'docs',
+          region: 'eu-central-1',
+          endpoint: 'https://s3.example.com',
+          accessKeyId: 'AKIAEXAMPLE',
+          secretAccessKey: 'secret-example',
+          forcePathStyle: true,
+        },
+        downloadUrlTtlSeconds: 60,
+        directUploadTtlSeconds: 120,
+        maxVersionsPerDocument: 5,
+      },
       documents: {
         trashRetentionDays: 14,
         pdfTextWorkers: 2,
@@ -170,6 +214,40 @@ describe('loadConfig', () => {
     });
     expect(config.embeddedDatabase).toBe(false);
     expect(config.production).toBe(true);
+  });
+
+  it('refuses s3 without a bucket, half a key pair, and files over what the driver holds', () => {
+    expect(() => loadConfig({ STORAGE_DRIVER: 's3' })).toThrow(/S3_BUCKET is required/);
+    expect(() => loadConfig({ S3_BUCKET: 'b', S3_ACCESS_KEY_ID: 'k' })).toThrow(/go together/);
+    expect(() => loadConfig({ STORAGE_DRIVER: 'ftp' })).toThrow(/STORAGE_DRIVER must be one of postgres, s3/);
+    expect(() => loadConfig({ UPLOAD_MAX_BYTES: String(2 * 1024 ** 3) })).toThrow(
+      /larger files need STORAGE_DRIVER=s3/,
+    );
+    expect(
+      loadConfig({ STORAGE_DRIVER: 's3', S3_BUCKET: 'b', S3_REGION: 'auto', UPLOAD_MAX_BYTES: String(5 * 1024 ** 3) })
+        .uploadMaxBytes,
+    ).toBe(5 * 1024 ** 3);
+  });
+
+  it('turns tracing on only with OTEL_EXPORTER_OTLP_ENDPOINT, and refuses a bad sampler or ratio', () => {
+    expect(loadConfig({}).tracing).toBeUndefined();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example.com' }).tracing).toEqual({
+      endpoint: 'https://otel.example.com',
+      serviceName: 'ultrai-core',
+      sampler: 'parentbased_always_on',
+      samplerRatio: 1,
+    });
+    expect(
+      problemsOf({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://otel:4317',
+        OTEL_TRACES_SAMPLER: 'sometimes',
+        OTEL_TRACES_SAMPLER_ARG: '1.5',
+      }),
+    ).toEqual([
+      'OTEL_EXPORTER_OTLP_ENDPOINT must be a URL starting with http:// or https://',
+      expect.stringMatching(/^OTEL_TRACES_SAMPLER must be one of parentbased_always_on, .* \(got "sometimes"\)$/),
+      'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1 (got "1.5")',
+    ]);
   });
 
   it('takes proxy addresses and CIDR ranges for TRUST_PROXY', () => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { ACCOUNT_VARIABLES, type AccountsConfig, finishAccountsConfig } from '../accounts/account-config.js';
 import { DOCUMENT_VARIABLES, type DocumentsConfig } from '../documents/documents-config.js';
+import { finishStorageConfig, STORAGE_VARIABLES, type StorageConfig } from '../storage/storage-config.js';
 import { developmentSecret } from './development-secret.js';
 import {
   type Env,
@@ -24,6 +25,25 @@ import {
 export type NodeEnv = 'development' | 'production' | 'test';
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
 export type DatabaseSsl = false | 'verify' | 'no-verify';
+
+export const TRACES_SAMPLERS = [
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+  'always_on',
+  'always_off',
+  'traceidratio',
+] as const;
+export type TracesSampler = (typeof TRACES_SAMPLERS)[number];
+
+export interface TracingConfig {
+  /** OTEL_EXPORTER_OTLP_ENDPOINT (the exporter itself also reads the other standard OTEL_EXPORTER_OTLP_* variables). */
+  endpoint: string;
+  serviceName: string;
+  sampler: TracesSampler;
+  /** The ratio of the traceidratio samplers, 0 to 1. */
+  samplerRatio: number;
+}
 
 /** The whole configuration, read once from the environment at start-up. */
 export class AppConfig {
@@ -93,13 +113,41 @@ export class AppConfig {
   readonly shutdownTimeoutMs: number;
   /** How long a request body may send nothing before its connection is closed with 408. */
   readonly bodyIdleTimeoutMs: number;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT: traces exported over OTLP/HTTP when set (src/tracing). */
+  readonly otelEndpoint: string | undefined;
+  readonly otelServiceName: string;
+  readonly otelTracesSampler: TracesSampler;
+  /** The ratio of the traceidratio samplers, 0 to 1. */
+  readonly otelTracesSamplerArg: number;
+  /** A comment line on every open event stream this often, so proxies keep it open. */
+  readonly eventsHeartbeatMs: number;
+  /** How far back a reconnecting event stream (Last-Event-ID) is replayed; older: a reload event. */
+  readonly eventsReplaySeconds: number;
+  /** Event streams one user may have open on one instance (429 beyond). */
+  readonly eventsMaxStreamsPerUser: number;
+  /** Wrong share-link passwords per link, and per IP, in a window before 429. */
+  readonly linkPasswordAttemptsMax: number;
+  readonly linkPasswordWindowMs: number;
   /** Account lifecycle and mail: see src/accounts/account-config.ts. */
   readonly accounts: AccountsConfig;
+  /** Storage drivers, transfers and versions: see src/storage/storage-config.ts. */
+  readonly storage: StorageConfig;
   /** Trash and PDF text: see src/documents/documents-config.ts. */
   readonly documents: DocumentsConfig;
 
   get production(): boolean {
     return this.nodeEnv === 'production';
+  }
+
+  /** OpenTelemetry's settings when an endpoint is set; undefined loads nothing of it. */
+  get tracing(): TracingConfig | undefined {
+    if (this.otelEndpoint === undefined) return undefined;
+    return {
+      endpoint: this.otelEndpoint,
+      serviceName: this.otelServiceName,
+      sampler: this.otelTracesSampler,
+      samplerRatio: this.otelTracesSamplerArg,
+    };
   }
 
   get embeddedDatabase(): boolean {
@@ -141,10 +189,31 @@ const trustProxy: Parser<boolean | number | string[]> = (raw, name, problems) =>
   return false;
 };
 
+/** A number from 0 to 1 (OTEL_TRACES_SAMPLER_ARG): `fallback` when unset. */
+const ratio =
+  (fallback: number): Parser<number> =>
+  (raw, name, problems) => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d*\.?\d+$/.test(raw) || !(value >= 0 && value <= 1)) {
+      problems.push(`${name} must be a number from 0 to 1 (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  };
+
 /** What the table reads; JWT_SECRET is completed by loadConfig (generated when unset). */
 type CoreSettings = Omit<
   AppConfig,
-  'production' | 'embeddedDatabase' | 'jwtSecret' | 'jwtSecretGenerated' | 'jwtSecretFile' | 'accounts' | 'documents'
+  | 'production'
+  | 'embeddedDatabase'
+  | 'tracing'
+  | 'jwtSecret'
+  | 'jwtSecretGenerated'
+  | 'jwtSecretFile'
+  | 'accounts'
+  | 'storage'
+  | 'documents'
 > & { jwtSecret: string | undefined };
 
 /** The service's own variables, in README's order (the accounts and documents modules have their own tables). */
@@ -238,9 +307,10 @@ export const CORE_VARIABLES: VariableTable<CoreSettings> = {
     meaning:
       'the grace window, `0`–`300`: how long a refresh token just exchanged may be exchanged again (see Accounts)',
   }),
-  uploadMaxBytes: variable('UPLOAD_MAX_BYTES', integer(10 * 1024 * 1024, 1, 1024 * 1024 * 1024), {
+  uploadMaxBytes: variable('UPLOAD_MAX_BYTES', integer(10 * 1024 * 1024, 1, 5 * 1024 * 1024 * 1024), {
     default: '`10485760` (10 MiB)',
-    meaning: 'largest file one upload may carry, `1`–`1073741824` (1 GiB)',
+    meaning:
+      'largest file one upload may carry, `1`–`1073741824` (1 GiB) with the postgres driver, up to `5368709120` (5 GiB) with s3',
   }),
   userQuotaBytes: variable('USER_QUOTA_BYTES', integer(100 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER), {
     default: '`104857600` (100 MiB)',
@@ -316,12 +386,50 @@ export const CORE_VARIABLES: VariableTable<CoreSettings> = {
     default: '`100`',
     meaning: 'cached answers one user may have stored at a time (1–1000000)',
   }),
+  otelEndpoint: variable('OTEL_EXPORTER_OTLP_ENDPOINT', url(['http:', 'https:']), {
+    default: 'unset',
+    meaning:
+      'OpenTelemetry collector base URL (`http://…` or `https://…`): traces are exported over OTLP/HTTP to `<url>/v1/traces`; unset, nothing of OpenTelemetry is loaded (see Logs and traces). The other standard `OTEL_EXPORTER_OTLP_*` variables (headers, timeout) apply',
+  }),
+  otelServiceName: variable('OTEL_SERVICE_NAME', text('ultrai-core'), {
+    default: '`ultrai-core`',
+    meaning: "The traces' `service.name`",
+  }),
+  otelTracesSampler: variable('OTEL_TRACES_SAMPLER', oneOf(TRACES_SAMPLERS, 'parentbased_always_on'), {
+    default: '`parentbased_always_on`',
+    meaning: '`always_on`, `always_off`, `traceidratio`, or `parentbased_` + one of them: which traces are kept',
+  }),
+  otelTracesSamplerArg: variable('OTEL_TRACES_SAMPLER_ARG', ratio(1), {
+    default: '`1`',
+    meaning: 'The ratio (0 to 1) of the `traceidratio` samplers',
+  }),
+  eventsHeartbeatMs: variable('EVENTS_HEARTBEAT_MS', integer(15_000, 50, 300_000), {
+    default: '`15000`',
+    meaning: 'a comment line on every open `GET /events` stream this often, so proxies keep it open (50–300000)',
+  }),
+  eventsReplaySeconds: variable('EVENTS_REPLAY_SECONDS', integer(300, 0, 86_400), {
+    default: '`300`',
+    meaning: 'how far back a stream reconnecting with `Last-Event-ID` is replayed (0–86400); older: a `reload` event',
+  }),
+  eventsMaxStreamsPerUser: variable('EVENTS_MAX_STREAMS_PER_USER', integer(5, 1, 1000), {
+    default: '`5`',
+    meaning: 'event streams one user may have open on one instance (1–1000); past it 429',
+  }),
+  linkPasswordAttemptsMax: variable('LINK_PASSWORD_ATTEMPTS_MAX', integer(10, 1, 1_000_000), {
+    default: '`10`',
+    meaning: 'wrong passwords per share link, and per IP, per window before 429 (1–1000000)',
+  }),
+  linkPasswordWindowMs: variable('LINK_PASSWORD_WINDOW_MS', integer(15 * 60_000, 1000, 86_400_000), {
+    default: '`900000`',
+    meaning: 'that window (15 minutes), 1000–86400000',
+  }),
 };
 
 /** Every variable the service reads, in README's order. */
 export const CONFIG_VARIABLES: ReadonlyArray<Variable<unknown>> = [
   ...Object.values<Variable<unknown>>(CORE_VARIABLES),
   ...Object.values<Variable<unknown>>(ACCOUNT_VARIABLES),
+  ...Object.values<Variable<unknown>>(STORAGE_VARIABLES),
   ...Object.values<Variable<unknown>>(DOCUMENT_VARIABLES),
 ];
 
@@ -343,6 +451,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const problems: string[] = [];
   const core = readTable(CORE_VARIABLES, env, problems);
   const accounts = readTable(ACCOUNT_VARIABLES, env, problems);
+  const storage = readTable(STORAGE_VARIABLES, env, problems);
   const documents = readTable(DOCUMENT_VARIABLES, env, problems);
   const production = core.nodeEnv === 'production';
 
@@ -373,8 +482,9 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     jwtSecretGenerated,
     jwtSecretFile,
     accounts: finishAccountsConfig(accounts, { production, port: core.port }, problems),
+    storage: finishStorageConfig(storage, core.uploadMaxBytes, problems),
     documents,
-  } satisfies Omit<AppConfig, 'production' | 'embeddedDatabase'>);
+  } satisfies Omit<AppConfig, 'production' | 'embeddedDatabase' | 'tracing'>);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -1,4 +1,5 @@
 import {
+  applyDecorators,
   Body,
   Controller,
   Delete,
@@ -9,6 +10,7 @@ import {
   Param,
   Patch,
   Post,
+  Put,
   Query,
   Req,
   Res,
@@ -24,21 +26,29 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiProduces,
+  ApiParam,
+  ApiQuery,
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { VerifiedEmailGuard } from '../accounts/verified-email.guard.js';
 import { RequireScope } from '../auth/scopes.decorator.js';
 import { CurrentUser, type Principal } from '../common/principal.js';
 import { CachedRead } from '../cache/response-cache.interceptor.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { UuidPipe } from '../common/uuid.pipe.js';
+import { AppError, ValidationFailedError } from '../common/problem.js';
+import { VersionNumberPipe } from './version-number.pipe.js';
+import { addRouteConfig as RouteConfigAdd } from '../common/route-config.js';
+import { RAW_UPLOAD_CONFIG } from '../common/input-guard.js';
 import { validateAs } from '../common/validation.js';
 import { AppConfig } from '../config/config.js';
 import { ACCEPTED_TYPES, EXTENSION_OF } from './content-type.js';
-import { DocumentsService, type IncomingDocument, sha256Of } from './documents.service.js';
+import { type ContentAnswer, type ContentRequest, contentTypeOf, DocumentsService } from './documents.service.js';
+import type { NewContent } from './documents.repository.js';
+import { DocumentVersionListDto } from './dto/storage.dto.js';
 import {
   CreateTextDocumentDto,
   DeleteDocumentQueryDto,
@@ -52,7 +62,7 @@ import {
   UploadFieldsDto,
 } from './dto/document.dto.js';
 import { contentDisposition } from './filename.js';
-import { readMultipartUpload } from './upload-reader.js';
+import { type IncomingFile, readMultipartUpload } from './upload-reader.js';
 import { downloadStream } from './download-stream.js';
 
 /** Only a user's own list is cached: an administrator's `?owner=` view is someone else's data. */
@@ -89,8 +99,9 @@ export class DocumentsController {
     @Body() body: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<DocumentDto> {
-    const incoming = request.isMultipart() ? await this.fromMultipart(principal, request) : await this.fromJson(body);
-    const document = await this.documents.create(principal, incoming);
+    const document = request.isMultipart()
+      ? await this.fromMultipart(principal, request)
+      : await this.fromJson(principal, body);
     reply.header('location', `/documents/${document.id}`);
     return document;
   }
@@ -98,7 +109,9 @@ export class DocumentsController {
   @Get()
   @RequireScope('documents:read')
   @CachedRead((_body, request, principal) => ownList(request, principal))
-  @ApiOperation({ summary: 'Your documents: keyset pages, full-text search, tag filter, sort (cached: X-Cache)' })
+  @ApiOperation({
+    summary: 'Your documents (scope: owned, shared with you, all): keyset pages, search, tag filter, sort (cached)',
+  })
   @ApiOkResponse({ type: DocumentPageDto })
   @ApiProblems(400, 401, 403)
   list(@CurrentUser() principal: Principal, @Query() query: DocumentListQueryDto): Promise<DocumentPageDto> {
@@ -129,7 +142,12 @@ export class DocumentsController {
 
   @Get(':id')
   @RequireScope('documents:read')
-  @CachedRead((body, _request, principal) => (body as DocumentDto).ownerId === principal.userId)
+  // Cached for its owner and for the people it is shared with (each bumped on every change
+  // to it), not for an administrator's view of another user's document.
+  @CachedRead((body, _request, principal) => {
+    const document = body as DocumentDto;
+    return document.ownerId === principal.userId || document.access !== 'owner';
+  })
   @ApiOperation({ summary: 'A document’s metadata (cached: X-Cache)' })
   @ApiOkResponse({ type: DocumentDto, headers: { ETag: { description: '"<version>", for If-Match' } } })
   @ApiProblems(400, 401, 404)
@@ -146,38 +164,146 @@ export class DocumentsController {
   @Get(':id/content')
   @RequireScope('documents:read')
   @ApiOperation({
-    summary: 'Download the bytes (ETag is the sha256; If-None-Match gives 304)',
+    summary: 'Download the bytes (ETag is the sha256; If-None-Match gives 304; one Range gives 206)',
     description:
+      'Streams the current version. `Range: bytes=a-b` (one range) answers 206 with Content-Range, or 416 when ' +
+      'outside the content; `If-Range: "<sha256>"` applies the range only to that content. With object storage, ' +
+      '`?redirect=true` or `Accept: text/uri-list` answers 302 to a presigned URL valid DOWNLOAD_URL_TTL_SECONDS. ' +
       'At most DOWNLOAD_CONCURRENCY_PER_USER downloads per user (429) and DOWNLOAD_CONCURRENCY per server (503) at once, both with Retry-After.',
   })
-  @ApiProduces(...ACCEPTED_TYPES)
-  @ApiHeader({ name: 'If-None-Match', required: false })
-  @ApiOkResponse({ schema: { type: 'string', format: 'binary' } })
-  @ApiResponse({ status: 304, description: 'Not modified' })
-  @ApiProblems(400, 401, 404, 429, 503)
+  @ContentResponses()
   async content(
     @CurrentUser() principal: Principal,
     @Param('id', new UuidPipe()) id: string,
-    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Readable | undefined> {
-    const { document, data, release } = await this.documents.content(principal, id, ifNoneMatch);
+    return this.send(await this.documents.content(principal, id, contentRequest(request)), reply);
+  }
+
+  @Put(':id/content')
+  @RouteConfigAdd(RAW_UPLOAD_CONFIG)
+  @ApiOperation({
+    summary:
+      'Upload new content: a new version (multipart `file`, or the raw body with its Content-Type); If-Match: "<version>" refuses a stale one with 412',
+    description: `Older versions are kept (MAX_VERSIONS_PER_DOCUMENT, the oldest pruned) and count toward the quota.`,
+  })
+  @ApiConsumes('multipart/form-data', ...ACCEPTED_TYPES)
+  @ApiBody({
+    schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } },
+  })
+  @ApiHeader({ name: 'If-Match', required: false, description: '"<version>" as last read' })
+  @ApiOkResponse({ type: DocumentDto })
+  @ApiProblems(400, 401, 404, 412, 413, 415, 503)
+  async replaceContent(
+    @CurrentUser() principal: Principal,
+    @Param('id', new UuidPipe()) id: string,
+    @Req() request: FastifyRequest,
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<DocumentDto> {
+    await this.documents.checkBeforeReading(principal, Number(request.headers['content-length']) || 0);
+    let file: NewContent;
+    if (request.isMultipart()) {
+      const form = await this.readForm(request);
+      file = form.file;
+      if (Object.keys(form.fields).length > 0) {
+        await this.documents.discard(file);
+        throw new ValidationFailedError(
+          Object.keys(form.fields).map((field) => ({ field, message: 'only the field "file" is taken here' })),
+        );
+      }
+    } else {
+      // The raw body, typed by its Content-Type; the file keeps the document's name.
+      const declaredType = request.headers['content-type'];
+      if (!declaredType) {
+        throw new AppError(
+          415,
+          'unsupported-media-type',
+          'Send the new content with its Content-Type, or as multipart/form-data with the field "file".',
+        );
+      }
+      const { filename } = await this.documents.get(principal, id);
+      const stream = body instanceof Readable ? body : Readable.from([], { objectMode: false });
+      file = await this.documents.receive({ filename, declaredType, stream });
+    }
+    const document = await this.documents.addVersion(principal, id, file, ifMatch);
+    reply.header('etag', `"${document.version}"`);
+    return document;
+  }
+
+  @Get(':id/versions')
+  @ApiOperation({ summary: 'The kept content versions, newest first' })
+  @ApiOkResponse({ type: DocumentVersionListDto })
+  @ApiProblems(400, 401, 404)
+  async versions(
+    @CurrentUser() principal: Principal,
+    @Param('id', new UuidPipe()) id: string,
+  ): Promise<DocumentVersionListDto> {
+    return { items: await this.documents.versions(principal, id) };
+  }
+
+  @Get(':id/versions/:n/content')
+  @ApiOperation({ summary: 'Download a kept version (same conditions, ranges and redirect as the current content)' })
+  @ApiParam({ name: 'n', schema: { type: 'integer', minimum: 1 } })
+  @ContentResponses()
+  async versionContent(
+    @CurrentUser() principal: Principal,
+    @Param('id', new UuidPipe()) id: string,
+    @Param('n', new VersionNumberPipe()) n: number,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Readable | undefined> {
+    return this.send(await this.documents.versionContent(principal, id, n, contentRequest(request)), reply);
+  }
+
+  @Post(':id/versions/:n/restore')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Restore a version: a new current version with its content (If-Match as for PUT)' })
+  @ApiParam({ name: 'n', schema: { type: 'integer', minimum: 1 } })
+  @ApiHeader({ name: 'If-Match', required: false, description: '"<version>" as last read' })
+  @ApiOkResponse({ type: DocumentDto })
+  @ApiProblems(400, 401, 404, 412, 413, 503)
+  async restoreVersion(
+    @CurrentUser() principal: Principal,
+    @Param('id', new UuidPipe()) id: string,
+    @Param('n', new VersionNumberPipe()) n: number,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<DocumentDto> {
+    const document = await this.documents.restoreVersion(principal, id, n, ifMatch);
+    reply.header('etag', `"${document.version}"`);
+    return document;
+  }
+
+  /** Writes a content answer's headers and returns its body. */
+  private send(answer: ContentAnswer, reply: FastifyReply): Readable | undefined {
     reply
-      .header('etag', `"${document.sha256}"`)
+      .header('etag', `"${answer.sha256}"`)
       .header('cache-control', 'private, no-cache')
       .header('x-content-type-options', 'nosniff');
-    if (!data || !release) {
+    if (answer.kind === 'not-modified') {
       reply.status(HttpStatus.NOT_MODIFIED);
       return undefined;
     }
+    if (answer.kind === 'redirect') {
+      reply.status(HttpStatus.FOUND).header('location', answer.url).header('cache-control', 'no-store');
+      return undefined;
+    }
     reply
-      .header(
-        'content-type',
-        document.mimeType.startsWith('text/') ? `${document.mimeType}; charset=utf-8` : document.mimeType,
-      )
-      .header('content-length', data.length)
-      .header('content-disposition', contentDisposition(document.filename));
-    return downloadStream(data, reply.raw, this.config.downloadStallTimeoutMs, release);
+      .header('content-type', contentTypeOf(answer.mimeType))
+      .header('accept-ranges', 'bytes')
+      .header('content-disposition', contentDisposition(answer.filename));
+    if (answer.range) {
+      reply
+        .status(HttpStatus.PARTIAL_CONTENT)
+        .header('content-range', `bytes ${answer.range.start}-${answer.range.end}/${answer.size}`)
+        .header('content-length', answer.range.end - answer.range.start + 1);
+    } else {
+      reply.header('content-length', answer.size);
+    }
+    return downloadStream(answer.stream, reply.raw, this.config.downloadStallTimeoutMs, answer.release);
   }
 
   @Patch(':id')
@@ -185,7 +311,7 @@ export class DocumentsController {
   @ApiOperation({ summary: 'Change title and/or tags; If-Match: "<version>" refuses a stale change with 412' })
   @ApiHeader({ name: 'If-Match', required: false, description: '"<version>" as last read' })
   @ApiOkResponse({ type: DocumentDto })
-  @ApiProblems(400, 401, 404, 412)
+  @ApiProblems(400, 401, 403, 404, 412)
   async update(
     @CurrentUser() principal: Principal,
     @Param('id', new UuidPipe()) id: string,
@@ -202,11 +328,12 @@ export class DocumentsController {
   @RequireScope('documents:write')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({
-    summary: 'Move a document to the trash (?permanent=true: delete it for good, from the trash too)',
-    description: 'A trashed document disappears from lists, search and reads (404) until restored.',
+    summary: 'Move a document to the trash (?permanent=true: delete it for good, from the trash too); its owner only',
+    description:
+      'A trashed document disappears from lists, search and reads (404), and its share links stop working, until restored.',
   })
   @ApiNoContentResponse()
-  @ApiProblems(400, 401, 404)
+  @ApiProblems(400, 401, 403, 404)
   delete(
     @CurrentUser() principal: Principal,
     @Param('id', new UuidPipe()) id: string,
@@ -218,37 +345,80 @@ export class DocumentsController {
   @Post(':id/restore')
   @RequireScope('documents:write')
   @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'Take a document out of the trash' })
+  @ApiOperation({ summary: 'Take a document out of the trash (its owner only)' })
   @ApiOkResponse({ type: DocumentDto })
-  @ApiProblems(400, 401, 404)
+  @ApiProblems(400, 401, 403, 404)
   restore(@CurrentUser() principal: Principal, @Param('id', new UuidPipe()) id: string): Promise<DocumentDto> {
     return this.documents.restore(principal, id);
   }
 
-  private async fromMultipart(principal: Principal, request: FastifyRequest): Promise<IncomingDocument> {
-    await this.documents.checkBeforeReading(principal, Number(request.headers['content-length']) || 0);
-    const { fields, file } = await readMultipartUpload(request, this.config.uploadMaxBytes);
-    const { title, tags, ...unknown } = fields;
-    const checked = await validateAs(UploadFieldsDto, {
-      ...Object.fromEntries(Object.entries(unknown).map(([k, v]) => [k, v[0]])),
-      // A form's empty field means "not given" (Swagger UI sends one for an untouched title).
-      title: title?.[0] || undefined,
-      tags: tags?.join(',') || undefined,
-    });
-    return { title: checked.title, tags: checked.tags, ...file };
+  private readForm(request: FastifyRequest) {
+    return readMultipartUpload<NewContent>(
+      request,
+      (file: IncomingFile) => this.documents.receive(file),
+      (content) => this.documents.discard(content),
+    );
   }
 
-  private async fromJson(body: unknown): Promise<IncomingDocument> {
-    const dto = await validateAs(CreateTextDocumentDto, body);
-    const data = Buffer.from(dto.content, 'utf8');
-    const declaredType = dto.mimeType ?? 'text/plain';
-    return {
-      title: dto.title,
-      tags: dto.tags,
-      filename: `${dto.title}.${EXTENSION_OF[declaredType]}`,
-      declaredType,
-      data,
-      sha256: sha256Of(data),
-    };
+  private async fromMultipart(principal: Principal, request: FastifyRequest): Promise<DocumentDto> {
+    await this.documents.checkBeforeReading(principal, Number(request.headers['content-length']) || 0);
+    const { fields, file } = await this.readForm(request);
+    const { title, tags, ...unknown } = fields;
+    let checked: UploadFieldsDto;
+    try {
+      checked = await validateAs(UploadFieldsDto, {
+        ...Object.fromEntries(Object.entries(unknown).map(([k, v]) => [k, v[0]])),
+        // A form's empty field means "not given" (Swagger UI sends one for an untouched title).
+        title: title?.[0] || undefined,
+        tags: tags?.join(',') || undefined,
+      });
+    } catch (error) {
+      await this.documents.discard(file);
+      throw error;
+    }
+    return this.documents.create(principal, { title: checked.title, tags: checked.tags }, file);
   }
+
+  private async fromJson(principal: Principal, body: unknown): Promise<DocumentDto> {
+    const dto = await validateAs(CreateTextDocumentDto, body);
+    await this.documents.checkBeforeReading(principal, 0);
+    const declaredType = dto.mimeType ?? 'text/plain';
+    const content = await this.documents.receiveBuffer(
+      Buffer.from(dto.content, 'utf8'),
+      `${dto.title}.${EXTENSION_OF[declaredType]}`,
+      declaredType,
+    );
+    return this.documents.create(principal, { title: dto.title, tags: dto.tags }, content);
+  }
+}
+
+/** What a content download takes and answers, for Swagger (current content and kept versions alike). */
+function ContentResponses(): MethodDecorator {
+  return applyDecorators(
+    ApiProduces(...ACCEPTED_TYPES),
+    ApiHeader({ name: 'If-None-Match', required: false }),
+    ApiHeader({ name: 'Range', required: false, description: 'bytes=first-last, bytes=first- or bytes=-suffix' }),
+    ApiHeader({ name: 'If-Range', required: false, description: '"<sha256>" as the ETag' }),
+    ApiQuery({ name: 'redirect', required: false, type: Boolean }),
+    ApiOkResponse({ schema: { type: 'string', format: 'binary' } }),
+    ApiResponse({ status: 206, description: 'Partial content (one range)' }),
+    ApiResponse({ status: 302, description: 'Redirect to a presigned URL (object storage)' }),
+    ApiResponse({ status: 304, description: 'Not modified' }),
+    ApiProblems(400, 401, 404, 416, 429, 503),
+  );
+}
+
+/** The conditions, range and redirect wish of a content request. */
+function contentRequest(request: FastifyRequest): ContentRequest {
+  const header = (name: string) => {
+    const value = request.headers[name];
+    return Array.isArray(value) ? value.join(',') : value;
+  };
+  const redirect = (request.query as { redirect?: string }).redirect;
+  return {
+    ifNoneMatch: header('if-none-match'),
+    range: header('range'),
+    ifRange: header('if-range'),
+    redirect: redirect === 'true' || redirect === '1' || /(^|,)\s*text\/uri-list\b/i.test(header('accept') ?? ''),
+  };
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { pipeline, Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { AuditLog } from '../audit/audit-log.js';
 import type { Principal } from '../common/principal.js';
@@ -8,8 +9,20 @@ import { isUuid } from '../common/ids.js';
 import { AppError, NotFoundError, ValidationFailedError } from '../common/problem.js';
 import { CacheGenerations } from '../cache/cache-generations.js';
 import { AppConfig } from '../config/config.js';
-import { detectContentType } from './content-type.js';
-import { DocumentsRepository, type DocumentRow, type ListOrder, QuotaExceededError } from './documents.repository.js';
+import { EventsService } from '../events/events.service.js';
+import { type ByteRange } from '../storage/object-store.js';
+import { DocumentStorage } from '../storage/document-storage.js';
+import { INDEXED_TEXT_BYTES } from './content-type.js';
+import {
+  type Access,
+  type AccessibleRow,
+  DocumentsRepository,
+  type DocumentRow,
+  type ListOrder,
+  type NewContent,
+  QuotaExceededError,
+  type VersionRow,
+} from './documents.repository.js';
 import type {
   DocumentDto,
   DocumentListQueryDto,
@@ -17,30 +30,59 @@ import type {
   TrashListQueryDto,
   UpdateDocumentDto,
 } from './dto/document.dto.js';
+import type { DocumentVersionDto } from './dto/storage.dto.js';
 import { type ReleaseSlot, DownloadSlots } from './download-slots.js';
-import { sanitizeFilename } from './filename.js';
+import { contentDisposition, sanitizeFilename } from './filename.js';
+import { parseRange } from './range.js';
+import { UploadCheck } from './upload-check.js';
+import type { IncomingFile } from './upload-reader.js';
 import { PayloadTooLargeError } from '../common/errors.js';
 import { PdfTextIndexer } from '../pdf-text/pdf-text-indexer.js';
 
-/** What an upload brings, however it arrived (multipart or JSON). */
-export interface IncomingDocument {
-  title?: string;
-  tags?: string[];
-  filename: string;
-  declaredType: string;
-  data: Buffer;
-  sha256: string;
+/** How a client asked for content: conditions, a range, a redirect. */
+export interface ContentRequest {
+  ifNoneMatch?: string;
+  range?: string;
+  ifRange?: string;
+  /** Answer with a presigned URL instead of the bytes, when the bytes are in object storage. */
+  redirect?: boolean;
 }
 
-export interface DocumentContent {
-  document: DocumentDto;
-  /** Absent when the caller's ETag matched: nothing to send. */
-  data?: Buffer;
-  /** With `data`: the caller's download slot, to release once the response is over. */
-  release?: ReleaseSlot;
+/** What to answer a content request with. */
+export type ContentAnswer =
+  | { kind: 'not-modified'; sha256: string }
+  | { kind: 'redirect'; url: string; sha256: string }
+  | {
+      kind: 'bytes';
+      sha256: string;
+      mimeType: string;
+      filename: string;
+      size: number;
+      /** Set for a 206. */
+      range?: ByteRange;
+      stream: Readable;
+      /** The caller's download slot, to release once the response is over. */
+      release: ReleaseSlot;
+    };
+
+/** What a route needs: to read, to edit (title, tags, content), or to manage (delete, restore, share). */
+export type Need = 'read' | 'edit' | 'manage';
+
+const ALLOWED: Record<Need, Access[]> = {
+  read: ['owner', 'editor', 'viewer'],
+  edit: ['owner', 'editor'],
+  manage: ['owner'],
+};
+
+/** A document the caller may read, with what they may do with it. */
+export interface Accessible {
+  row: AccessibleRow;
+  access: Access;
+  /** Seen through administrator rights (not theirs, not shared with them): audited, never cached. */
+  asAdmin: boolean;
 }
 
-export function toDocumentDto(row: DocumentRow): DocumentDto {
+export function toDocumentDto(row: DocumentRow, access: Access): DocumentDto {
   return {
     id: row.id,
     ownerId: row.ownerId,
@@ -54,6 +96,7 @@ export function toDocumentDto(row: DocumentRow): DocumentDto {
     updatedAt: row.updatedAt,
     version: row.version,
     textStatus: row.textStatus,
+    access,
   };
 }
 
@@ -62,7 +105,7 @@ const DAY_MS = 86_400_000;
 export function toTrashedDocumentDto(row: DocumentRow, retentionDays: number): TrashedDocumentDto {
   const deletedAt = row.deletedAt!;
   return {
-    ...toDocumentDto(row),
+    ...toDocumentDto(row, 'owner'),
     deletedAt,
     purgeAt: new Date(deletedAt.getTime() + retentionDays * DAY_MS),
   };
@@ -70,6 +113,23 @@ export function toTrashedDocumentDto(row: DocumentRow, retentionDays: number): T
 
 export function sha256Of(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+export function toVersionDto(row: VersionRow, current: number): DocumentVersionDto {
+  return {
+    n: row.n,
+    filename: row.filename,
+    mimeType: row.mimeType,
+    size: row.size,
+    sha256: row.sha256,
+    createdAt: row.createdAt,
+    current: row.n === current,
+  };
+}
+
+/** The Content-Type a document's bytes are sent with. */
+export function contentTypeOf(mimeType: string): string {
+  return mimeType.startsWith('text/') ? `${mimeType}; charset=utf-8` : mimeType;
 }
 
 const NOT_FOUND = 'No such document.';
@@ -86,6 +146,8 @@ export class DocumentsService {
     private readonly slots: DownloadSlots,
     private readonly audit: AuditLog,
     private readonly pdfText: PdfTextIndexer,
+    private readonly events: EventsService,
+    private readonly storage: DocumentStorage,
   ) {}
 
   /**
@@ -101,39 +163,134 @@ export class DocumentsService {
     if (used >= this.config.userQuotaBytes) throw this.quotaError(used);
   }
 
-  async create(principal: Principal, incoming: IncomingDocument): Promise<DocumentDto> {
-    if (incoming.data.length > this.config.uploadMaxBytes) {
-      throw new PayloadTooLargeError(`The file is larger than the ${this.config.uploadMaxBytes}-byte limit.`);
-    }
-    const detected = detectContentType(incoming.data, incoming.declaredType, incoming.filename);
-    if (!detected.ok) throw new AppError(415, 'unsupported-media-type', `Not accepted: ${detected.reason}.`);
-    const filename = sanitizeFilename(incoming.filename, detected.type);
-    const title = incoming.title ?? filename.replace(/\.[^.]+$/, '').slice(0, 200);
+  /**
+   * Streams an upload to storage through the size and content checks. On
+   * success the object exists but no row names it yet: the caller either
+   * `create`s/`addVersion`s it or `discard`s it.
+   */
+  async receive(file: IncomingFile): Promise<NewContent> {
+    const check = new UploadCheck(file.declaredType, file.filename, this.config.uploadMaxBytes);
+    pipeline(file.stream, check, () => undefined);
+    const object = await this.storage.write(check);
+    const checked = check.checked;
+    return {
+      object,
+      filename: sanitizeFilename(file.filename, checked.type),
+      mimeType: checked.type,
+      size: checked.size,
+      sha256: checked.sha256,
+      indexText: checked.text ? (checked.indexText ?? '') : null,
+    };
+  }
+
+  /** Receives bytes already in memory (a JSON text document). */
+  receiveBuffer(data: Buffer, filename: string, declaredType: string): Promise<NewContent> {
+    return this.receive({ filename, declaredType, stream: Readable.from([data], { objectMode: false }) });
+  }
+
+  /** Deletes received bytes no document took. */
+  async discard(content: NewContent): Promise<void> {
+    await this.storage.delete(content.object).catch(() => undefined);
+  }
+
+  /** Creates the document for received content; on any failure the content is discarded. */
+  async create(
+    principal: Principal,
+    fields: { title?: string; tags?: string[] },
+    content: NewContent,
+    beforeInsert?: Parameters<DocumentsRepository['insert']>[2],
+  ): Promise<DocumentDto> {
+    const title = fields.title ?? content.filename.replace(/\.[^.]+$/, '').slice(0, 200);
     try {
       const created = toDocumentDto(
         await this.documents.insert(
           {
             ownerId: principal.userId,
-            title: title === '' ? filename.slice(0, 200) : title,
-            filename,
-            mimeType: detected.type,
-            size: incoming.data.length,
-            sha256: incoming.sha256,
-            tags: incoming.tags ?? [],
-            isText: detected.text,
-            isPdf: detected.type === 'application/pdf',
-            data: incoming.data,
+            title: title === '' ? content.filename.slice(0, 200) : title,
+            tags: fields.tags ?? [],
+            content,
           },
           this.config.userQuotaBytes,
+          beforeInsert,
         ),
+        'owner',
       );
       await this.cache.bump(principal.userId);
+      await this.events.publish({
+        type: 'document.created',
+        userIds: [principal.userId],
+        data: { documentId: created.id, version: created.version },
+      });
       if (created.textStatus === 'pending') this.pdfText.wake();
       return created;
     } catch (error) {
+      await this.discard(content);
       if (error instanceof QuotaExceededError) throw this.quotaError(error.used);
       throw error;
     }
+  }
+
+  /** Makes received content the document's new version (If-Match: "<version>"); discarded on failure. */
+  async addVersion(principal: Principal, id: string, content: NewContent, ifMatch?: string): Promise<DocumentDto> {
+    try {
+      // 404 when it is not there (or not theirs), 403 for a viewer
+      const { row, access } = await this.require(principal, id, 'edit');
+      const expected = ifMatch === undefined ? undefined : parseVersionTag(ifMatch);
+      if (expected === null) throw invalidIfMatch(row.version);
+      const result = await this.documents.addVersion(id, principal.userId, content, {
+        expectedVersion: expected,
+        quotaBytes: this.config.userQuotaBytes,
+        maxVersions: this.config.storage.maxVersionsPerDocument,
+      });
+      if (result === null) throw new NotFoundError(NOT_FOUND);
+      if (result === 'stale') throw preconditionFailed();
+      await this.changed(id, 'document.updated', { version: result.version });
+      void this.storage.drainDeletions();
+      return toDocumentDto(result, access);
+    } catch (error) {
+      await this.discard(content);
+      if (error instanceof QuotaExceededError) throw this.quotaError(error.used);
+      throw error;
+    }
+  }
+
+  async versions(principal: Principal, id: string): Promise<DocumentVersionDto[]> {
+    const { row } = await this.require(principal, id, 'read');
+    return (await this.documents.versions(id)).map((v) => toVersionDto(v, row.contentVersion));
+  }
+
+  /** Restores version `n`: a new version with a copy of its bytes. */
+  async restoreVersion(principal: Principal, id: string, n: number, ifMatch?: string): Promise<DocumentDto> {
+    await this.require(principal, id, 'edit');
+    const version = await this.documents.version(id, n);
+    if (!version) throw new NotFoundError('No such version of this document.');
+    const object = await this.storage.copy(version);
+    let indexText: string | null = null;
+    if (version.mimeType !== 'application/pdf') {
+      try {
+        const start = await this.storage.readStart(object, version.size, INDEXED_TEXT_BYTES);
+        indexText = new TextDecoder()
+          .decode(start)
+          .replace(/\uFFFD$/, '')
+          .replace(/^\uFEFF/, '');
+      } catch (error) {
+        await this.storage.delete(object).catch(() => undefined);
+        throw error;
+      }
+    }
+    return this.addVersion(
+      principal,
+      id,
+      {
+        object,
+        filename: version.filename,
+        mimeType: version.mimeType,
+        size: version.size,
+        sha256: version.sha256,
+        indexText,
+      },
+      ifMatch,
+    );
   }
 
   async list(
@@ -150,8 +307,22 @@ export class DocumentsService {
         throw new ValidationFailedError([{ field: 'cursor', message: 'cursor is from another sort' }]);
       after = { key: key as string | number, id: id as string };
     }
-    const rows = await this.documents.list({ ownerId, limit: query.limit, order, q: query.q, tag: query.tag, after });
-    return toPage(rows, query.limit, toDocumentDto, (row) => [
+    const scope = query.scope ?? 'owned';
+    if (scope !== 'owned' && ownerId !== principal.userId) {
+      throw new ValidationFailedError([{ field: 'scope', message: 'with owner, scope must be owned' }]);
+    }
+    const rows = await this.documents.list({
+      ownerId,
+      scope,
+      limit: query.limit,
+      order,
+      q: query.q,
+      tag: query.tag,
+      after,
+    });
+    // An administrator's view of another user's list: owner rights, as on each document.
+    const toDto = (row: AccessibleRow) => toDocumentDto(row, row.shareRole ?? 'owner');
+    return toPage(rows, query.limit, toDto, (row) => [
       order,
       order === 'rank' ? row.rank! : order.endsWith('createdAt') ? row.createdAt.toISOString() : row.title,
       row.id,
@@ -159,19 +330,66 @@ export class DocumentsService {
   }
 
   async get(principal: Principal, id: string): Promise<DocumentDto> {
-    return toDocumentDto(await this.visible(principal, id));
+    const { row, access } = await this.require(principal, id, 'read');
+    return toDocumentDto(row, access);
   }
 
-  /** The bytes, unless `ifNoneMatch` already names this content. */
-  async content(principal: Principal, id: string, ifNoneMatch?: string): Promise<DocumentContent> {
-    const row = await this.visible(principal, id);
-    if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, row.sha256)) return { document: toDocumentDto(row) };
-    // Taken before the bytes are read: reading them is what costs the memory.
+  /** The current content, as asked: 304, a redirect, all the bytes or a range of them. */
+  async content(principal: Principal, id: string, request: ContentRequest): Promise<ContentAnswer> {
+    const { row } = await this.require(principal, id, 'read');
+    const version = await this.documents.version(id, row.contentVersion);
+    if (!version) throw new NotFoundError(NOT_FOUND);
+    return this.answer(principal, version, request);
+  }
+
+  /** A kept version's content, as asked. */
+  async versionContent(principal: Principal, id: string, n: number, request: ContentRequest): Promise<ContentAnswer> {
+    await this.require(principal, id, 'read');
+    const version = await this.documents.version(id, n);
+    if (!version) throw new NotFoundError('No such version of this document.');
+    return this.answer(principal, version, request);
+  }
+
+  private async answer(principal: Principal, version: VersionRow, request: ContentRequest): Promise<ContentAnswer> {
+    const { sha256, size } = version;
+    if (request.ifNoneMatch !== undefined && etagMatches(request.ifNoneMatch, sha256)) {
+      return { kind: 'not-modified', sha256 };
+    }
+    if (request.redirect && version.driver === 's3' && this.storage.s3) {
+      const url = await this.storage.s3.presignGet(
+        version.key,
+        this.config.storage.downloadUrlTtlSeconds,
+        contentTypeOf(version.mimeType),
+        contentDisposition(version.filename),
+      );
+      return { kind: 'redirect', url, sha256 };
+    }
+    // If-Range: the range only applies to the content it names; anything else gets it all.
+    const useRange =
+      request.range !== undefined && (request.ifRange === undefined || request.ifRange.trim() === `"${sha256}"`);
+    const range = useRange ? parseRange(request.range!, size) : undefined;
+    if (range === 'unsatisfiable') {
+      throw new AppError(
+        416,
+        'range-not-satisfiable',
+        `The range is outside the content, which is ${size} bytes long.`,
+        undefined,
+        { 'content-range': `bytes */${size}` },
+      );
+    }
     const release = this.slots.acquire(principal.userId);
     try {
-      const data = await this.documents.content(id);
-      if (!data) throw new NotFoundError(NOT_FOUND);
-      return { document: toDocumentDto(row), data, release };
+      const stream = await this.storage.read(version, size === 0 ? undefined : (range ?? { start: 0, end: size - 1 }));
+      return {
+        kind: 'bytes',
+        sha256,
+        mimeType: version.mimeType,
+        filename: version.filename,
+        size,
+        range,
+        stream,
+        release,
+      };
     } catch (error) {
       release();
       throw error;
@@ -183,20 +401,13 @@ export class DocumentsService {
       throw new ValidationFailedError([{ field: 'title', message: 'send title and/or tags' }]);
     }
     const expected = ifMatch === undefined ? undefined : parseVersionTag(ifMatch);
-    if (expected === null) {
-      const { version } = await this.visible(principal, id);
-      throw new AppError(
-        400,
-        'invalid-if-match',
-        `If-Match must be the version from the ETag, in quotes: If-Match: "${version}" (or * for any version).`,
-      );
-    }
+    if (expected === null) throw invalidIfMatch((await this.require(principal, id, 'edit')).row.version);
     const updated = await this.documents.update(id, principal.userId, changes, expected);
     if (updated) {
-      await this.cache.bump(updated.ownerId);
-      return toDocumentDto(updated);
+      await this.changed(id, 'document.updated', { version: updated.version });
+      return toDocumentDto(updated, updated.shareRole ?? 'owner');
     }
-    await this.visible(principal, id); // 404 when it is not there (or not the caller's)
+    await this.require(principal, id, 'edit'); // 404 when it is not there (or not theirs), 403 for a viewer
     throw preconditionFailed();
   }
 
@@ -211,7 +422,14 @@ export class DocumentsService {
       const [, key, id] = decodeCursor(query.cursor, [(v) => v === TRASH_ORDER, isIsoDate, isUuid]);
       after = { key: key as string, id: id as string };
     }
-    const rows = await this.documents.list({ ownerId, limit: query.limit, order: TRASH_ORDER, trashed: true, after });
+    const rows = await this.documents.list({
+      ownerId,
+      scope: 'owned',
+      limit: query.limit,
+      order: TRASH_ORDER,
+      trashed: true,
+      after,
+    });
     const retention = this.config.documents.trashRetentionDays;
     return toPage(
       rows,
@@ -221,28 +439,48 @@ export class DocumentsService {
     );
   }
 
-  /** Moves a document to the trash, or with `permanent` deletes it for good (from the trash too). */
+  /**
+   * Moves a document to the trash, or with `permanent` deletes it for good (from the
+   * trash too): its owner or an administrator only (403 for an editor or viewer, 404
+   * for anyone else). Its readers stop seeing it at once and get document.deleted.
+   */
   async delete(principal: Principal, id: string, permanent = false): Promise<void> {
-    const row = permanent
-      ? await this.documents.delete(id, principal.userId)
-      : await this.documents.trash(id, principal.userId);
-    if (!row) throw new NotFoundError(NOT_FOUND);
-    await this.recordAdminChange(principal, row, permanent ? 'admin.delete-document' : 'admin.trash-document');
-    await this.cache.bump(row.ownerId);
+    // A live document: its owner, or 403 for the people it is shared with; a trashed one: its owner only.
+    const trashed = await this.documents.findTrashed(id, principal.userId);
+    if (!trashed) await this.require(principal, id, 'manage');
+    if (!permanent) {
+      const result = await this.documents.trash(id, principal.userId);
+      if (!result) throw new NotFoundError(NOT_FOUND);
+      await this.recordAdminChange(principal, result.row, 'admin.trash-document');
+      await this.bumpAll(result.readers);
+      await this.events.publish({ type: 'document.deleted', userIds: result.readers, data: { documentId: id } });
+      return;
+    }
+    const readers = await this.documents.delete(id, principal.userId);
+    if (!readers) throw new NotFoundError(NOT_FOUND);
+    await this.recordAdminChange(principal, { id, ownerId: readers[0] }, 'admin.delete-document');
+    await this.bumpAll(readers);
+    // A trashed document's readers were told when it went to the trash.
+    if (!trashed) await this.events.publish({ type: 'document.deleted', userIds: readers, data: { documentId: id } });
+    void this.storage.drainDeletions();
   }
 
+  /** Takes a document out of the trash (its owner or an administrator); its readers get document.restored. */
   async restore(principal: Principal, id: string): Promise<DocumentDto> {
     const row = await this.documents.restore(id, principal.userId);
     if (!row) throw new NotFoundError('No such document in the trash.');
     await this.recordAdminChange(principal, row, 'admin.restore-document');
-    await this.cache.bump(row.ownerId);
-    return toDocumentDto(row);
+    await this.changed(id, 'document.restored', { version: row.version });
+    return toDocumentDto(row, 'owner');
   }
 
   /** Deletes everything in the caller's trash for good; returns how many documents went. */
   async emptyTrash(principal: Principal): Promise<number> {
     const deleted = await this.documents.emptyTrash(principal.userId);
-    if (deleted > 0) await this.cache.bump(principal.userId);
+    if (deleted > 0) {
+      await this.cache.bump(principal.userId);
+      void this.storage.drainDeletions();
+    }
     return deleted;
   }
 
@@ -261,18 +499,35 @@ export class DocumentsService {
   /** An administrator changing another user's document leaves an event in that user's audit log. */
   private async recordAdminChange(
     principal: Principal,
-    row: DocumentRow,
+    row: Pick<DocumentRow, 'id' | 'ownerId'>,
     type: 'admin.trash-document' | 'admin.restore-document' | 'admin.delete-document',
   ): Promise<void> {
     if (row.ownerId === principal.userId) return;
     await this.audit.record({ type, userId: row.ownerId, actorId: principal.userId, details: { documentId: row.id } });
   }
 
-  private async visible(principal: Principal, id: string): Promise<DocumentRow> {
+  /**
+   * The document when the caller may do what `need` says: 404 when they may not
+   * even read it (as if it did not exist), 403 when they may read it but not that.
+   * Administrators have owner rights on every document (their reads of another
+   * user's document are audited).
+   */
+  async require(principal: Principal, id: string, need: Need): Promise<Accessible> {
     const row = await this.documents.findVisible(id, principal.userId);
     if (!row) throw new NotFoundError(NOT_FOUND);
-    if (row.ownerId !== principal.userId) {
-      // Only an administrator sees another user's document.
+    let access: Access = row.shareRole ?? 'owner';
+    const asAdmin = row.shareRole === null;
+    if (!ALLOWED[need].includes(access)) {
+      if (!(await this.documents.isAdmin(principal.userId))) {
+        throw new ForbiddenError(
+          need === 'edit'
+            ? 'This document is shared with you as a viewer: you may read it, not change it.'
+            : 'Only the document’s owner may do that.',
+        );
+      }
+      access = 'owner';
+    }
+    if (asAdmin && need === 'read') {
       await this.audit.record({
         type: 'admin.read-document',
         userId: row.ownerId,
@@ -280,7 +535,49 @@ export class DocumentsService {
         details: { documentId: row.id },
       });
     }
-    return row;
+    return { row, access, asAdmin };
+  }
+
+  /**
+   * After a change to a document: every cached answer that shows it (its owner's
+   * and those of the people it is shared with) becomes unreachable, on every
+   * instance, and those people get the event.
+   */
+  async changed(id: string, type: 'document.updated' | 'document.restored', data: Record<string, unknown>) {
+    const readers = await this.documents.readers(id);
+    await this.bumpAll(readers);
+    await this.events.publish({ type, userIds: readers, data: { documentId: id, ...data } });
+  }
+
+  /**
+   * Call before an account is deleted (its documents go with it by cascade); call
+   * what it returns once it is: the people its documents were shared with stop
+   * seeing them at once, and get document.deleted.
+   */
+  async ownerLeaving(ownerId: string): Promise<() => Promise<void>> {
+    const shares = await this.documents.sharesOfOwner(ownerId);
+    return async () => {
+      await this.bumpAll(shares.map((share) => share.userId));
+      for (const documentId of new Set(shares.map((share) => share.documentId))) {
+        const userIds = shares.filter((share) => share.documentId === documentId).map((share) => share.userId);
+        await this.events.publish({ type: 'document.deleted', userIds, data: { documentId } });
+      }
+    };
+  }
+
+  /** Bumps the cache generation of each user. */
+  async bumpAll(userIds: string[]): Promise<void> {
+    await Promise.all([...new Set(userIds)].map((userId) => this.cache.bump(userId)));
+  }
+
+  /** The 413 for a quota that `used` bytes leave no room in. */
+  quotaErrorFor(used: number): AppError {
+    return this.quotaError(used);
+  }
+
+  /** Bytes counted toward the owner's quota, read in a caller's transaction. */
+  usedBytesIn(manager: { query(sql: string, params: unknown[]): Promise<Array<{ used: number }>> }, ownerId: string) {
+    return this.documents.usedBytesIn(manager, ownerId);
   }
 
   private quotaError(used: number): AppError {
@@ -288,6 +585,14 @@ export class DocumentsService {
       `This upload would exceed your storage quota (${used} of ${this.config.userQuotaBytes} bytes used).`,
     );
   }
+}
+
+function invalidIfMatch(version: number): AppError {
+  return new AppError(
+    400,
+    'invalid-if-match',
+    `If-Match must be the version from the ETag, in quotes: If-Match: "${version}" (or * for any version).`,
+  );
 }
 
 function preconditionFailed(): AppError {

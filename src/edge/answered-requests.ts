@@ -1,3 +1,4 @@
+import { requestTraceId } from '../tracing/request-tracing.js';
 import type { EdgeStep } from './edge-step.js';
 
 /** One request answered: by the full pipeline (Fastify's onResponse) or by a fast path before it. */
@@ -8,6 +9,8 @@ export interface AnsweredRequest {
   status: number;
   ms: number;
   requestId: string;
+  /** The request's trace id, when tracing is on. */
+  traceId?: string;
 }
 
 export type AnswerListener = (answer: AnsweredRequest) => void;
@@ -40,6 +43,7 @@ export const reportAnswers: EdgeStep = {
         status: reply.statusCode,
         ms: reply.elapsedTime,
         requestId: String(request.id),
+        traceId: requestTraceId(request),
       });
       done();
     });

@@ -1,4 +1,5 @@
 import type { AppLogger } from '../common/logger.js';
+import { traced } from '../common/trace-context.js';
 import type { ClaimedMail } from './mail-outbox.js';
 
 export interface MailTransport {
@@ -49,13 +50,15 @@ export function smtpTransport(smtpUrl: string, from: string): MailTransport {
     async send(mail) {
       const transporter = await load();
       try {
-        await transporter.sendMail({
-          from,
-          to: mail.recipient,
-          subject: mail.subject,
-          text: mail.text,
-          html: mail.html,
-        });
+        await traced('smtp send', 'client', { 'messaging.system': 'smtp', 'mail.kind': mail.kind }, () =>
+          transporter.sendMail({
+            from,
+            to: mail.recipient,
+            subject: mail.subject,
+            text: mail.text,
+            html: mail.html,
+          }),
+        );
       } catch (error) {
         throw toDeliveryError(error);
       }

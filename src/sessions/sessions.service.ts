@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { EventsService } from '../events/events.service.js';
 import { SessionCache } from './session-cache.js';
 import { SessionsRepository } from './sessions.repository.js';
 
@@ -8,6 +9,7 @@ export class SessionsService {
   constructor(
     private readonly sessions: SessionsRepository,
     private readonly cache: SessionCache,
+    private readonly events: EventsService,
   ) {}
 
   /**
@@ -30,12 +32,17 @@ export class SessionsService {
 
   async revoke(sessionId: string, userId: string): Promise<boolean> {
     const revoked = await this.sessions.revoke(sessionId, userId);
-    if (revoked) await this.cache.revoke([sessionId]);
+    if (revoked) {
+      await this.cache.revoke([sessionId]);
+      await this.revoked(userId, [sessionId]);
+    }
     return revoked;
   }
 
   async revokeAll(userId: string, keep?: string): Promise<void> {
-    await this.cache.revoke(await this.sessions.revokeAllForUser(userId, keep));
+    const ids = await this.sessions.revokeAllForUser(userId, keep);
+    await this.cache.revoke(ids);
+    await this.revoked(userId, ids);
   }
 
   /**
@@ -45,7 +52,19 @@ export class SessionsService {
   async removeUser(userId: string, remove: () => Promise<boolean>): Promise<boolean> {
     const ids = await this.sessions.idsForUser(userId);
     const removed = await remove();
-    if (removed) await this.cache.revoke(ids);
+    if (removed) {
+      await this.cache.revoke(ids);
+      await this.revoked(userId, ids);
+    }
     return removed;
+  }
+
+  /** Each revoked session's open event streams get session.revoked and close, on every instance. */
+  private async revoked(userId: string, sessionIds: string[]): Promise<void> {
+    await Promise.all(
+      sessionIds.map((sessionId) =>
+        this.events.publish({ type: 'session.revoked', userIds: [userId], sessionId, data: { sessionId } }),
+      ),
+    );
   }
 }

@@ -10,6 +10,7 @@ import { TokensService } from '../tokens/tokens.service.js';
 import { decodeCursor, isIsoDate, toPage } from '../common/pagination.js';
 import { isUuid } from '../common/ids.js';
 import { AppError, NotFoundError } from '../common/problem.js';
+import { DocumentsService } from '../documents/documents.service.js';
 import { type AdminUpdateUserDto, toUserDto, type UserDto, type UserListQueryDto } from './dto/user.dto.js';
 import type { User } from './user.entity.js';
 import { NOT_AN_ADMIN, UsersRepository } from './users.repository.js';
@@ -23,6 +24,7 @@ export class UsersService {
     private readonly cache: CacheGenerations,
     private readonly accounts: AccountsService,
     private readonly audit: AuditLog,
+    private readonly documents: DocumentsService,
     private readonly accessTokens: TokensService,
   ) {}
 
@@ -52,11 +54,13 @@ export class UsersService {
   async deleteMe(principal: Principal, password: string): Promise<void> {
     const user = await this.existing(principal.userId);
     await this.checkPassword(user, password);
-    await this.sessions.removeUser(user.id, () =>
+    const documentsGone = await this.documents.ownerLeaving(user.id);
+    const removed = await this.sessions.removeUser(user.id, () =>
       this.accessTokens.removeUser(user.id, () => this.users.delete(user.id)),
     );
     await this.audit.record({ type: 'user.deleted', userId: user.id, actorId: user.id });
     await this.cache.bump(user.id);
+    if (removed) await documentsGone();
   }
 
   async list(query: UserListQueryDto): Promise<{ items: UserDto[]; nextCursor: string | null }> {
@@ -120,6 +124,7 @@ export class UsersService {
       throw new ForbiddenError('Delete your own account with DELETE /users/me.');
     }
     let notAnAdmin = false;
+    const documentsGone = await this.documents.ownerLeaving(id);
     const removed = await this.sessions.removeUser(id, () =>
       this.accessTokens.removeUser(id, async () => {
         const deleted = await this.users.asEnabledAdmin(
@@ -134,6 +139,7 @@ export class UsersService {
     if (!removed) throw new NotFoundError('No such user.');
     await this.audit.record({ type: 'user.deleted', userId: id, actorId: actor.userId });
     await this.cache.bump(id);
+    await documentsGone();
   }
 
   private async existing(id: string): Promise<User> {

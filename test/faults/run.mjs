@@ -22,8 +22,10 @@ import {
   startRedis,
   startService,
 } from './lib.mjs';
+import { storageOutage } from './storage-outage.mjs';
 import { sweep } from './sweep.mjs';
 import { unreadDownloads } from './unread-downloads.mjs';
+import { eventsWithoutRedis } from './events-redis-down.mjs';
 
 const suiteStarted = Date.now();
 const results = [];
@@ -174,7 +176,8 @@ async function verifyUploads({ pg, url, users, records, inDoubt = new Set() }) {
     if (r.gotSha256 !== r.sha256) problems.push(`201 for ${r.id} says sha256 ${r.gotSha256}, sent ${r.sha256}`);
   const owners = users.map((u) => `'${u.id}'`).join(',');
   const rows = pg.query(
-    `select d.id, d.sha256, encode(sha256(c.data), 'hex') from documents d left join document_contents c on c.document_id = d.id where d.owner_id in (${owners})`,
+    `select d.id, d.sha256, encode(sha256(coalesce((select string_agg(c.data, ''::bytea order by c.seq) from storage_chunks c where c.object_key = v.storage_key), ''::bytea)), 'hex')
+       from documents d left join document_versions v on v.document_id = d.id and v.n = d.content_version where d.owner_id in (${owners})`,
   );
   const stored = new Map(rows.map(([id, sha, dataSha]) => [id, { sha, dataSha }]));
   for (const r of created) {
@@ -559,6 +562,24 @@ try {
         svc.kill('SIGTERM');
         await svc.exited;
       }
+      assertNoProblems(problems);
+    },
+  );
+
+  // ------------------------------------------------------------ 8. object storage outage
+  await check(
+    '8. S3 server stopped: uploads and downloads 503 problem+json, nothing half-written, back when it is',
+    async () => {
+      assertNoProblems(await storageOutage({ backing, pg }));
+    },
+  );
+
+  // ------------------------------------------------------------ 9. Redis down under event streams
+  await check(
+    '9. Redis killed under open event streams on two instances: per-instance events, nothing crashes',
+    async () => {
+      const problems = [];
+      await eventsWithoutRedis({ databaseUrl: pg.url, problems });
       assertNoProblems(problems);
     },
   );

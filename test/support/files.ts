@@ -75,3 +75,13 @@ export function pdfDocument(pages: PdfPage[]): Buffer {
   parts.push(Buffer.from(xref, 'latin1'));
   return Buffer.concat(parts);
 }
+
+/** A supertest parser that keeps the body as bytes (`.buffer(true).parse(binaryBody)`). */
+export function binaryBody(
+  res: { on(event: string, listener: (chunk?: Buffer) => void): void },
+  done: (error: null, body: Buffer) => void,
+): void {
+  const chunks: Buffer[] = [];
+  res.on('data', (chunk?: Buffer) => chunks.push(chunk!));
+  res.on('end', () => done(null, Buffer.concat(chunks)));
+}

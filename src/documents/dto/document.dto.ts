@@ -80,6 +80,10 @@ export class UpdateDocumentDto {
   @TagsField() tags?: string[];
 }
 
+export const SCOPES = ['owned', 'shared', 'all'] as const;
+export type Scope = (typeof SCOPES)[number];
+export const ACCESS = ['owner', 'editor', 'viewer'] as const;
+
 export const SORTS = ['-createdAt', 'createdAt', 'title', '-title'] as const;
 export type Sort = (typeof SORTS)[number];
 
@@ -105,6 +109,15 @@ export class DocumentListQueryDto extends PageQueryDto {
   @IsIn(SORTS)
   sort?: Sort;
 
+  @ApiPropertyOptional({
+    enum: SCOPES,
+    default: 'owned',
+    description: 'owned: your documents; shared: those shared with you; all: both. Search covers the same set.',
+  })
+  @IsOptional()
+  @IsIn(SCOPES)
+  scope?: Scope;
+
   @OwnerField('documents') owner?: string;
 }
 
@@ -127,6 +140,14 @@ export class DocumentDto {
       '`pending` (a PDF whose text is being extracted), `indexed`, `failed` (the PDF could not be read).',
   })
   textStatus: TextStatus;
+
+  @ApiProperty({
+    enum: ACCESS,
+    description:
+      'What you may do: owner (everything), editor (read, change title/tags, upload versions), viewer (read). ' +
+      'Administrators have owner rights on every document.',
+  })
+  access: (typeof ACCESS)[number];
 }
 
 export class TrashedDocumentDto extends DocumentDto {

@@ -1,0 +1,49 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Principal } from '../common/principal.js';
+
+/** How long a stream ticket may be used to open a stream. */
+export const TICKET_TTL_SECONDS = 60;
+
+/**
+ * A short-lived credential that opens one kind of thing only: an event stream
+ * (`GET /events?ticket=`), for a browser's EventSource, which cannot send an
+ * Authorization header. It names the user and session, expires in a minute,
+ * and is signed with a key derived from JWT_SECRET for this purpose alone, so
+ * it is never accepted as an access token (nor an access token as a ticket).
+ * The stream it opens still needs the session live, and closes when it is revoked.
+ */
+export class StreamTickets {
+  private readonly key: Buffer;
+
+  constructor(secret: string) {
+    this.key = createHmac('sha256', secret).update('ultrai:event-stream-ticket').digest();
+  }
+
+  issue(principal: Principal, now = Date.now()): string {
+    const payload = Buffer.from(
+      JSON.stringify({ u: principal.userId, s: principal.sessionId, e: Math.floor(now / 1000) + TICKET_TTL_SECONDS }),
+    ).toString('base64url');
+    return `${payload}.${this.sign(payload)}`;
+  }
+
+  /** The principal a ticket names, when it is ours and unexpired. */
+  verify(ticket: string, now = Date.now()): Principal | undefined {
+    if (ticket.length > 512) return undefined;
+    const [payload, signature, extra] = ticket.split('.');
+    if (!payload || !signature || extra !== undefined) return undefined;
+    const expected = Buffer.from(this.sign(payload));
+    const given = Buffer.from(signature);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    try {
+      const { u, s, e } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+      if (typeof u !== 'string' || typeof s !== 'string' || typeof e !== 'number' || e * 1000 <= now) return undefined;
+      return { userId: u, sessionId: s };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private sign(payload: string): string {
+    return createHmac('sha256', this.key).update(payload).digest('base64url');
+  }
+}
