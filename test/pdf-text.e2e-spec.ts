@@ -70,6 +70,38 @@ describe('PDF text', () => {
     expect(list.body.items.find((d: Doc) => d.id === created.body.id).textStatus).toBe('indexed');
   });
 
+  it('a new PDF version is extracted again, from the stored version: search finds the new text only', async () => {
+    const first = await uploadPdf(t, alice, pdfDocument([['the first draft mentions a marmoset']]), 'draft.pdf');
+    expect((await settled(t, alice, first.body.id)).textStatus).toBe('indexed');
+    expect(await search(t, alice, 'marmoset')).toEqual([first.body.id]);
+
+    const second = await t.http
+      .put(`/documents/${first.body.id}/content`)
+      .set(bearer(alice.access))
+      .attach('file', pdfDocument([['the second draft mentions a wallaby']]), {
+        filename: 'draft.pdf',
+        contentType: 'application/pdf',
+      })
+      .expect(200);
+    expect(second.body).toMatchObject({ textStatus: 'pending', version: first.body.version + 1 });
+    expect((await settled(t, alice, first.body.id)).textStatus).toBe('indexed');
+    expect(await search(t, alice, 'wallaby')).toEqual([first.body.id]);
+    expect(await search(t, alice, 'marmoset')).toEqual([]);
+
+    // A text version replaces the PDF's text at once, with no extraction.
+    const text = await t.http
+      .put(`/documents/${first.body.id}/content`)
+      .set(bearer(alice.access))
+      .attach('file', Buffer.from('now a plain note about a tamarin'), {
+        filename: 'draft.txt',
+        contentType: 'text/plain',
+      })
+      .expect(200);
+    expect(text.body.textStatus).toBe('indexed');
+    expect(await search(t, alice, 'tamarin')).toEqual([first.body.id]);
+    expect(await search(t, alice, 'wallaby')).toEqual([]);
+  });
+
   it('a text document is indexed at once, with no job', async () => {
     const text = await t.http
       .post('/documents')

@@ -1,7 +1,9 @@
+import type { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
 import { TrashPurger } from '../src/documents/trash-purger.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { type Account, bearer, makeAdmin, signUp } from './support/auth.js';
+import { SseClient } from './support/sse.js';
 
 const QUOTA = 100 * 1024;
 const RETENTION_DAYS = 7;
@@ -267,5 +269,82 @@ describe('trash', () => {
   it('malformed ids are a 400 on restore and delete', async () => {
     await t.http.post('/documents/not-a-uuid/restore').set(as(alice)).expect(400);
     await t.http.delete('/documents/not-a-uuid?permanent=true').set(as(alice)).expect(400);
+  });
+});
+
+describe('trash of a shared document', () => {
+  let t: TestApp;
+  let port: number;
+  let owner: Account;
+  let editor: Account;
+  let viewer: Account;
+  const open: SseClient[] = [];
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    await t.app.listen(0, '127.0.0.1');
+    port = (t.app.getHttpServer().address() as AddressInfo).port;
+    [owner, editor, viewer] = [await signUp(t), await signUp(t), await signUp(t)];
+  });
+  afterAll(async () => {
+    for (const stream of open.splice(0)) stream.close();
+    await t.close();
+  });
+
+  const as = (account: Account) => bearer(account.access);
+  const sharedIds = async (account: Account, query = '') =>
+    (await t.http.get(`/documents?scope=shared${query}`).set(as(account)).expect(200)).body.items.map(
+      (d: { id: string }) => d.id,
+    );
+
+  it('only its owner trashes and restores it; its readers lose it at once, get the events, and its links die', async () => {
+    const doc = (
+      await t.http.post('/documents').set(as(owner)).send({ title: 'Shared ledger', content: 'quarterly zebra' })
+    ).body;
+    for (const [account, role] of [
+      [editor, 'editor'],
+      [viewer, 'viewer'],
+    ] as const) {
+      await t.http.post(`/documents/${doc.id}/shares`).set(as(owner)).send({ email: account.email, role }).expect(201);
+    }
+    const link = (await t.http.post(`/documents/${doc.id}/links`).set(as(owner)).send({}).expect(201)).body;
+    await t.http.get(`/s/${link.token}`).expect(200);
+    const viewerEvents = await SseClient.open(port, '/events', as(viewer));
+    open.push(viewerEvents);
+
+    // The people it is shared with may not trash, delete or restore it.
+    for (const account of [editor, viewer]) {
+      await t.http.delete(`/documents/${doc.id}`).set(as(account)).expect(403);
+      await t.http.delete(`/documents/${doc.id}?permanent=true`).set(as(account)).expect(403);
+    }
+    // Cached answers for the viewer, which the trash must not leave reachable.
+    await t.http.get(`/documents/${doc.id}`).set(as(viewer)).expect(200);
+    expect((await t.http.get(`/documents/${doc.id}`).set(as(viewer)).expect(200)).headers['x-cache']).toBe('HIT');
+    expect(await sharedIds(viewer)).toEqual([doc.id]);
+    expect(await sharedIds(viewer, '&q=zebra')).toEqual([doc.id]);
+
+    await t.http.delete(`/documents/${doc.id}`).set(as(owner)).expect(204);
+    expect((await viewerEvents.next((e) => e.event === 'document.deleted')).data).toEqual({ documentId: doc.id });
+    for (const account of [editor, viewer]) {
+      await t.http.get(`/documents/${doc.id}`).set(as(account)).expect(404);
+      await t.http.get(`/documents/${doc.id}/content`).set(as(account)).expect(404);
+      await t.http.patch(`/documents/${doc.id}`).set(as(account)).send({ title: 'x' }).expect(404);
+      await t.http.post(`/documents/${doc.id}/restore`).set(as(account)).expect(404);
+      expect(await sharedIds(account)).toEqual([]);
+      expect(await sharedIds(account, '&q=zebra')).toEqual([]);
+    }
+    await t.http.get(`/s/${link.token}`).expect(404);
+    await t.http.get(`/s/${link.token}/content`).expect(404);
+
+    const restored = await t.http.post(`/documents/${doc.id}/restore`).set(as(owner)).expect(200);
+    expect(restored.body).toMatchObject({ id: doc.id, access: 'owner', textStatus: 'indexed' });
+    expect((await viewerEvents.next((e) => e.event === 'document.restored')).data).toMatchObject({
+      documentId: doc.id,
+    });
+    expect((await t.http.get(`/documents/${doc.id}`).set(as(viewer)).expect(200)).body.access).toBe('viewer');
+    expect(await sharedIds(viewer, '&q=zebra')).toEqual([doc.id]);
+    // Trashing deleted the link: a restore does not bring it back.
+    await t.http.get(`/s/${link.token}`).expect(404);
+    expect((await t.http.get(`/documents/${doc.id}/links`).set(as(owner)).expect(200)).body.items).toEqual([]);
   });
 });
