@@ -2,6 +2,7 @@ import { deflateSync } from 'node:zlib';
 import { startTestApp, type TestApp } from './support/app.js';
 import { type Account, bearer, signUp } from './support/auth.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { PdfTextJobs } from '../src/pdf-text/pdf-text-jobs.js';
 import { pdfDocument } from './support/files.js';
 import { realPostgres } from './support/env.js';
 import { type Spawned, startMain } from './support/process.js';
@@ -242,5 +243,37 @@ describe('PDF text limits and restarts', () => {
     } finally {
       for (const p of running) if (p.child.exitCode === null) p.child.kill('SIGKILL');
     }
+  });
+});
+
+describe('PDF text of a replaced version', () => {
+  let t: TestApp;
+  let alice: Account;
+
+  beforeAll(async () => {
+    // No extraction on this instance: the test claims the job as another instance would.
+    t = await startTestApp({ env: { PDF_TEXT_WORKERS: '0', CACHE_TTL_MS } });
+    alice = await signUp(t);
+  });
+  afterAll(() => t.close());
+
+  it('text extracted from a version replaced meanwhile is not stored, and the new version stays queued', async () => {
+    const created = await uploadPdf(t, alice, pdfDocument([['an outdated gecko']]), 'v.pdf');
+    const jobs = t.app.get(PdfTextJobs);
+    const claimed = await jobs.claim(60);
+    expect(claimed).toMatchObject({ documentId: created.body.id, contentVersion: 1 });
+
+    await t.http
+      .put(`/documents/${created.body.id}/content`)
+      .set(bearer(alice.access))
+      .attach('file', pdfDocument([['a current iguana']]), { filename: 'v.pdf', contentType: 'application/pdf' })
+      .expect(200);
+    expect(await jobs.finish(claimed!, 'an outdated gecko')).toBe(false);
+
+    const doc = await t.http.get(`/documents/${created.body.id}`).set(bearer(alice.access)).expect(200);
+    expect(doc.body.textStatus).toBe('pending');
+    expect(await search(t, alice, 'gecko')).toEqual([]);
+    // The new version's job is due at once for the next instance that looks.
+    expect(await jobs.claim(60)).toMatchObject({ documentId: created.body.id, contentVersion: 2 });
   });
 });

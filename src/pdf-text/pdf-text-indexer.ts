@@ -3,6 +3,7 @@ import { CacheGenerations } from '../cache/cache-generations.js';
 import { AppLogger } from '../common/logger.js';
 import { AppConfig } from '../config/config.js';
 import { Database } from '../database/database.js';
+import { DocumentsRepository } from '../documents/documents.repository.js';
 import { DocumentBytes } from './document-bytes.js';
 import { ExtractionStopped, extractPdfText } from './pdf-extractor.js';
 import { type ClaimedJob, PdfTextJobs } from './pdf-text-jobs.js';
@@ -27,6 +28,7 @@ export class PdfTextIndexer implements OnApplicationBootstrap, BeforeApplication
   constructor(
     private readonly jobs: PdfTextJobs,
     private readonly bytes: DocumentBytes,
+    private readonly documents: DocumentsRepository,
     private readonly database: Database,
     private readonly cache: CacheGenerations,
     private readonly config: AppConfig,
@@ -79,8 +81,7 @@ export class PdfTextIndexer implements OnApplicationBootstrap, BeforeApplication
   private async process(job: ClaimedJob): Promise<void> {
     const { documentId } = job;
     try {
-      if (job.attempts > MAX_ATTEMPTS)
-        return await this.finish(documentId, null, `no answer in ${MAX_ATTEMPTS} attempts`);
+      if (job.attempts > MAX_ATTEMPTS) return await this.finish(job, null, `no answer in ${MAX_ATTEMPTS} attempts`);
       const data = await this.bytes.read(documentId);
       if (!data) return; // deleted meanwhile: its job went with it
       const { pdfTextTimeoutMs, pdfTextMemoryMb, pdfTextMaxPages, pdfTextMaxChars } = this.config.documents;
@@ -94,7 +95,7 @@ export class PdfTextIndexer implements OnApplicationBootstrap, BeforeApplication
         },
         this.stopping.signal,
       );
-      await this.finish(documentId, reply.ok ? reply.text : null, reply.ok ? undefined : reply.reason);
+      await this.finish(job, reply.ok ? reply.text : null, reply.ok ? undefined : reply.reason);
     } catch (error) {
       if (error instanceof ExtractionStopped) {
         await this.jobs.release(documentId).catch(() => undefined);
@@ -105,9 +106,12 @@ export class PdfTextIndexer implements OnApplicationBootstrap, BeforeApplication
     }
   }
 
-  private async finish(documentId: string, text: string | null, failure?: string): Promise<void> {
-    const ownerId = await this.jobs.finish(documentId, text);
+  private async finish(job: ClaimedJob, text: string | null, failure?: string): Promise<void> {
+    const { documentId } = job;
+    if (!(await this.jobs.finish(job, text))) return; // deleted, or a new version to extract instead
     if (failure) this.logger.warn(`PDF text of document ${documentId} failed: ${failure}`, 'PdfText');
-    if (ownerId) await this.cache.bump(ownerId);
+    // Its owner's cached answers show textStatus, and so do those of the people it is shared with.
+    const readers = await this.documents.readers(documentId);
+    await Promise.all(readers.map((userId) => this.cache.bump(userId)));
   }
 }

@@ -6,6 +6,8 @@ export interface ClaimedJob {
   documentId: string;
   /** Claims so far, this one included. */
   attempts: number;
+  /** The document's content version when claimed: text of an older one is not stored. */
+  contentVersion: number;
 }
 
 /** The pdf_text_jobs table: one row per PDF whose text is still to be extracted. */
@@ -25,7 +27,8 @@ export class PdfTextJobs {
         WHERE document_id IN (
           SELECT document_id FROM pdf_text_jobs WHERE next_attempt_at <= now()
            ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-        RETURNING document_id AS "documentId", attempts`,
+        RETURNING document_id AS "documentId", attempts,
+          (SELECT content_version FROM documents WHERE id = document_id) AS "contentVersion"`,
       [leaseSeconds],
     );
     return returningRows<ClaimedJob>(rows)[0];
@@ -33,17 +36,21 @@ export class PdfTextJobs {
 
   /**
    * Stores the text (indexed for search by the `search` column) or the failure,
-   * and drops the job, in one statement. Returns the document's owner, or
-   * undefined when the document is gone.
+   * and drops the job, in one statement, when the document still has the content
+   * version the job was claimed for. Returns whether it stored anything: not when
+   * the document is gone, nor when a new version came meanwhile (which queued
+   * the job again, so it stays).
    */
-  async finish(documentId: string, text: string | null): Promise<string | undefined> {
+  async finish(job: ClaimedJob, text: string | null): Promise<boolean> {
     const rows = await this.dataSource.query(
-      `WITH job AS (DELETE FROM pdf_text_jobs WHERE document_id = $1)
-       UPDATE documents SET text_content = $2, text_status = CASE WHEN $2::text IS NULL THEN 'failed' ELSE 'indexed' END
-        WHERE id = $1 RETURNING owner_id AS "ownerId"`,
-      [documentId, text],
+      `WITH doc AS (
+         UPDATE documents SET text_content = $2, text_status = CASE WHEN $2::text IS NULL THEN 'failed' ELSE 'indexed' END
+          WHERE id = $1 AND content_version = $3 RETURNING id
+       ), job AS (DELETE FROM pdf_text_jobs WHERE document_id IN (SELECT id FROM doc))
+       SELECT id FROM doc`,
+      [job.documentId, text, job.contentVersion],
     );
-    return returningRows<{ ownerId: string }>(rows)[0]?.ownerId;
+    return rows.length > 0;
   }
 
   /** Gives a claimed job back at once (this instance is stopping), without counting the attempt. */
