@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { DataSource } from 'typeorm';
+import { chunkCount as chunksOf, storageKeys as storedKeys } from './support/stored-bytes.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { type Account, bearer, makeAdmin, signUp } from './support/auth.js';
 import { ELF, INVALID_UTF8, PNG, pdfBytes, sha256 } from './support/files.js';
@@ -22,13 +23,8 @@ describe('documents', () => {
   afterAll(() => t.close());
 
   const db = () => t.app.get(DataSource);
-  /** Where a document's versions keep their bytes (the postgres driver: chunk rows). */
-  const storageKeys = async (id: string): Promise<string[]> =>
-    (await db().query('SELECT storage_key AS key FROM document_versions WHERE document_id = $1', [id])).map(
-      (row: { key: string }) => row.key,
-    );
-  const chunkCount = async (keys: string[]): Promise<number> =>
-    (await db().query('SELECT count(*)::int AS n FROM storage_chunks WHERE object_key = ANY($1::uuid[])', [keys]))[0].n;
+  const storageKeys = (id: string) => storedKeys(db(), id);
+  const chunkCount = (keys: string[]) => chunksOf(db(), keys);
   const countDocs = async (ownerId: string) =>
     Number((await db().query('SELECT count(*) AS n FROM documents WHERE owner_id = $1', [ownerId]))[0].n);
 

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
 import { TrashPurger } from '../src/documents/trash-purger.js';
+import { chunkCount as chunksOf, storageKeys as storedKeys } from './support/stored-bytes.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { type Account, bearer, makeAdmin, signUp } from './support/auth.js';
 import { SseClient } from './support/sse.js';
@@ -30,13 +31,6 @@ describe('trash', () => {
   afterAll(() => t.close());
 
   const db = () => t.app.get(DataSource);
-  /** Where a document's versions keep their bytes (the postgres driver: chunk rows). */
-  const storageKeys = async (id: string): Promise<string[]> =>
-    (await db().query('SELECT storage_key AS key FROM document_versions WHERE document_id = $1', [id])).map(
-      (row: { key: string }) => row.key,
-    );
-  const chunkCount = async (keys: string[]): Promise<number> =>
-    (await db().query('SELECT count(*)::int AS n FROM storage_chunks WHERE object_key = ANY($1::uuid[])', [keys]))[0].n;
   const as = (account: Account) => bearer(account.access);
 
   async function create(account: Account, title: string, content = `${title} body`): Promise<Doc> {
@@ -106,8 +100,8 @@ describe('trash', () => {
     expect(bad.body.errors).toEqual([expect.objectContaining({ field: 'permanent' })]);
     expect(await listIds(alice)).toContain(live.id);
 
-    const keys = [...(await storageKeys(trashed.id)), ...(await storageKeys(live.id))];
-    expect(await chunkCount(keys)).toBeGreaterThan(0);
+    const keys = [...(await storedKeys(db(), trashed.id)), ...(await storedKeys(db(), live.id))];
+    expect(await chunksOf(db(), keys)).toBeGreaterThan(0);
     await t.http.delete(`/documents/${trashed.id}?permanent=true`).set(as(alice)).expect(204);
     await t.http.delete(`/documents/${live.id}?permanent=true`).set(as(alice)).expect(204);
     expect(await listIds(alice)).not.toContain(live.id);
@@ -117,7 +111,7 @@ describe('trash', () => {
     for (const doc of [trashed, live]) {
       await t.http.post(`/documents/${doc.id}/restore`).set(as(alice)).expect(404);
     }
-    expect(await chunkCount(keys)).toBe(0);
+    expect(await chunksOf(db(), keys)).toBe(0);
   });
 
   it("DELETE /documents/trash empties the caller's trash only", async () => {
@@ -188,14 +182,14 @@ describe('trash', () => {
       RETENTION_DAYS,
     ]);
 
-    const keys = await storageKeys(old.id);
-    expect(await chunkCount(keys)).toBeGreaterThan(0);
+    const keys = await storedKeys(db(), old.id);
+    expect(await chunksOf(db(), keys)).toBeGreaterThan(0);
     expect(await t.app.get(TrashPurger).purge()).toBe(1);
 
     expect(await trashIds(user)).toEqual([recent.id]);
     expect(await listIds(user)).toEqual([live.id]);
     await t.http.post(`/documents/${old.id}/restore`).set(as(user)).expect(404);
-    expect(await chunkCount(keys)).toBe(0);
+    expect(await chunksOf(db(), keys)).toBe(0);
   });
 
   it("an administrator can trash, restore and delete another user's document, and it is audited", async () => {
@@ -236,11 +230,11 @@ describe('trash', () => {
     const user = await signUp(t);
     const doc = await create(user, 'Going away');
     await t.http.delete(`/documents/${doc.id}`).set(as(user)).expect(204);
-    const keys = await storageKeys(doc.id);
-    expect(await chunkCount(keys)).toBeGreaterThan(0);
+    const keys = await storedKeys(db(), doc.id);
+    expect(await chunksOf(db(), keys)).toBeGreaterThan(0);
     await t.http.delete('/users/me').set(as(user)).send({ password: user.password }).expect(204);
     expect(await db().query('SELECT 1 FROM documents WHERE id = $1', [doc.id])).toHaveLength(0);
-    expect(await chunkCount(keys)).toBe(0);
+    expect(await chunksOf(db(), keys)).toBe(0);
   });
 
   it('a personal access token needs documents:read for the trash and documents:write to restore or empty it', async () => {
