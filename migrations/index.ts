@@ -7,6 +7,7 @@ import { CreateAccountLifecycle1764420000000 } from './1764420000000-CreateAccou
 import { CreateOidcIdentities1764430000000 } from './1764430000000-CreateOidcIdentities.js';
 import { CreateMfaAndAccessTokens1764440000000 } from './1764440000000-CreateMfaAndAccessTokens.js';
 import { DocumentStorage1764450000000 } from './1764450000000-DocumentStorage.js';
+import { TrashAndPdfText1764460000000 } from './1764460000000-TrashAndPdfText.js';
 import { CreateSharing1764470000000 } from './1764470000000-CreateSharing.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
@@ -20,5 +21,6 @@ export const MIGRATIONS = [
   CreateOidcIdentities1764430000000,
   CreateMfaAndAccessTokens1764440000000,
   DocumentStorage1764450000000,
+  TrashAndPdfText1764460000000,
   CreateSharing1764470000000,
 ];

@@ -20,7 +20,7 @@ const dist = new URL('../dist/', import.meta.url).pathname;
  * find a new one) silently: the build fails when the number of files rewritten in a
  * bundle is not EXPECTED_REWRITES (check the files it lists, then update the count).
  */
-const EXPECTED_REWRITES = { main: 3, cli: 0, tracing: 0 };
+const EXPECTED_REWRITES = { main: 3, cli: 0, tracing: 0, 'pdf-text.worker': 0 };
 const LOCAL_REQUIRE = /^const require = createRequire\(import\.meta\.url\);$/m;
 
 function bundleCreateRequire(rewritten) {
@@ -70,12 +70,20 @@ const ascii = (text) => text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCode
 // ValidationPipe loads class-transformer that way.
 // dist/tracing.js is OpenTelemetry's SDK and exporter, which dist/main.js imports only
 // when OTEL_EXPORTER_OTLP_ENDPOINT is set (src/tracing/load.ts): without it, none of it is
-// read, compiled or kept in memory.
-for (const name of ['main', 'cli', 'tracing']) {
+// read, compiled or kept in memory. The PDF text worker is a bundle of its own (pdf.js
+// included), beside dist/main.js where src/pdf-text/pdf-extractor.ts looks for it; the
+// server loads none of it until a PDF's text is extracted.
+const ENTRIES = {
+  main: 'src/main.js',
+  cli: 'src/cli.js',
+  tracing: 'src/tracing.js',
+  'pdf-text.worker': 'src/pdf-text/pdf-text.worker.js',
+};
+for (const [name, entry] of Object.entries(ENTRIES)) {
   const rewritten = [];
   const { outputFiles } = await build({
     plugins: [bundleCreateRequire(rewritten), builtinsByRequire],
-    entryPoints: [`${dist}src/${name}.js`],
+    entryPoints: [`${dist}${entry}`],
     outfile: `${dist}${name}.js`,
     write: false,
     bundle: true,

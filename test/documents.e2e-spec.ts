@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { DataSource } from 'typeorm';
+import { chunkCount as chunksOf, storageKeys as storedKeys } from './support/stored-bytes.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { type Account, bearer, makeAdmin, signUp } from './support/auth.js';
 import { ELF, INVALID_UTF8, PNG, pdfBytes, sha256 } from './support/files.js';
@@ -22,13 +23,8 @@ describe('documents', () => {
   afterAll(() => t.close());
 
   const db = () => t.app.get(DataSource);
-  /** Where a document's versions keep their bytes (the postgres driver: chunk rows). */
-  const storageKeys = async (id: string): Promise<string[]> =>
-    (await db().query('SELECT storage_key AS key FROM document_versions WHERE document_id = $1', [id])).map(
-      (row: { key: string }) => row.key,
-    );
-  const chunkCount = async (keys: string[]): Promise<number> =>
-    (await db().query('SELECT count(*)::int AS n FROM storage_chunks WHERE object_key = ANY($1::uuid[])', [keys]))[0].n;
+  const storageKeys = (id: string) => storedKeys(db(), id);
+  const chunkCount = (keys: string[]) => chunksOf(db(), keys);
   const countDocs = async (ownerId: string) =>
     Number((await db().query('SELECT count(*) AS n FROM documents WHERE owner_id = $1', [ownerId]))[0].n);
 
@@ -205,7 +201,7 @@ describe('documents', () => {
         expect(await countDocs(user.id)).toBe(3);
       });
 
-    it('counts only live documents toward the quota', async () => {
+    it('counts trashed documents toward the quota until they are deleted for good', async () => {
       const user = await signUp(t);
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) {
@@ -213,6 +209,8 @@ describe('documents', () => {
       }
       await upload(user, Buffer.alloc(60 * 1024, 'z'), 'z3.txt', 'text/plain').expect(413);
       await t.http.delete(`/documents/${ids[0]}`).set(bearer(user.access)).expect(204);
+      await upload(user, Buffer.alloc(60 * 1024, 'z'), 'z3.txt', 'text/plain').expect(413);
+      await t.http.delete(`/documents/${ids[0]}?permanent=true`).set(bearer(user.access)).expect(204);
       await upload(user, Buffer.alloc(60 * 1024, 'z'), 'z3.txt', 'text/plain').expect(201);
     });
   });
@@ -394,6 +392,7 @@ describe('documents', () => {
             'sha256',
             'size',
             'tags',
+            'textStatus',
             'title',
             'updatedAt',
             'version',
@@ -484,12 +483,15 @@ describe('documents', () => {
         .expect(400);
     });
 
-    it('DELETE removes it: 204, then 404', async () => {
+    it('DELETE moves it to the trash (204, then 404); ?permanent=true removes its bytes too', async () => {
       const created = await upload(alice, Buffer.from('bye'), 'bye.txt', 'text/plain').expect(201);
       const keys = await storageKeys(created.body.id);
       expect(await chunkCount(keys)).toBeGreaterThan(0);
       await t.http.delete(`/documents/${created.body.id}`).set(bearer(alice.access)).expect(204);
       await t.http.get(`/documents/${created.body.id}`).set(bearer(alice.access)).expect(404);
+      // In the trash: the bytes stay until it is deleted for good.
+      expect(await chunkCount(keys)).toBeGreaterThan(0);
+      await t.http.delete(`/documents/${created.body.id}?permanent=true`).set(bearer(alice.access)).expect(204);
       expect(await chunkCount(keys)).toBe(0);
     });
   });
@@ -532,7 +534,8 @@ describe('documents', () => {
       const gone = await t.http.get(`/documents/${doc.id}`).set(bearer(owner.access)).expect(404);
       expect(gone.body).toMatchObject({ status: 404, type: 'urn:ultrai:problem:not-found' });
       expect((await t.http.get('/documents').set(bearer(owner.access)).expect(200)).body.items).toEqual([]);
-      expect(await countDocs(owner.id)).toBe(0);
+      const trash = await t.http.get('/documents/trash').set(bearer(owner.access)).expect(200);
+      expect(trash.body.items.map((d: { id: string }) => d.id)).toEqual([doc.id]);
     });
 
     it('a malformed id is a 400, an unknown one a 404, and no token a 401', async () => {

@@ -539,11 +539,14 @@ describe.each(['postgres', 's3'] as const)('storage with the %s driver', (driver
       expect(await s3!.exists(keptKey)).toBe(true);
     });
 
-    it('deleting a document deletes its objects', async () => {
+    it('deleting a document for good deletes its objects (the trash keeps them)', async () => {
       const id = (await upload(alice, Buffer.from('short-lived'), 's.txt', 'text/plain').expect(201)).body.id;
       const [key] = await versionKeys(id);
       expect(await s3!.exists(key)).toBe(true);
       await t.http.delete(`/documents/${id}`).set(bearer(alice.access)).expect(204);
+      await t.app.get(StorageSweeper).sweep();
+      expect(await s3!.exists(key)).toBe(true);
+      await t.http.delete(`/documents/${id}?permanent=true`).set(bearer(alice.access)).expect(204);
       await t.app.get(StorageSweeper).sweep();
       expect(await s3!.exists(key)).toBe(false);
     });

@@ -117,6 +117,13 @@ describe('loadConfig', () => {
       DOWNLOAD_URL_TTL_SECONDS: '60',
       DIRECT_UPLOAD_TTL_SECONDS: '120',
       MAX_VERSIONS_PER_DOCUMENT: '5',
+      TRASH_RETENTION_DAYS: '14',
+      PDF_TEXT_WORKERS: '2',
+      PDF_TEXT_POLL_INTERVAL_MS: '700',
+      PDF_TEXT_TIMEOUT_MS: '9000',
+      PDF_TEXT_MEMORY_MB: '64',
+      PDF_TEXT_MAX_PAGES: '300',
+      PDF_TEXT_MAX_CHARS: '50000',
     };
     const readme = readFileSync(join(process.cwd(), 'README.md'), 'utf8').split(/^## Configuration$/m)[1];
     const documented = [...readme.split(/^## /m)[0].matchAll(/^\|\s*`([A-Z][A-Z0-9_]+)`/gm)].map((m) => m[1]);
@@ -208,6 +215,15 @@ describe('loadConfig', () => {
         scopes: 'openid email',
         name: 'Example SSO',
         allowedRedirects: ['https://app.example.com/signed-in', 'http://localhost:5173/cb'],
+      },
+      documents: {
+        trashRetentionDays: 14,
+        pdfTextWorkers: 2,
+        pdfTextPollIntervalMs: 700,
+        pdfTextTimeoutMs: 9000,
+        pdfTextMemoryMb: 64,
+        pdfTextMaxPages: 300,
+        pdfTextMaxChars: 50000,
       },
     });
     expect(config.embeddedDatabase).toBe(false);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { ACCOUNT_VARIABLES, type AccountsConfig, finishAccountsConfig } from '../accounts/account-config.js';
+import { DOCUMENT_VARIABLES, type DocumentsConfig } from '../documents/documents-config.js';
 import { finishStorageConfig, STORAGE_VARIABLES, type StorageConfig } from '../storage/storage-config.js';
 import { finishOidcConfig, OIDC_VARIABLES, type OidcConfig } from '../oidc/oidc-config.js';
 import { developmentSecret } from './development-secret.js';
@@ -134,6 +135,8 @@ export class AppConfig {
   readonly storage: StorageConfig;
   /** OpenID Connect sign-in: see src/oidc/oidc-config.ts. */
   readonly oidc: OidcConfig;
+  /** Trash and PDF text: see src/documents/documents-config.ts. */
+  readonly documents: DocumentsConfig;
 
   get production(): boolean {
     return this.nodeEnv === 'production';
@@ -214,9 +217,10 @@ type CoreSettings = Omit<
   | 'accounts'
   | 'storage'
   | 'oidc'
+  | 'documents'
 > & { jwtSecret: string | undefined };
 
-/** The service's own variables, in README's order (the accounts module has its own: ACCOUNT_VARIABLES). */
+/** The service's own variables, in README's order (the accounts and documents modules have their own tables). */
 export const CORE_VARIABLES: VariableTable<CoreSettings> = {
   port: variable('PORT', integer(3000, 1, 65535), {
     default: '`3000`',
@@ -432,6 +436,7 @@ export const CONFIG_VARIABLES: ReadonlyArray<Variable<unknown>> = [
   ...Object.values<Variable<unknown>>(ACCOUNT_VARIABLES),
   ...Object.values<Variable<unknown>>(STORAGE_VARIABLES),
   ...Object.values<Variable<unknown>>(OIDC_VARIABLES),
+  ...Object.values<Variable<unknown>>(DOCUMENT_VARIABLES),
 ];
 
 export interface LoadConfigOptions {
@@ -454,6 +459,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const accounts = readTable(ACCOUNT_VARIABLES, env, problems);
   const storage = readTable(STORAGE_VARIABLES, env, problems);
   const oidc = readTable(OIDC_VARIABLES, env, problems);
+  const documents = readTable(DOCUMENT_VARIABLES, env, problems);
   const production = core.nodeEnv === 'production';
 
   if (production && readVariable(env, 'DATABASE_URL') === undefined) {
@@ -485,6 +491,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     accounts: finishAccountsConfig(accounts, { production, port: core.port }, problems),
     storage: finishStorageConfig(storage, core.uploadMaxBytes, problems),
     oidc: finishOidcConfig(oidc, { production }, problems),
+    documents,
   } satisfies Omit<AppConfig, 'production' | 'embeddedDatabase' | 'tracing'>);
 
   if (problems.length > 0) throw new ConfigError(problems);

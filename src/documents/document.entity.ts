@@ -14,6 +14,9 @@ export class Document {
   @Column({ type: 'integer', default: 1 }) version: number;
   @Column({ name: 'content_version', type: 'integer', default: 1 }) contentVersion: number;
   @Column({ name: 'text_content', type: 'text', nullable: true, select: false }) textContent: string | null;
+  @Column({ name: 'text_status', type: 'varchar', length: 8, default: 'none' }) textStatus: string;
+  /** Set while the document is in the trash. */
+  @Column({ name: 'deleted_at', type: 'timestamptz', precision: 3, nullable: true }) deletedAt: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz', precision: 3 }) createdAt: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz', precision: 3 }) updatedAt: Date;
 }

@@ -51,10 +51,13 @@ import type { NewContent } from './documents.repository.js';
 import { DocumentVersionListDto } from './dto/storage.dto.js';
 import {
   CreateTextDocumentDto,
+  DeleteDocumentQueryDto,
   DocumentDto,
   DocumentListQueryDto,
   DocumentPageDto,
   MULTIPART_UPLOAD_SCHEMA,
+  TrashListQueryDto,
+  TrashPageDto,
   UpdateDocumentDto,
   UploadFieldsDto,
 } from './dto/document.dto.js';
@@ -113,6 +116,28 @@ export class DocumentsController {
   @ApiProblems(400, 401, 403)
   list(@CurrentUser() principal: Principal, @Query() query: DocumentListQueryDto): Promise<DocumentPageDto> {
     return this.documents.list(principal, query);
+  }
+
+  @Get('trash')
+  @RequireScope('documents:read')
+  @ApiOperation({
+    summary: 'Your trash: deleted documents, most recent first, until restored or purged (TRASH_RETENTION_DAYS)',
+    description: 'Documents in the trash still count towards the quota.',
+  })
+  @ApiOkResponse({ type: TrashPageDto })
+  @ApiProblems(400, 401, 403)
+  trash(@CurrentUser() principal: Principal, @Query() query: TrashListQueryDto): Promise<TrashPageDto> {
+    return this.documents.trash(principal, query);
+  }
+
+  @Delete('trash')
+  @RequireScope('documents:write')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: 'Empty your trash: its documents are deleted for good' })
+  @ApiNoContentResponse()
+  @ApiProblems(401)
+  async emptyTrash(@CurrentUser() principal: Principal): Promise<void> {
+    await this.documents.emptyTrash(principal);
   }
 
   @Get(':id')
@@ -302,11 +327,29 @@ export class DocumentsController {
   @Delete(':id')
   @RequireScope('documents:write')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiOperation({ summary: 'Delete a document (its owner only; its shares and links go with it)' })
+  @ApiOperation({
+    summary: 'Move a document to the trash (?permanent=true: delete it for good, from the trash too); its owner only',
+    description:
+      'A trashed document disappears from lists, search and reads (404), and its share links stop working, until restored.',
+  })
   @ApiNoContentResponse()
   @ApiProblems(400, 401, 403, 404)
-  delete(@CurrentUser() principal: Principal, @Param('id', new UuidPipe()) id: string): Promise<void> {
-    return this.documents.delete(principal, id);
+  delete(
+    @CurrentUser() principal: Principal,
+    @Param('id', new UuidPipe()) id: string,
+    @Query() query: DeleteDocumentQueryDto,
+  ): Promise<void> {
+    return this.documents.delete(principal, id, query.permanent === 'true');
+  }
+
+  @Post(':id/restore')
+  @RequireScope('documents:write')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Take a document out of the trash (its owner only)' })
+  @ApiOkResponse({ type: DocumentDto })
+  @ApiProblems(400, 401, 403, 404)
+  restore(@CurrentUser() principal: Principal, @Param('id', new UuidPipe()) id: string): Promise<DocumentDto> {
+    return this.documents.restore(principal, id);
   }
 
   private readForm(request: FastifyRequest) {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { returningRows } from '../database/returning.js';
 import type { StoredObject } from '../storage/document-storage.js';
-import type { Scope, Sort } from './dto/document.dto.js';
+import type { Scope, Sort, TextStatus } from './dto/document.dto.js';
 
 /** A document row as the API shows it (no text, no bytes). */
 export interface DocumentRow {
@@ -15,10 +15,13 @@ export interface DocumentRow {
   sha256: string;
   tags: string[];
   version: number;
+  textStatus: TextStatus;
   /** The number of the current content version. */
   contentVersion: number;
   createdAt: Date;
   updatedAt: Date;
+  /** Set while the document is in the trash. */
+  deletedAt: Date | null;
 }
 
 /** One kept content version of a document, and where its bytes are. */
@@ -49,7 +52,7 @@ export interface NewDocument {
   content: NewContent;
 }
 
-export type ListOrder = Sort | 'rank';
+export type ListOrder = Sort | 'rank' | '-deletedAt';
 
 /** What a caller may do with a document: as its owner, or as a person it is shared with. */
 export type Access = 'owner' | 'editor' | 'viewer';
@@ -69,6 +72,8 @@ export interface ListQuery {
   order: ListOrder;
   q?: string;
   tag?: string;
+  /** The trash instead of the live documents. */
+  trashed?: boolean;
   /** Keyset position: the order's key and the id of the last item seen. */
   after?: { key: string | number; id: string };
 }
@@ -94,7 +99,12 @@ const USED_BYTES = `SELECT (
   )::float8 AS used`;
 
 const COLUMNS = `id, owner_id AS "ownerId", title, filename, mime_type AS "mimeType", size::float8 AS size, sha256, tags,
-  version, content_version AS "contentVersion", created_at AS "createdAt", updated_at AS "updatedAt"`;
+  version, content_version AS "contentVersion", text_status AS "textStatus", created_at AS "createdAt",
+  updated_at AS "updatedAt", deleted_at AS "deletedAt"`;
+
+/** Live documents; the trash is the others. Trashed rows stay, so the quota keeps counting them. */
+const LIVE = 'deleted_at IS NULL';
+const TRASHED = 'deleted_at IS NOT NULL';
 
 const VERSION_COLUMNS = `n, storage_driver AS driver, storage_key AS key, filename, mime_type AS "mimeType",
   size::float8 AS size, sha256, created_at AS "createdAt"`;
@@ -140,6 +150,7 @@ const ORDERS: Record<ListOrder, { by: string; key: string; op: '<' | '>' }> = {
   title: { by: `${TITLE} ASC, id ASC`, key: TITLE, op: '>' },
   '-title': { by: `${TITLE} DESC, id DESC`, key: TITLE, op: '<' },
   rank: { by: 'rank DESC, id DESC', key: 'rank', op: '<' },
+  '-deletedAt': { by: 'deleted_at DESC, id DESC', key: 'deleted_at', op: '<' },
 };
 
 @Injectable()
@@ -165,12 +176,13 @@ export class DocumentsRepository {
       await checkQuota(manager, doc.ownerId, doc.content.size, quotaBytes);
       const c = doc.content;
       const [row] = await manager.query(
-        `INSERT INTO documents (owner_id, title, filename, mime_type, size, sha256, tags, text_content)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        `INSERT INTO documents (owner_id, title, filename, mime_type, size, sha256, tags, text_content, text_status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          RETURNING ${COLUMNS}`,
-        [doc.ownerId, doc.title, c.filename, c.mimeType, c.size, c.sha256, doc.tags, c.indexText],
+        [doc.ownerId, doc.title, c.filename, c.mimeType, c.size, c.sha256, doc.tags, c.indexText, textStatusOf(c)],
       );
       await insertVersion(manager, row.id, 1, c);
+      if (row.textStatus === 'pending') await queuePdfText(manager, row.id);
       return row as DocumentRow;
     });
   }
@@ -189,10 +201,10 @@ export class DocumentsRepository {
     options: { expectedVersion?: number; quotaBytes: number; maxVersions: number },
   ): Promise<DocumentRow | null | 'stale'> {
     return this.dataSource.transaction(async (manager) => {
-      const [found] = await manager.query(`SELECT owner_id AS "ownerId" FROM documents WHERE id = $1 AND ${EDITABLE}`, [
-        id,
-        viewerId,
-      ]);
+      const [found] = await manager.query(
+        `SELECT owner_id AS "ownerId" FROM documents WHERE id = $1 AND ${EDITABLE} AND ${LIVE}`,
+        [id, viewerId],
+      );
       if (!found) return null;
       // The owner first, then the document: the order every upload takes its locks in.
       await lockOwner(manager, found.ownerId);
@@ -219,11 +231,24 @@ export class DocumentsRepository {
       await insertVersion(manager, id, n, content);
       const rows = await manager.query(
         `UPDATE documents SET content_version = $2, filename = $3, mime_type = $4, size = $5, sha256 = $6,
-                text_content = $7, version = version + 1, updated_at = now()
+                text_content = $7, text_status = $8, version = version + 1, updated_at = now()
           WHERE id = $1 RETURNING ${COLUMNS}`,
-        [id, n, content.filename, content.mimeType, content.size, content.sha256, content.indexText],
+        [
+          id,
+          n,
+          content.filename,
+          content.mimeType,
+          content.size,
+          content.sha256,
+          content.indexText,
+          textStatusOf(content),
+        ],
       );
-      return returningRows<DocumentRow>(rows)[0];
+      const row = returningRows<DocumentRow>(rows)[0];
+      // A new PDF version is extracted again; any other content needs no job.
+      if (row.textStatus === 'pending') await queuePdfText(manager, id);
+      else await manager.query('DELETE FROM pdf_text_jobs WHERE document_id = $1', [id]);
+      return row;
     });
   }
 
@@ -265,15 +290,15 @@ export class DocumentsRepository {
   /** The document when the viewer may read it, with the viewer's relation to it. */
   async findVisible(id: string, viewerId: string): Promise<AccessibleRow | null> {
     const rows = await this.dataSource.query(
-      `SELECT ${COLUMNS}, ${relationOf('$2')} AS "shareRole" FROM documents WHERE id = $1 AND ${READABLE}`,
+      `SELECT ${COLUMNS}, ${relationOf('$2')} AS "shareRole" FROM documents WHERE id = $1 AND ${READABLE} AND ${LIVE}`,
       [id, viewerId],
     );
     return rows[0] ?? null;
   }
 
-  /** The document, whoever asks (for a share link, checked by its caller). */
+  /** The live document, whoever asks (for a share link, checked by its caller): none while in the trash. */
   async find(id: string): Promise<DocumentRow | null> {
-    const rows = await this.dataSource.query(`SELECT ${COLUMNS} FROM documents WHERE id = $1`, [id]);
+    const rows = await this.dataSource.query(`SELECT ${COLUMNS} FROM documents WHERE id = $1 AND ${LIVE}`, [id]);
     return rows[0] ?? null;
   }
 
@@ -308,7 +333,7 @@ export class DocumentsRepository {
   ): Promise<AccessibleRow | null> {
     const rows = await this.dataSource.query(
       `UPDATE documents SET title = coalesce($3, title), tags = coalesce($4, tags), version = version + 1, updated_at = now()
-        WHERE id = $1 AND ${EDITABLE} AND ($5::integer IS NULL OR version = $5::integer)
+        WHERE id = $1 AND ${EDITABLE} AND ${LIVE} AND ($5::integer IS NULL OR version = $5::integer)
         RETURNING ${COLUMNS}, ${relationOf('$2')} AS "shareRole"`,
       [id, viewerId, changes.title ?? null, changes.tags ?? null, expectedVersion ?? null],
     );
@@ -334,6 +359,76 @@ export class DocumentsRepository {
     return row ? [row.ownerId, ...row.sharedWith] : null;
   }
 
+  /**
+   * Moves a live document the viewer owns or administers to the trash, and deletes
+   * its share links (a trashed document's links are gone for good, not back with a
+   * restore). Returns it with who could read it (owner first, then the people it is
+   * shared with), or null when nothing moved.
+   */
+  async trash(id: string, viewerId: string): Promise<{ row: DocumentRow; readers: string[] } | null> {
+    const result = await this.dataSource.query(
+      `WITH trashed AS (UPDATE documents SET deleted_at = now() WHERE id = $1 AND ${MANAGEABLE} AND ${LIVE}
+                        RETURNING ${COLUMNS}),
+            links AS (DELETE FROM document_links WHERE document_id IN (SELECT id FROM trashed))
+       SELECT trashed.*, array(SELECT user_id::text FROM document_shares WHERE document_id = $1) AS "sharedWith"
+         FROM trashed`,
+      [id, viewerId],
+    );
+    const found = returningRows<DocumentRow & { sharedWith: string[] }>(result)[0];
+    if (!found) return null;
+    const { sharedWith, ...row } = found;
+    return { row, readers: [row.ownerId, ...sharedWith] };
+  }
+
+  /** Takes a document the viewer owns or administers out of the trash; returns it, or null when it was not there. */
+  async restore(id: string, viewerId: string): Promise<DocumentRow | null> {
+    const rows = await this.dataSource.query(
+      `UPDATE documents SET deleted_at = NULL WHERE id = $1 AND ${MANAGEABLE} AND ${TRASHED} RETURNING ${COLUMNS}`,
+      [id, viewerId],
+    );
+    return returningRows<DocumentRow>(rows)[0] ?? null;
+  }
+
+  /** A document in the trash the viewer owns or administers (for a permanent delete's checks). */
+  async findTrashed(id: string, viewerId: string): Promise<DocumentRow | null> {
+    const rows = await this.dataSource.query(
+      `SELECT ${COLUMNS} FROM documents WHERE id = $1 AND ${MANAGEABLE} AND ${TRASHED}`,
+      [id, viewerId],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Deletes everything in a user's trash (bytes released by the versions' trigger); returns how many went. */
+  async emptyTrash(ownerId: string): Promise<number> {
+    const rows = await this.dataSource.query(`DELETE FROM documents WHERE owner_id = $1 AND ${TRASHED} RETURNING id`, [
+      ownerId,
+    ]);
+    return returningRows(rows).length;
+  }
+
+  /**
+   * Deletes documents trashed more than `retentionDays` ago, on one instance at
+   * a time (the transaction-scoped advisory lock is skipped by the others, not
+   * waited for). Returns the owners of what was purged, or undefined when
+   * another instance holds the lock.
+   */
+  async purgeTrash(retentionDays: number): Promise<Array<{ ownerId: string; count: number }> | undefined> {
+    return this.dataSource.transaction(async (manager) => {
+      const [{ locked }] = await manager.query(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [TRASH_PURGE_LOCK]);
+      if (!locked) return undefined;
+      const rows = returningRows<{ ownerId: string }>(
+        await manager.query(
+          `DELETE FROM documents WHERE ${TRASHED} AND deleted_at <= now() - make_interval(days => $1)
+           RETURNING owner_id AS "ownerId"`,
+          [retentionDays],
+        ),
+      );
+      const counts = new Map<string, number>();
+      for (const { ownerId } of rows) counts.set(ownerId, (counts.get(ownerId) ?? 0) + 1);
+      return [...counts].map(([ownerId, count]) => ({ ownerId, count }));
+    });
+  }
+
   async isAdmin(userId: string): Promise<boolean> {
     const rows = await this.dataSource.query(`SELECT 1 FROM users WHERE id = $1 AND role = 'admin'`, [userId]);
     return rows.length > 0;
@@ -342,7 +437,7 @@ export class DocumentsRepository {
   /** One page (plus one row, to know if there is more) of a user's documents. */
   async list(query: ListQuery): Promise<Array<AccessibleRow & { rank?: number }>> {
     const params: unknown[] = [query.ownerId];
-    const where = [SCOPES[query.scope]];
+    const where = [query.trashed ? 'owner_id = $1' : SCOPES[query.scope], query.trashed ? TRASHED : LIVE];
     let rank = '';
     let tsquery = '';
     if (query.q !== undefined) {
@@ -359,7 +454,7 @@ export class DocumentsRepository {
     if (query.after) {
       params.push(query.after.key, query.after.id);
       const key = query.order === 'rank' ? `ts_rank(search, ${tsquery})::real` : order.key;
-      const cast = query.order === 'rank' ? '::real' : order.key === 'created_at' ? '::timestamptz' : '::text';
+      const cast = query.order === 'rank' ? '::real' : order.key.endsWith('_at') ? '::timestamptz' : '::text';
       where.push(`(${key}, id) ${order.op} ($${params.length - 1}${cast}, $${params.length}::uuid)`);
     }
     params.push(query.limit + 1);
@@ -384,5 +479,23 @@ async function insertVersion(manager: Manager, documentId: string, n: number, c:
     `INSERT INTO document_versions (document_id, n, storage_driver, storage_key, filename, mime_type, size, sha256)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
     [documentId, n, c.object.driver, c.object.key, c.filename, c.mimeType, c.size, c.sha256],
+  );
+}
+
+/** Arbitrary, fixed: names the trash purge among this database's advisory locks. */
+const TRASH_PURGE_LOCK = 7_140_002;
+
+/** Where a new content's text stands: text is indexed with the row, a PDF's is extracted later by a job. */
+function textStatusOf(content: NewContent): TextStatus {
+  if (content.indexText !== null) return 'indexed';
+  return content.mimeType === 'application/pdf' ? 'pending' : 'none';
+}
+
+/** Queues (or re-queues, for a new version) the extraction of a document's PDF text. */
+async function queuePdfText(manager: Manager, documentId: string): Promise<void> {
+  await manager.query(
+    `INSERT INTO pdf_text_jobs (document_id) VALUES ($1)
+     ON CONFLICT (document_id) DO UPDATE SET attempts = 0, next_attempt_at = now()`,
+    [documentId],
   );
 }

@@ -23,7 +23,13 @@ import {
   QuotaExceededError,
   type VersionRow,
 } from './documents.repository.js';
-import type { DocumentDto, DocumentListQueryDto, UpdateDocumentDto } from './dto/document.dto.js';
+import type {
+  DocumentDto,
+  DocumentListQueryDto,
+  TrashedDocumentDto,
+  TrashListQueryDto,
+  UpdateDocumentDto,
+} from './dto/document.dto.js';
 import type { DocumentVersionDto } from './dto/storage.dto.js';
 import { type ReleaseSlot, DownloadSlots } from './download-slots.js';
 import { contentDisposition, sanitizeFilename } from './filename.js';
@@ -31,6 +37,7 @@ import { parseRange } from './range.js';
 import { UploadCheck } from './upload-check.js';
 import type { IncomingFile } from './upload-reader.js';
 import { PayloadTooLargeError } from '../common/errors.js';
+import { PdfTextIndexer } from '../pdf-text/pdf-text-indexer.js';
 
 /** How a client asked for content: conditions, a range, a redirect. */
 export interface ContentRequest {
@@ -88,7 +95,19 @@ export function toDocumentDto(row: DocumentRow, access: Access): DocumentDto {
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     version: row.version,
+    textStatus: row.textStatus,
     access,
+  };
+}
+
+const DAY_MS = 86_400_000;
+
+export function toTrashedDocumentDto(row: DocumentRow, retentionDays: number): TrashedDocumentDto {
+  const deletedAt = row.deletedAt!;
+  return {
+    ...toDocumentDto(row, 'owner'),
+    deletedAt,
+    purgeAt: new Date(deletedAt.getTime() + retentionDays * DAY_MS),
   };
 }
 
@@ -114,6 +133,7 @@ export function contentTypeOf(mimeType: string): string {
 }
 
 const NOT_FOUND = 'No such document.';
+const TRASH_ORDER = '-deletedAt';
 /** Room for the multipart boundaries, part headers, title and tags around the file. */
 const MULTIPART_OVERHEAD_BYTES = 256 * 1024;
 
@@ -125,6 +145,7 @@ export class DocumentsService {
     private readonly cache: CacheGenerations,
     private readonly slots: DownloadSlots,
     private readonly audit: AuditLog,
+    private readonly pdfText: PdfTextIndexer,
     private readonly events: EventsService,
     private readonly storage: DocumentStorage,
   ) {}
@@ -200,6 +221,7 @@ export class DocumentsService {
         userIds: [principal.userId],
         data: { documentId: created.id, version: created.version },
       });
+      if (created.textStatus === 'pending') this.pdfText.wake();
       return created;
     } catch (error) {
       await this.discard(content);
@@ -275,13 +297,7 @@ export class DocumentsService {
     principal: Principal,
     query: DocumentListQueryDto,
   ): Promise<{ items: DocumentDto[]; nextCursor: string | null }> {
-    const ownerId = query.owner?.toLowerCase() ?? principal.userId;
-    if (ownerId !== principal.userId && !(await this.actsAsAdmin(principal))) {
-      throw new ForbiddenError('Only administrators may list another user’s documents.');
-    }
-    if (ownerId !== principal.userId) {
-      await this.audit.record({ type: 'admin.read-documents', userId: ownerId, actorId: principal.userId });
-    }
+    const ownerId = await this.listedOwner(principal, query.owner);
     const order: ListOrder = query.sort ?? (query.q !== undefined ? 'rank' : '-createdAt');
     let after: { key: string | number; id: string } | undefined;
     if (query.cursor) {
@@ -397,13 +413,99 @@ export class DocumentsService {
     throw preconditionFailed();
   }
 
-  async delete(principal: Principal, id: string): Promise<void> {
-    await this.require(principal, id, 'manage'); // 403 for an editor or viewer, 404 for anyone else
+  /** The trash, most recently deleted first. */
+  async trash(
+    principal: Principal,
+    query: TrashListQueryDto,
+  ): Promise<{ items: TrashedDocumentDto[]; nextCursor: string | null }> {
+    const ownerId = await this.listedOwner(principal, query.owner);
+    let after: { key: string; id: string } | undefined;
+    if (query.cursor) {
+      const [, key, id] = decodeCursor(query.cursor, [(v) => v === TRASH_ORDER, isIsoDate, isUuid]);
+      after = { key: key as string, id: id as string };
+    }
+    const rows = await this.documents.list({
+      ownerId,
+      scope: 'owned',
+      limit: query.limit,
+      order: TRASH_ORDER,
+      trashed: true,
+      after,
+    });
+    const retention = this.config.documents.trashRetentionDays;
+    return toPage(
+      rows,
+      query.limit,
+      (row) => toTrashedDocumentDto(row, retention),
+      (row) => [TRASH_ORDER, row.deletedAt!.toISOString(), row.id],
+    );
+  }
+
+  /**
+   * Moves a document to the trash, or with `permanent` deletes it for good (from the
+   * trash too): its owner or an administrator only (403 for an editor or viewer, 404
+   * for anyone else). Its readers stop seeing it at once and get document.deleted.
+   */
+  async delete(principal: Principal, id: string, permanent = false): Promise<void> {
+    // A live document: its owner, or 403 for the people it is shared with; a trashed one: its owner only.
+    const trashed = await this.documents.findTrashed(id, principal.userId);
+    if (!trashed) await this.require(principal, id, 'manage');
+    if (!permanent) {
+      const result = await this.documents.trash(id, principal.userId);
+      if (!result) throw new NotFoundError(NOT_FOUND);
+      await this.recordAdminChange(principal, result.row, 'admin.trash-document');
+      await this.bumpAll(result.readers);
+      await this.events.publish({ type: 'document.deleted', userIds: result.readers, data: { documentId: id } });
+      return;
+    }
     const readers = await this.documents.delete(id, principal.userId);
     if (!readers) throw new NotFoundError(NOT_FOUND);
+    await this.recordAdminChange(principal, { id, ownerId: readers[0] }, 'admin.delete-document');
     await this.bumpAll(readers);
-    await this.events.publish({ type: 'document.deleted', userIds: readers, data: { documentId: id } });
+    // A trashed document's readers were told when it went to the trash.
+    if (!trashed) await this.events.publish({ type: 'document.deleted', userIds: readers, data: { documentId: id } });
     void this.storage.drainDeletions();
+  }
+
+  /** Takes a document out of the trash (its owner or an administrator); its readers get document.restored. */
+  async restore(principal: Principal, id: string): Promise<DocumentDto> {
+    const row = await this.documents.restore(id, principal.userId);
+    if (!row) throw new NotFoundError('No such document in the trash.');
+    await this.recordAdminChange(principal, row, 'admin.restore-document');
+    await this.changed(id, 'document.restored', { version: row.version });
+    return toDocumentDto(row, 'owner');
+  }
+
+  /** Deletes everything in the caller's trash for good; returns how many documents went. */
+  async emptyTrash(principal: Principal): Promise<number> {
+    const deleted = await this.documents.emptyTrash(principal.userId);
+    if (deleted > 0) {
+      await this.cache.bump(principal.userId);
+      void this.storage.drainDeletions();
+    }
+    return deleted;
+  }
+
+  /** Whose documents a list shows: the caller's, or (administrators only) the `owner` asked for. */
+  private async listedOwner(principal: Principal, owner: string | undefined): Promise<string> {
+    const ownerId = owner?.toLowerCase() ?? principal.userId;
+    if (ownerId !== principal.userId && !(await this.actsAsAdmin(principal))) {
+      throw new ForbiddenError('Only administrators may list another user’s documents.');
+    }
+    if (ownerId !== principal.userId) {
+      await this.audit.record({ type: 'admin.read-documents', userId: ownerId, actorId: principal.userId });
+    }
+    return ownerId;
+  }
+
+  /** An administrator changing another user's document leaves an event in that user's audit log. */
+  private async recordAdminChange(
+    principal: Principal,
+    row: Pick<DocumentRow, 'id' | 'ownerId'>,
+    type: 'admin.trash-document' | 'admin.restore-document' | 'admin.delete-document',
+  ): Promise<void> {
+    if (row.ownerId === principal.userId) return;
+    await this.audit.record({ type, userId: row.ownerId, actorId: principal.userId, details: { documentId: row.id } });
   }
 
   /**

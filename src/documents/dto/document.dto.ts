@@ -16,6 +16,8 @@ import { PageDto, PageQueryDto } from '../../common/pagination.js';
 import { IfPresent } from '../../users/dto/user.dto.js';
 
 export const MAX_TAGS = 20;
+export const TEXT_STATUSES = ['none', 'pending', 'indexed', 'failed'] as const;
+export type TextStatus = (typeof TEXT_STATUSES)[number];
 const TAG = /^[^,\s][^,]{0,49}$/;
 
 /** Tags are trimmed, lower-cased and de-duplicated; a comma-separated string is split. */
@@ -46,6 +48,14 @@ const TitleField = (required: boolean) => (target: object, key: string) => {
   Transform(({ value }) => (typeof value === 'string' ? value.trim() : value))(target, key);
   IsString()(target, key);
   Length(1, 200, { message: 'title must be 1 to 200 characters' })(target, key);
+};
+
+/** `?owner=`: administrators list another user's documents or trash with it. */
+const OwnerField = (what: string) => (target: object, key: string) => {
+  ApiPropertyOptional({ format: 'uuid', description: `Administrators only: list this user’s ${what}.` })(target, key);
+  IsOptional()(target, key);
+  ValidateIf((_o, v) => v !== undefined)(target, key);
+  IsUUID('all', { message: 'owner must be a UUID' })(target, key);
 };
 
 /** The fields of a multipart upload besides the file. */
@@ -108,11 +118,7 @@ export class DocumentListQueryDto extends PageQueryDto {
   @IsIn(SCOPES)
   scope?: Scope;
 
-  @ApiPropertyOptional({ format: 'uuid', description: 'Administrators only: list this user’s documents.' })
-  @IsOptional()
-  @ValidateIf((_o, v) => v !== undefined)
-  @IsUUID('all', { message: 'owner must be a UUID' })
-  owner?: string;
+  @OwnerField('documents') owner?: string;
 }
 
 export class DocumentDto {
@@ -128,12 +134,45 @@ export class DocumentDto {
   @ApiProperty() updatedAt: Date;
   @ApiProperty({ example: 1, description: 'Increases on each change; send it back in If-Match.' }) version: number;
   @ApiProperty({
+    enum: TEXT_STATUSES,
+    description:
+      'Text for search: `none` (not a PDF: text files are searchable at once, other types have no text), ' +
+      '`pending` (a PDF whose text is being extracted), `indexed`, `failed` (the PDF could not be read).',
+  })
+  textStatus: TextStatus;
+
+  @ApiProperty({
     enum: ACCESS,
     description:
       'What you may do: owner (everything), editor (read, change title/tags, upload versions), viewer (read). ' +
       'Administrators have owner rights on every document.',
   })
   access: (typeof ACCESS)[number];
+}
+
+export class TrashedDocumentDto extends DocumentDto {
+  @ApiProperty({ description: 'When it was moved to the trash.' }) deletedAt: Date;
+  @ApiProperty({ description: 'When the purge deletes it for good (TRASH_RETENTION_DAYS after deletedAt).' })
+  purgeAt: Date;
+}
+
+export class TrashPageDto extends PageDto<TrashedDocumentDto> {
+  @ApiProperty({ type: [TrashedDocumentDto] }) declare items: TrashedDocumentDto[];
+}
+
+export class TrashListQueryDto extends PageQueryDto {
+  @OwnerField('trash') owner?: string;
+}
+
+export class DeleteDocumentQueryDto {
+  @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    default: 'false',
+    description: '`true` deletes for good (from the trash too); otherwise the document goes to the trash.',
+  })
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'permanent must be true or false' })
+  permanent?: 'true' | 'false';
 }
 
 export class DocumentPageDto extends PageDto<DocumentDto> {
