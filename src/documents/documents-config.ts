@@ -40,7 +40,8 @@ export const DOCUMENT_VARIABLES: VariableTable<DocumentsConfig> = {
   }),
   pdfTextMemoryMb: variable('PDF_TEXT_MEMORY_MB', integer(128, 16, 4096), {
     default: '`128`',
-    meaning: "the extraction worker's heap, and the most any one stream of the PDF may inflate to, in MiB, `16`–`4096`",
+    meaning:
+      "the extraction worker's heap, the most any one stream of the PDF may inflate to, and the largest PDF extracted at all (a larger one's text fails), in MiB, `16`–`4096`",
   }),
   pdfTextMaxPages: variable('PDF_TEXT_MAX_PAGES', integer(2000, 1, 100_000), {
     default: '`2000`',

@@ -13,10 +13,14 @@ export class DocumentBytes {
     private readonly storage: DocumentStorage,
   ) {}
 
-  /** The whole current version, or null when the document (or its version) is gone. */
-  async read(documentId: string): Promise<Buffer | null> {
+  /**
+   * The whole current version, or null when the document (or its version) is gone,
+   * or 'too-large' past `maxBytes` (not read at all: the PDF is held in memory whole).
+   */
+  async read(documentId: string, maxBytes: number): Promise<Buffer | null | 'too-large'> {
     const version = await this.documents.currentVersion(documentId);
     if (!version) return null;
+    if (version.size > maxBytes) return 'too-large';
     if (version.size === 0) return Buffer.alloc(0);
     const chunks: Buffer[] = [];
     for await (const chunk of await this.storage.read(version)) chunks.push(chunk as Buffer);

@@ -82,9 +82,13 @@ export class PdfTextIndexer implements OnApplicationBootstrap, BeforeApplication
     const { documentId } = job;
     try {
       if (job.attempts > MAX_ATTEMPTS) return await this.finish(job, null, `no answer in ${MAX_ATTEMPTS} attempts`);
-      const data = await this.bytes.read(documentId);
-      if (!data) return; // deleted meanwhile: its job went with it
       const { pdfTextTimeoutMs, pdfTextMemoryMb, pdfTextMaxPages, pdfTextMaxChars } = this.config.documents;
+      // The file is read whole into memory: one larger than the worker's memory cap is not extracted.
+      const data = await this.bytes.read(documentId, pdfTextMemoryMb * 1024 * 1024);
+      if (!data) return; // deleted meanwhile: its job went with it
+      if (data === 'too-large') {
+        return await this.finish(job, null, `larger than PDF_TEXT_MEMORY_MB (${pdfTextMemoryMb} MiB)`);
+      }
       const reply = await extractPdfText(
         data,
         {
