@@ -17,6 +17,18 @@ function raw(url, method, path, headers, body) {
     // An explicit length: Node would send a GET or DELETE body unframed (neither length nor chunked).
     if (body !== undefined) headers = { ...headers, 'content-length': Buffer.byteLength(body) };
     const req = request(url + path, { method, headers, agent: false, timeout: 10_000 }, (res) => {
+      // An event stream (GET /events) never ends: its status and headers are the answer.
+      if (String(res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+        resolve({
+          status: res.statusCode,
+          contentType: res.headers['content-type'],
+          requestId: res.headers['x-request-id'],
+          body: '',
+          ms: Date.now() - started,
+        });
+        req.destroy();
+        return;
+      }
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () =>
