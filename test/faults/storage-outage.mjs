@@ -4,8 +4,8 @@
 // row), and work again as soon as it is back on the same port.
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import S3rver from 's3rver';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { startS3Server } from '../support/s3-server.mjs';
 import { api, freePort, makeUsers, onCleanup, startService, tmp } from './lib.mjs';
 
 const BUCKET = 'faults';
@@ -14,42 +14,15 @@ export async function storageOutage({ backing, pg }) {
   const problems = [];
   const port = await freePort();
   const directory = mkdtempSync(join(tmp, 's3-'));
-  let server;
-  const startS3 = async () => {
-    server = new S3rver({
-      port,
-      address: '127.0.0.1',
-      silent: true,
-      directory,
-      configureBuckets: [{ name: BUCKET, configs: [] }],
-    });
-    await server.run();
-  };
-  await startS3();
-  onCleanup(() => server?.close());
-  const endpoint = `http://127.0.0.1:${port}`;
-  const client = new S3Client({
-    region: 'us-east-1',
-    endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const s3 = await startS3Server({ port, directory, bucket: BUCKET });
+  onCleanup(() => s3.stop());
+  const { client } = s3;
   const objects = async () =>
     ((await client.send(new ListObjectsV2Command({ Bucket: BUCKET }))).Contents ?? []).map((o) => o.Key);
 
   const svc = await startService('s3-outage', {
     ...backing,
-    env: {
-      STORAGE_DRIVER: 's3',
-      S3_BUCKET: BUCKET,
-      S3_REGION: 'us-east-1',
-      S3_ENDPOINT: endpoint,
-      S3_ACCESS_KEY_ID: 'S3RVER',
-      S3_SECRET_ACCESS_KEY: 'S3RVER',
-      S3_FORCE_PATH_STYLE: 'true',
-    },
+    env: s3.env,
   });
   const [user] = await makeUsers(svc.url, 's3out', 1);
   const upload = async (text) => {
@@ -73,8 +46,7 @@ export async function storageOutage({ backing, pg }) {
   if (first.status !== 201) problems.push(`upload before the outage → ${first.status} ${first.body}`);
   const id = JSON.parse(first.body).id;
 
-  await server.close();
-  server = undefined;
+  await s3.stop();
   const during = await upload('during the outage\n');
   if (during.status !== 503 || !during.contentType?.startsWith('application/problem+json')) {
     problems.push(`upload during the outage → ${during.status} ${during.contentType} ${during.body.slice(0, 200)}`);
@@ -87,7 +59,7 @@ export async function storageOutage({ backing, pg }) {
   if (meta.status !== 200) problems.push(`metadata during the outage → ${meta.status} (it lives in PostgreSQL)`);
   if (rows() !== 1) problems.push(`${rows()} version rows after the failed upload, expected 1`);
 
-  await startS3();
+  await s3.start();
   const keys = await objects();
   if (keys.length !== 1) problems.push(`${keys.length} objects after the outage, expected 1 (no half-written one)`);
   const after = await upload('after the outage\n');
@@ -104,7 +76,6 @@ export async function storageOutage({ backing, pg }) {
   svc.kill('SIGTERM');
   await svc.exited;
   client.destroy();
-  await server?.close();
-  server = undefined;
+  await s3.stop();
   return problems;
 }

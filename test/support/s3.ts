@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import S3rver from 's3rver';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { startS3Server } from './s3-server.mjs';
 import { freePort } from './process.js';
 
 export const S3_BUCKET = 'ultrai-test';
@@ -27,41 +27,14 @@ export interface TestS3 {
 export async function startS3(): Promise<TestS3> {
   const directory = mkdtempSync(join(tmpdir(), 'ultrai-s3-'));
   const port = await freePort();
-  let server: S3rver | undefined;
-  const start = async () => {
-    server = new S3rver({
-      port,
-      address: '127.0.0.1',
-      silent: true,
-      directory,
-      configureBuckets: [{ name: S3_BUCKET, configs: [] }],
-    });
-    await server.run();
-  };
-  await start();
-  const endpoint = `http://127.0.0.1:${port}`;
-  const client = new S3Client({
-    region: 'us-east-1',
-    endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const s3 = await startS3Server({ port, directory, bucket: S3_BUCKET });
+  const { client } = s3;
   const keys = async () => {
     const page = await client.send(new ListObjectsV2Command({ Bucket: S3_BUCKET, Prefix: 'documents/' }));
     return (page.Contents ?? []).map((o) => o.Key!.slice('documents/'.length));
   };
   return {
-    env: {
-      STORAGE_DRIVER: 's3',
-      S3_BUCKET,
-      S3_REGION: 'us-east-1',
-      S3_ENDPOINT: endpoint,
-      S3_ACCESS_KEY_ID: 'S3RVER',
-      S3_SECRET_ACCESS_KEY: 'S3RVER',
-      S3_FORCE_PATH_STYLE: 'true',
-    },
+    env: s3.env,
     client,
     keys,
     async exists(key) {
@@ -76,14 +49,11 @@ export async function startS3(): Promise<TestS3> {
       const answer = await client.send(new GetObjectCommand({ Bucket: S3_BUCKET, Key: `documents/${key}` }));
       return Buffer.from(await answer.Body!.transformToByteArray());
     },
-    stop: async () => {
-      await server?.close();
-      server = undefined;
-    },
-    start,
+    stop: s3.stop,
+    start: s3.start,
     async close() {
       client.destroy();
-      await server?.close();
+      await s3.stop();
       rmSync(directory, { recursive: true, force: true });
     },
   };
