@@ -5,74 +5,14 @@
 // (--root measures another checkout's dist/main.js, e.g. main before this change;
 // drivers it does not know are skipped).
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { downloadStreamed, uploadPdfStreamed } from '../test/support/streamed-transfer.mjs';
 import { freePort, freshDatabase, imageEnv, json, rssMiB } from './lib.mjs';
 
 const MiB = 1024 * 1024;
 const SIZES = [10, 200];
-
-/** A PDF of `size` bytes, generated piece by piece. */
-function* pdfPieces(size) {
-  const head = Buffer.from('%PDF-1.4\n% transfer bench\n');
-  yield head;
-  const filler = Buffer.alloc(MiB, 0x20);
-  for (let left = size - head.length; left > 0; left -= filler.length) yield filler.subarray(0, Math.min(left, MiB));
-}
-
-function upload(url, token, size) {
-  const boundary = `----bench${Math.random().toString(16).slice(2)}`;
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="bench.pdf"\r\nContent-Type: application/pdf\r\n\r\n`,
-  );
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  return new Promise((resolve, reject) => {
-    const req = request(`${url}/documents`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${token}`,
-        'content-type': `multipart/form-data; boundary=${boundary}`,
-        'content-length': head.length + size + tail.length,
-      },
-    });
-    req.on('response', (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-    });
-    req.on('error', reject);
-    const pieces = pdfPieces(size);
-    const write = () => {
-      for (;;) {
-        const next = pieces.next();
-        if (next.done) return void req.end(tail);
-        if (!req.write(next.value)) return void req.once('drain', write);
-      }
-    };
-    req.write(head);
-    write();
-  });
-}
-
-function download(url, token, id) {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    let bytes = 0;
-    request(`${url}/documents/${id}/content`, { headers: { authorization: `Bearer ${token}` } }, (res) => {
-      res.on('data', (c) => {
-        bytes += c.length;
-        hash.update(c);
-      });
-      res.on('end', () => resolve({ status: res.statusCode, bytes, sha256: hash.digest('hex') }));
-      res.on('error', reject);
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 async function startService(root, env) {
   const port = await freePort();
@@ -202,13 +142,13 @@ export async function benchTransfers({
           let downloadPeak = idle;
           for (let i = 0; i < repeat; i++) {
             const started = performance.now();
-            const up = await sampled(svc.pid, () => upload(svc.url, token, size));
+            const up = await sampled(svc.pid, () => uploadPdfStreamed(svc.url, token, size));
             if (up.result.status !== 201) throw new Error(`upload ${up.result.status} ${up.result.body.slice(0, 300)}`);
             ups.push(sizeMiB / ((performance.now() - started) / 1000));
             uploadPeak = Math.max(uploadPeak, up.peak);
             const id = JSON.parse(up.result.body).id;
             const t0 = performance.now();
-            const down = await sampled(svc.pid, () => download(svc.url, token, id));
+            const down = await sampled(svc.pid, () => downloadStreamed(svc.url, token, id));
             if (down.result.status !== 200 || down.result.bytes !== size) {
               throw new Error(`download ${down.result.status}, ${down.result.bytes} bytes`);
             }

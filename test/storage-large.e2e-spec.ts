@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type Spawned, startMain } from './support/process.js';
 import { startS3, type TestS3 } from './support/s3.js';
+import { downloadStreamed, uploadPdfStreamed } from './support/streamed-transfer.mjs';
 
 /**
  * LARGE files through the spawned server (slow: its own file, out of the way of the
@@ -29,82 +28,6 @@ function sampleRss(pid: number): { stop(): number } {
       return Math.max(peak, rssMiB(pid));
     },
   };
-}
-
-/** A PDF of `size` bytes, generated piece by piece (never whole in memory), and its sha256. */
-function* pdfPieces(size: number): Generator<Buffer> {
-  const head = Buffer.from('%PDF-1.4\n% large file test\n');
-  yield head;
-  const filler = Buffer.alloc(MiB, 0x20);
-  for (let left = size - head.length; left > 0; left -= filler.length)
-    yield filler.subarray(0, Math.min(left, filler.length));
-}
-
-function uploadStreamed(
-  base: string,
-  token: string,
-  size: number,
-): Promise<{ status: number; body: string; sha256: string }> {
-  const boundary = `----large${Date.now()}`;
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="large.pdf"\r\nContent-Type: application/pdf\r\n\r\n`,
-  );
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  const hash = createHash('sha256');
-  return new Promise((resolve, reject) => {
-    const req = request(`${base}/documents`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${token}`,
-        'content-type': `multipart/form-data; boundary=${boundary}`,
-        'content-length': head.length + size + tail.length,
-      },
-    });
-    req.on('response', (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, body, sha256: hash.digest('hex') }));
-    });
-    req.on('error', reject);
-    const pieces = pdfPieces(size);
-    const write = () => {
-      for (;;) {
-        const next = pieces.next();
-        if (next.done) {
-          req.end(tail);
-          return;
-        }
-        hash.update(next.value);
-        if (!req.write(next.value)) {
-          req.once('drain', write);
-          return;
-        }
-      }
-    };
-    req.write(head);
-    write();
-  });
-}
-
-function downloadStreamed(
-  base: string,
-  token: string,
-  id: string,
-): Promise<{ status: number; bytes: number; sha256: string }> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    let bytes = 0;
-    request(`${base}/documents/${id}/content`, { headers: { authorization: `Bearer ${token}` } }, (res) => {
-      res.on('data', (c: Buffer) => {
-        bytes += c.length;
-        hash.update(c);
-      });
-      res.on('end', () => resolve({ status: res.statusCode!, bytes, sha256: hash.digest('hex') }));
-      res.on('error', reject);
-    })
-      .on('error', reject)
-      .end();
-  });
 }
 
 async function signUp(base: string): Promise<string> {
@@ -149,13 +72,13 @@ describe.each([
       // The embedded database runs in the server's process: its buffer pool (shared_buffers, in
       // PGlite's memory) fills as the first file is written and then stays. That is the
       // database's cache, not transfer memory: idle is measured once it is warm.
-      const priming = await uploadStreamed(base, token, size);
+      const priming = await uploadPdfStreamed(base, token, size);
       expect(priming.status).toBe(201);
     }
     // Idle: after a first request has loaded the routes' code.
     const idle = rssMiB(pid);
     const up = sampleRss(pid);
-    const uploaded = await uploadStreamed(base, token, size);
+    const uploaded = await uploadPdfStreamed(base, token, size);
     const uploadPeak = up.stop();
     expect(uploaded.status).toBe(201);
     const doc = JSON.parse(uploaded.body) as { id: string; size: number; sha256: string };
