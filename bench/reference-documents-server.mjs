@@ -10,8 +10,9 @@ import pg from 'pg';
 
 const key = createSecretKey(Buffer.from(process.env.JWT_SECRET, 'utf8'));
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
-const LIST = `SELECT id, owner_id AS "ownerId", title, filename, mime_type AS "mimeType", size, sha256, tags, version,
-  created_at AS "createdAt", updated_at AS "updatedAt" FROM documents WHERE owner_id = $1
+const LIST = `SELECT id, owner_id AS "ownerId", title, filename, mime_type AS "mimeType", size::float8 AS size, sha256,
+  tags, version, text_status AS "textStatus", created_at AS "createdAt", updated_at AS "updatedAt"
+  FROM documents WHERE owner_id = $1 AND deleted_at IS NULL
   ORDER BY created_at DESC, id DESC LIMIT $2`;
 
 function answer(res, status, body) {
@@ -54,6 +55,8 @@ createServer(async (req, res) => {
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
     version: r.version,
+    textStatus: r.textStatus,
+    access: 'owner',
   }));
   const last = page.at(-1);
   const nextCursor = more
