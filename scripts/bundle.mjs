@@ -59,6 +59,69 @@ const builtinsByRequire = {
   },
 };
 
+/**
+ * TypeORM's DriverFactory requires every driver it knows (MySQL, SQL Server, Oracle, SAP,
+ * Spanner, CockroachDB, MongoDB, the SQLite family…) at load time; this service only ever
+ * opens `type: 'postgres'` (src/database/data-source-options.ts, PGlite included). The other
+ * drivers, ~650 kB of the bundle, are replaced by a class that says so if it is ever built:
+ * less to parse, evaluate and keep in memory at every start.
+ */
+const POSTGRES_DRIVER = './postgres/PostgresDriver';
+const onlyPostgresDriver = {
+  name: 'only-postgres-driver',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^\.\/[a-z0-9-]+\/[A-Za-z0-9]+Driver$/ }, (args) =>
+      /[\\/]typeorm[\\/]driver[\\/]DriverFactory\.js$/.test(args.importer) && args.path !== POSTGRES_DRIVER
+        ? { path: args.path, namespace: 'absent-typeorm-driver' }
+        : undefined,
+    );
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'absent-typeorm-driver' }, (args) => {
+      const name = args.path.slice(args.path.lastIndexOf('/') + 1);
+      return {
+        contents: `exports.${name} = class ${name} { constructor() { throw new Error(${JSON.stringify(
+          `${name} is not in this build (scripts/bundle.mjs): only the postgres driver is`,
+        )}); } };`,
+        loader: 'js',
+      };
+    });
+  },
+};
+
+/**
+ * Fastify builds its schema compilers when the server is created: `require()` of
+ * @fastify/ajv-compiler and @fastify/fast-json-stringify-compiler evaluates Ajv and
+ * fast-json-stringify (~350 kB), though each is only called when a route with a JSON schema
+ * is registered. Here each of the two is a factory with the same contract whose product
+ * loads the real package on its first call: nothing changes for a route with a schema, and
+ * a start without one never evaluates them.
+ */
+const LAZY_FACTORIES = ['@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler'];
+const lazyFastifyCompilers = {
+  name: 'lazy-fastify-compilers',
+  setup(pluginBuild) {
+    const filter = new RegExp(`^(${LAZY_FACTORIES.map((name) => name.replace(/[/.]/g, '\\$&')).join('|')})$`);
+    pluginBuild.onResolve({ filter }, (args) =>
+      /[\\/]fastify[\\/]lib[\\/]schema-controller\.js$/.test(args.importer)
+        ? { path: args.path, namespace: 'lazy-factory', pluginData: { resolveDir: args.resolveDir } }
+        : undefined,
+    );
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'lazy-factory' }, async (args) => {
+      const real = await pluginBuild.resolve(args.path, { kind: 'require-call', resolveDir: args.pluginData.resolveDir });
+      return {
+        contents: `module.exports = function lazyFactory(...options) {
+  let built;
+  return function (...args) {
+    built ??= require(${JSON.stringify(real.path)})(...options);
+    return built.apply(this, args);
+  };
+};`,
+        loader: 'js',
+        resolveDir: args.pluginData.resolveDir,
+      };
+    });
+  },
+};
+
 // esbuild leaves non-ASCII characters inside regular expression literals (validator's
 // alphabets). One such character makes V8 hold the whole source as a two-byte string,
 // twice the memory: escape them before writing. \uXXXX means the same code unit in a
@@ -82,7 +145,7 @@ const ENTRIES = {
 for (const [name, entry] of Object.entries(ENTRIES)) {
   const rewritten = [];
   const { outputFiles } = await build({
-    plugins: [bundleCreateRequire(rewritten), builtinsByRequire],
+    plugins: [bundleCreateRequire(rewritten), builtinsByRequire, onlyPostgresDriver, lazyFastifyCompilers],
     entryPoints: [`${dist}${entry}`],
     outfile: `${dist}${name}.js`,
     write: false,

@@ -77,7 +77,7 @@ const COMMANDS: Record<string, { usage: string; run: Command }> = {
       const { migrateStorage } = await import('./storage/storage-migrate.js');
       const report = await migrateStorage(
         dataSource,
-        DocumentStorage.create(dataSource, config),
+        await DocumentStorage.create(dataSource, config),
         to as StorageDriverName,
         (line) => process.stderr.write(`${line}\n`),
       );

@@ -6,8 +6,8 @@ import { AppConfig } from '../config/config.js';
 import { AppError } from '../common/problem.js';
 import type { ByteRange, ObjectStore } from './object-store.js';
 import { PostgresStore } from './postgres-store.js';
-import { S3Store } from './s3-store.js';
-import type { StorageDriverName } from './storage-config.js';
+import type { S3Store } from './s3-store.js';
+import type { S3Settings, StorageDriverName } from './storage-config.js';
 
 /** Where one object is: the driver that holds it and its key there. */
 export interface StoredObject {
@@ -32,19 +32,25 @@ export class DocumentStorage {
   constructor(
     private readonly dataSource: DataSource,
     config: AppConfig,
+    s3?: S3Store,
   ) {
     // Half the pool for chunk statements (at least one): the other half stays for other requests.
     this.postgres = new PostgresStore(
       dataSource,
       config.embeddedDatabase ? 1 : Math.max(1, Math.floor(config.databasePoolMax / 2)),
     );
-    this.s3 = config.storage.s3 ? new S3Store(config.storage.s3) : undefined;
+    this.s3 = s3;
     this.driver = config.storage.driver;
   }
 
-  /** Builds one outside Nest (the CLI). */
-  static create(dataSource: DataSource, config: AppConfig): DocumentStorage {
-    return new DocumentStorage(dataSource, config);
+  /**
+   * Builds one (the Nest provider's factory, and the CLI). The S3 store, and with it the
+   * AWS SDK, is loaded only when S3_BUCKET is set: without it, none of the SDK is
+   * evaluated or kept in memory (README, Performance).
+   */
+  static async create(dataSource: DataSource, config: AppConfig): Promise<DocumentStorage> {
+    const s3 = config.storage.s3 ? await openS3Store(config.storage.s3) : undefined;
+    return new DocumentStorage(dataSource, config, s3);
   }
 
   store(driver: StorageDriverName): ObjectStore {
@@ -110,4 +116,9 @@ export class DocumentStorage {
     for await (const piece of stream as AsyncIterable<Buffer>) pieces.push(piece);
     return Buffer.concat(pieces);
   }
+}
+
+async function openS3Store(settings: S3Settings): Promise<S3Store> {
+  const { S3Store } = await import('./s3-store.js');
+  return new S3Store(settings);
 }
