@@ -106,7 +106,10 @@ const lazyFastifyCompilers = {
         : undefined,
     );
     pluginBuild.onLoad({ filter: /.*/, namespace: 'lazy-factory' }, async (args) => {
-      const real = await pluginBuild.resolve(args.path, { kind: 'require-call', resolveDir: args.pluginData.resolveDir });
+      const real = await pluginBuild.resolve(args.path, {
+        kind: 'require-call',
+        resolveDir: args.pluginData.resolveDir,
+      });
       return {
         contents: `module.exports = function lazyFactory(...options) {
   let built;

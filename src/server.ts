@@ -5,6 +5,7 @@ import type { AppLogger } from './common/logger.js';
 import type { AppConfig } from './config/config.js';
 import { tracing } from './common/trace-context.js';
 import { Draining } from './lifecycle/draining.js';
+import { compactWhenIdle } from './lifecycle/idle-compaction.js';
 
 export interface StartOptions {
   logger?: AppLogger;
@@ -29,6 +30,8 @@ export async function startServer(config: AppConfig, options: StartOptions = {})
   logger.startingUp = false;
   logger.log(`Mapped ${logger.routesMapped} routes (listed at LOG_LEVEL=debug)`, 'Server');
   logger.log(listeningMessage(app.getHttpServer().address() as AddressInfo, config.docsEnabled), 'Server');
+  // Memory that start-up (or a later burst) grew is given back once the process is idle.
+  compactWhenIdle();
   // A stray rejection (a driver's background error, say) is logged, not allowed to kill
   // a process that is serving other requests.
   process.on('unhandledRejection', (reason) => {

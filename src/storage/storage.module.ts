@@ -8,7 +8,11 @@ import { StorageSweeper } from './storage-sweeper.js';
 @Module({
   providers: [
     // A factory: the S3 store is imported only when it is configured (DocumentStorage.create).
-    { provide: DocumentStorage, inject: [DataSource, AppConfig], useFactory: (dataSource: DataSource, config: AppConfig) => DocumentStorage.create(dataSource, config) },
+    {
+      provide: DocumentStorage,
+      inject: [DataSource, AppConfig],
+      useFactory: (dataSource: DataSource, config: AppConfig) => DocumentStorage.create(dataSource, config),
+    },
     StorageSweeper,
   ],
   exports: [DocumentStorage, StorageSweeper],
