@@ -23,9 +23,11 @@ import { AppConfig } from '../config/config.js';
 import { EVENT_TYPES } from './event.js';
 import { EventsService } from './events.service.js';
 import { StreamTickets, TICKET_TTL_SECONDS } from './stream-ticket.js';
+import { UsedTickets } from './used-tickets.js';
 
 class StreamTicketDto {
-  @ApiProperty({ description: 'Pass as GET /events?ticket=… within expiresIn seconds.' }) ticket: string;
+  @ApiProperty({ description: 'Pass as GET /events?ticket=… within expiresIn seconds; it works once.' })
+  ticket: string;
   @ApiProperty({ example: TICKET_TTL_SECONDS }) expiresIn: number;
 }
 
@@ -50,6 +52,7 @@ export class EventsController {
   constructor(
     private readonly events: EventsService,
     private readonly authenticator: Authenticator,
+    private readonly usedTickets: UsedTickets,
     config: AppConfig,
   ) {
     this.tickets = new StreamTickets(config.jwtSecret);
@@ -58,11 +61,21 @@ export class EventsController {
   @Post('tickets')
   @HttpCode(HttpStatus.CREATED)
   @ApiBearerAuth('bearer')
-  @ApiOperation({ summary: 'A one-minute ticket to open GET /events from a browser EventSource' })
+  @ApiOperation({
+    summary: 'A one-minute, single-use ticket to open GET /events from a browser EventSource',
+    description: 'A ticket opens one stream, once, on any instance: used again it is 401. Ask for a new one to reconnect.',
+  })
   @ApiCreatedResponse({ type: StreamTicketDto })
   @ApiProblems(401)
   ticket(@CurrentUser() principal: Principal): StreamTicketDto {
     return { ticket: this.tickets.issue(principal), expiresIn: TICKET_TTL_SECONDS };
+  }
+
+  /** The live principal of an unused, valid ticket, which is used up by this; undefined otherwise. */
+  private async redeem(ticket: string): Promise<Principal | undefined> {
+    const claim = this.tickets.verify(ticket);
+    if (!claim || !(await this.usedTickets.claim(claim.id, claim.expiresAtMs))) return undefined;
+    return this.authenticator.live(claim.principal);
   }
 
   @Get()
@@ -103,7 +116,7 @@ export class EventsController {
     const lastEventId = lastEventHeader ?? (typeof lastEventQuery === 'string' ? lastEventQuery : undefined);
     const principal =
       typeof ticket === 'string'
-        ? await this.authenticator.live(this.tickets.verify(ticket))
+        ? await this.redeem(ticket)
         : await this.authenticator.authenticateHeader(request.headers.authorization);
     if (!principal) throw new UnauthorizedError();
     // Public to the guards (for the ticket), so the scope of a personal access token is checked here.
