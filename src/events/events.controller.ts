@@ -40,8 +40,9 @@ const STREAM_DESCRIPTION = [
   'with `?ticket=` from `POST /events/tickets`. Reconnecting with `Last-Event-ID` replays what you missed in the last ',
   'EVENTS_REPLAY_SECONDS, or sends one `reload` event when that is not known. A comment line every ',
   'EVENTS_HEARTBEAT_MS keeps proxies from closing the stream; it closes when the session is revoked (after a ',
-  '`session.revoked` event) and when the instance shuts down (reconnect). At most EVENTS_MAX_STREAMS_PER_USER ',
-  'streams per user per instance (429 beyond).',
+  '`session.revoked` event), when the personal access token that opened it is deleted (after `token.revoked`), ',
+  'and when the instance shuts down (reconnect). At most EVENTS_MAX_STREAMS_PER_USER streams per user, counted ',
+  'across the instances sharing Redis (429 beyond). A stream ticket opens one stream, once.',
 ].join('');
 
 @ApiTags('Events')
@@ -122,11 +123,12 @@ export class EventsController {
     // Public to the guards (for the ticket), so the scope of a personal access token is checked here.
     const refusal = scopeRefusal(principal, requiredScopeOf(request));
     if (refusal) throw refusal;
-    if (!this.events.canOpen(principal.userId)) {
+    const streamId = await this.events.reserve(principal.userId);
+    if (!streamId) {
       throw new AppError(
         429,
         'too-many-streams',
-        'You already have the most event streams open here: close one first.',
+        'You already have the most event streams open: close one first.',
         undefined,
         { 'retry-after': '5' },
       );
@@ -144,7 +146,7 @@ export class EventsController {
       connection: 'keep-alive',
     });
     res.write('retry: 3000\n\n');
-    const stream = { userId: principal.userId, sessionId: principal.sessionId, res };
+    const stream = { id: streamId, userId: principal.userId, sessionId: principal.sessionId, res };
     if (!this.events.add(stream)) {
       res.end();
       return;

@@ -254,19 +254,38 @@ export class SharingService {
     await this.sharing.deleteLinksOf(documentId);
   }
 
+  /**
+   * Wrong passwords are limited so that guessing is slow and a guesser cannot
+   * lock out the people who know the password:
+   * - per IP (on any link): past LINK_PASSWORD_ATTEMPTS_MAX wrong in the window,
+   *   that IP gets 429 for the rest of it, right password or not; others are
+   *   unaffected;
+   * - per link (from any IP): past LINK_PASSWORD_LINK_ATTEMPTS_MAX wrong in the
+   *   window, until it ends, the link checks the password only from IPs that
+   *   guessed wrong on it in none of that window (one wrong guess, and that IP
+   *   gets 429 too): a distributed guesser gets one guess per fresh IP, and
+   *   whoever has the password still gets in from their own.
+   * A right password resets nothing: the counts run out with their window.
+   */
   private async checkPassword(link: LinkRow, password: string | undefined, ip: string): Promise<void> {
-    const keys = [`link-password:${link.id}`, `link-password-ip:${ip}`];
-    for (const key of keys) {
-      const blocked = await this.limits.blockedFor(`${key}:blocked`);
-      if (blocked > 0) throw rateLimitedError(blocked / 1000);
-    }
+    const { linkPasswordAttemptsMax, linkPasswordLinkAttemptsMax, linkPasswordWindowMs: windowMs } = this.config;
+    const ipKey = `link-password-ip:${ip}`;
+    const linkKey = `link-password:${link.id}`;
+    const guessedKey = `link-password-guessed:${link.id}:${ip}`;
+    const ipBlocked = await this.limits.blockedFor(`${ipKey}:blocked`);
+    if (ipBlocked > 0) throw rateLimitedError(ipBlocked / 1000);
+    const linkBlocked = await this.limits.blockedFor(`${linkKey}:blocked`);
+    if (linkBlocked > 0 && (await this.limits.blockedFor(guessedKey)) > 0) throw rateLimitedError(linkBlocked / 1000);
     if (password === undefined || password === '') {
       throw new AppError(401, 'link-password-required', 'This link needs its password: send it in X-Link-Password.');
     }
     // argon2's verification compares in constant time.
     if (await this.passwords.verify(link.passwordHash!, password)) return;
-    const { linkPasswordAttemptsMax: max, linkPasswordWindowMs: windowMs } = this.config;
-    for (const key of keys) {
+    await this.limits.block(guessedKey, windowMs);
+    for (const [key, max] of [
+      [ipKey, linkPasswordAttemptsMax],
+      [linkKey, linkPasswordLinkAttemptsMax],
+    ] as const) {
       const counted = await this.limits.increment(key, windowMs, max);
       if (counted.totalHits >= max) await this.limits.block(`${key}:blocked`, counted.timeToExpire * 1000);
     }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditLog } from '../audit/audit-log.js';
+import { EventsService } from '../events/events.service.js';
 import type { Principal } from '../common/principal.js';
 import type { Scope } from '../auth/scopes.decorator.js';
 import { isUuid } from '../common/ids.js';
@@ -34,6 +35,7 @@ export class TokensService {
     private readonly tokens: TokensRepository,
     private readonly cache: TokenCache,
     private readonly audit: AuditLog,
+    private readonly events: EventsService,
   ) {}
 
   async create(
@@ -89,6 +91,13 @@ export class TokensService {
     if (!hash) throw new NotFoundError('No such token.');
     await this.cache.revoke([hash]);
     this.touched.delete(id);
+    // Streams it opened close at once, on every instance.
+    await this.events.publish({
+      type: 'token.revoked',
+      userIds: [principal.userId],
+      sessionId: id,
+      data: { tokenId: id },
+    });
     await this.audit.record({
       type: 'token.revoked',
       userId: principal.userId,
