@@ -273,7 +273,10 @@ export class DocumentsController {
   }
 
   private send(answer: ContentAnswer, reply: FastifyReply): Readable | undefined {
-    return sendContent(answer, reply, { stallMs: this.config.downloadStallTimeoutMs, cacheControl: 'private, no-cache' });
+    return sendContent(answer, reply, {
+      stallMs: this.config.downloadStallTimeoutMs,
+      cacheControl: 'private, no-cache',
+    });
   }
 
   @Patch(':id')

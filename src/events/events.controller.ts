@@ -64,7 +64,8 @@ export class EventsController {
   @ApiBearerAuth('bearer')
   @ApiOperation({
     summary: 'A one-minute, single-use ticket to open GET /events from a browser EventSource',
-    description: 'A ticket opens one stream, once, on any instance: used again it is 401. Ask for a new one to reconnect.',
+    description:
+      'A ticket opens one stream, once, on any instance: used again it is 401. Ask for a new one to reconnect.',
   })
   @ApiCreatedResponse({ type: StreamTicketDto })
   @ApiProblems(401)

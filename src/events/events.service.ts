@@ -300,7 +300,10 @@ export class EventsService implements BeforeApplicationShutdown, OnApplicationSh
         const batch = redis.multi();
         for (const [userId, set] of this.streams) {
           const key = this.streamsKey(userId);
-          batch.zAdd(key, [...set].map((stream) => ({ score: expiry, value: stream.id })));
+          batch.zAdd(
+            key,
+            [...set].map((stream) => ({ score: expiry, value: stream.id })),
+          );
           batch.pExpire(key, this.streamLeaseMs);
         }
         return batch.exec();

@@ -49,7 +49,8 @@ export class StreamTickets {
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
     try {
       const { u, s, e, n } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
-      if (typeof u !== 'string' || typeof s !== 'string' || typeof e !== 'number' || typeof n !== 'string') return undefined;
+      if (typeof u !== 'string' || typeof s !== 'string' || typeof e !== 'number' || typeof n !== 'string')
+        return undefined;
       if (e * 1000 <= now) return undefined;
       return { principal: { userId: u, sessionId: s }, id: n, expiresAtMs: e * 1000 };
     } catch {

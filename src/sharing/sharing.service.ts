@@ -208,9 +208,7 @@ export class SharingService {
       slot: `link-ip:${ip}`,
       admit: async (range) => {
         const undo =
-          range !== undefined && range.start > 0 && resuming
-            ? async () => undefined
-            : await this.countDownload(link);
+          range !== undefined && range.start > 0 && resuming ? async () => undefined : await this.countDownload(link);
         await this.resumes.remember(link.id, ip);
         return undo;
       },
