@@ -124,6 +124,47 @@ describe('GET /events', () => {
     }
   });
 
+  it('a stream ticket opens one stream, once: used again (even after that stream closed) it is 401', async () => {
+    const user = await signUp(t);
+    const { ticket } = (await t.http.post('/events/tickets').set(bearer(user.access)).expect(201)).body;
+    const path = `/events?ticket=${encodeURIComponent(ticket)}`;
+    const first = await stream(path);
+    expect(first.status).toBe(200);
+    const again = await t.http.get(path).expect(401);
+    expect(again.headers['content-type']).toMatch(/^application\/problem\+json/);
+    first.close();
+    await first.ended;
+    await t.http.get(path).expect(401);
+    // A new ticket opens a new stream.
+    const fresh = (await t.http.post('/events/tickets').set(bearer(user.access)).expect(201)).body.ticket;
+    expect((await stream(`/events?ticket=${encodeURIComponent(fresh)}`)).status).toBe(200);
+  });
+
+  it('deleting a personal access token closes the streams it opened at once; the user’s other streams stay', async () => {
+    const user = await signUp(t);
+    const created = (
+      await t.http
+        .post('/users/me/tokens')
+        .set(bearer(user.access))
+        .send({ name: 'watcher', scopes: ['documents:read'] })
+        .expect(201)
+    ).body;
+    const byToken = await stream('/events', bearer(created.token));
+    const bySession = await stream('/events', bearer(user.access));
+    expect([byToken.status, bySession.status]).toEqual([200, 200]);
+    await t.http.delete(`/users/me/tokens/${created.id}`).set(bearer(user.access)).expect(204);
+    expect((await byToken.next((e) => e.event === 'token.revoked')).data).toEqual({ tokenId: created.id });
+    await byToken.ended;
+    const doc = await newDocument(user, 'after the token went');
+    expect((await bySession.next((e) => e.event === 'document.created')).data).toEqual({
+      documentId: doc.id,
+      version: 1,
+    });
+    expect(bySession.hasEnded).toBe(false);
+    expect(bySession.events.map((e) => e.event)).toEqual(['document.created']);
+    await t.http.get('/events').set(bearer(created.token)).expect(401);
+  });
+
   it('takes a personal access token with documents:read, refuses one without it (403)', async () => {
     const user = await signUp(t);
     const token = async (scopes: string[]) =>
