@@ -28,19 +28,21 @@ describe.each(['postgres', 's3'] as const)('link downloads with the %s driver', 
     if (driver === 's3') s3 = await startS3();
     t = await startTestApp({ env: { ...s3?.env, TRUST_PROXY: '1', DOWNLOAD_URL_TTL_SECONDS: '300' } });
     owner = await signUp(t);
-    docId = (
-      await t.http
-        .post('/documents')
-        .set(bearer(owner.access))
-        .attach('file', TEXT, { filename: 'lines.txt', contentType: 'text/plain' })
-        .expect(201)
-    ).body.id;
+    docId = await upload(TEXT, 'lines.txt', 'text/plain');
   });
   afterAll(async () => {
     await t?.close();
     await s3?.close();
   });
 
+  async function upload(data: Buffer, filename: string, contentType: string): Promise<string> {
+    const res = await t.http
+      .post('/documents')
+      .set(bearer(owner.access))
+      .attach('file', data, { filename, contentType })
+      .expect(201);
+    return res.body.id;
+  }
   const createLink = async (body: Record<string, unknown> = {}) =>
     (await t.http.post(`/documents/${docId}/links`).set(bearer(owner.access)).send(body).expect(201)).body as {
       id: string;
@@ -170,13 +172,7 @@ describe.each(['postgres', 's3'] as const)('link downloads with the %s driver', 
 
   it('a PDF keeps its type and disposition through a link', async () => {
     const pdf = pdfBytes('linked pdf');
-    const id = (
-      await t.http
-        .post('/documents')
-        .set(bearer(owner.access))
-        .attach('file', pdf, { filename: 'report.pdf', contentType: 'application/pdf' })
-        .expect(201)
-    ).body.id;
+    const id = await upload(pdf, 'report.pdf', 'application/pdf');
     const link = (await t.http.post(`/documents/${id}/links`).set(bearer(owner.access)).send({}).expect(201)).body;
     const res = await download(link.token, newIp()).expect(200);
     expect(res.headers['content-type']).toBe('application/pdf');
