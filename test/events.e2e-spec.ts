@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { startTestApp, type TestApp } from './support/app.js';
-import { type Account, bearer, logIn, signUp } from './support/auth.js';
+import { type Account, bearer, logIn, makeAdmin, signUp } from './support/auth.js';
 import { createTestDatabase } from './support/database.js';
 import { realPostgres, REAL_REDIS_URL } from './support/env.js';
 import { type Spawned, startMain } from './support/process.js';
@@ -163,6 +163,24 @@ describe('GET /events', () => {
     });
     expect(bySession.hasEnded).toBe(false);
     expect(bySession.events.map((e) => e.event)).toEqual(['document.created']);
+    await t.http.get('/events').set(bearer(created.token)).expect(401);
+  });
+
+  it('disabling an account closes the streams its personal access tokens opened', async () => {
+    const [admin, user] = [await signUp(t), await signUp(t)];
+    await makeAdmin(t, admin.id);
+    const created = (
+      await t.http
+        .post('/users/me/tokens')
+        .set(bearer(user.access))
+        .send({ name: 'script', scopes: ['documents:read'] })
+        .expect(201)
+    ).body;
+    const byToken = await stream('/events', bearer(created.token));
+    expect(byToken.status).toBe(200);
+    await t.http.patch(`/users/${user.id}`).set(bearer(admin.access)).send({ disabled: true }).expect(200);
+    expect((await byToken.next((e) => e.event === 'token.revoked')).data).toEqual({ tokenId: created.id });
+    await byToken.ended;
     await t.http.get('/events').set(bearer(created.token)).expect(401);
   });
 
