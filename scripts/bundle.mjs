@@ -88,38 +88,57 @@ const onlyPostgresDriver = {
 };
 
 /**
- * Fastify builds its schema compilers when the server is created: `require()` of
- * @fastify/ajv-compiler and @fastify/fast-json-stringify-compiler evaluates Ajv and
- * fast-json-stringify (~350 kB), though each is only called when a route with a JSON schema
- * is registered. Here each of the two is a factory with the same contract whose product
- * loads the real package on its first call: nothing changes for a route with a schema, and
- * a start without one never evaluates them.
+ * Modules that some dependency require()s when it loads but calls only for features this
+ * service may never use. Each is replaced, for that importer only, by a stand-in with the
+ * same contract that loads the real module on first use; nothing changes for a use, and a
+ * start without one never evaluates it.
+ * - Fastify builds its schema compilers when the server is created: @fastify/ajv-compiler
+ *   and @fastify/fast-json-stringify-compiler evaluate Ajv and fast-json-stringify (~350
+ *   kB), though each is only called when a route with a JSON schema is registered. A
+ *   `factory` stand-in returns a function that builds the real one on its first call.
+ * - class-validator's IsPhoneNumber requires libphonenumber-js's metadata (~380 kB); this
+ *   service validates no phone number. A `namespace` stand-in reads each property from the
+ *   real module on access; the package is left to node_modules (RUNTIME_PACKAGES).
  */
-const LAZY_FACTORIES = ['@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler'];
-const lazyFastifyCompilers = {
-  name: 'lazy-fastify-compilers',
-  setup(pluginBuild) {
-    const filter = new RegExp(`^(${LAZY_FACTORIES.map((name) => name.replace(/[/.]/g, '\\$&')).join('|')})$`);
-    pluginBuild.onResolve({ filter }, (args) =>
-      /[\\/]fastify[\\/]lib[\\/]schema-controller\.js$/.test(args.importer)
-        ? { path: args.path, namespace: 'lazy-factory', pluginData: { resolveDir: args.resolveDir } }
-        : undefined,
-    );
-    pluginBuild.onLoad({ filter: /.*/, namespace: 'lazy-factory' }, async (args) => {
-      const real = await pluginBuild.resolve(args.path, {
-        kind: 'require-call',
-        resolveDir: args.pluginData.resolveDir,
-      });
-      return {
-        contents: `module.exports = function lazyFactory(...options) {
+const LAZY_MODULES = [
+  { module: '@fastify/ajv-compiler', importer: /[\\/]fastify[\\/]lib[\\/]schema-controller\.js$/, kind: 'factory' },
+  {
+    module: '@fastify/fast-json-stringify-compiler',
+    importer: /[\\/]fastify[\\/]lib[\\/]schema-controller\.js$/,
+    kind: 'factory',
+  },
+  { module: 'libphonenumber-js/max', importer: /[\\/]class-validator[\\/].*IsPhoneNumber\.js$/, kind: 'namespace' },
+];
+const STAND_INS = {
+  factory: (real) => `module.exports = function lazyFactory(...options) {
   let built;
   return function (...args) {
-    built ??= require(${JSON.stringify(real.path)})(...options);
+    built ??= require(${real})(...options);
     return built.apply(this, args);
   };
 };`,
+  namespace: (real) => `let loaded;
+const load = () => (loaded ??= require(${real}));
+module.exports = new Proxy({}, { get: (_, key) => load()[key], has: (_, key) => key in load() });`,
+};
+const lazyModules = {
+  name: 'lazy-modules',
+  setup(pluginBuild) {
+    const filter = new RegExp(`^(${LAZY_MODULES.map(({ module }) => module.replace(/[/.]/g, '\\$&')).join('|')})$`);
+    pluginBuild.onResolve({ filter }, (args) => {
+      const lazy = LAZY_MODULES.find(({ module, importer }) => module === args.path && importer.test(args.importer));
+      return lazy
+        ? { path: args.path, namespace: 'lazy-module', pluginData: { ...lazy, resolveDir: args.resolveDir } }
+        : undefined;
+    });
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'lazy-module' }, async (args) => {
+      const { kind, resolveDir } = args.pluginData;
+      // Bundled: the path esbuild resolves; external (RUNTIME_PACKAGES): the name, for Node.
+      const real = await pluginBuild.resolve(args.path, { kind: 'require-call', resolveDir });
+      return {
+        contents: STAND_INS[kind](JSON.stringify(real.external ? args.path : real.path)),
         loader: 'js',
-        resolveDir: args.pluginData.resolveDir,
+        resolveDir,
       };
     });
   },
@@ -148,7 +167,7 @@ const ENTRIES = {
 for (const [name, entry] of Object.entries(ENTRIES)) {
   const rewritten = [];
   const { outputFiles } = await build({
-    plugins: [bundleCreateRequire(rewritten), builtinsByRequire, onlyPostgresDriver, lazyFastifyCompilers],
+    plugins: [bundleCreateRequire(rewritten), builtinsByRequire, onlyPostgresDriver, lazyModules],
     entryPoints: [`${dist}${entry}`],
     outfile: `${dist}${name}.js`,
     write: false,

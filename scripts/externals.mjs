@@ -6,8 +6,16 @@
  * And nodemailer, imported with the first mail: bundled, its imports of node:tls,
  * node:https, node:zlib and node:dns would be hoisted to the bundle's top and load at
  * every start (measured: +10 MiB idle RSS).
+ * And libphonenumber-js, which class-validator's IsPhoneNumber loads on first use (a lazy
+ * stand-in, scripts/bundle.mjs): no request of this service validates a phone number.
  */
-export const RUNTIME_PACKAGES = ['argon2', '@electric-sql/pglite', 'swagger-ui-dist', 'nodemailer'];
+export const RUNTIME_PACKAGES = [
+  'argon2',
+  '@electric-sql/pglite',
+  'swagger-ui-dist',
+  'nodemailer',
+  'libphonenumber-js',
+];
 
 /** Optional packages and paths Nest tries to load and does without when they are absent (never installed). */
 export const ABSENT_PACKAGES = [
