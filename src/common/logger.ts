@@ -45,6 +45,12 @@ const PRETTY_HIDDEN = 'context,method,route,status';
  */
 export class AppLogger implements LoggerService {
   readonly pino: Logger;
+  /**
+   * The same lines, for the access log alone: fields that are never secret (method, route
+   * template, status, duration, ids), given whole, so neither redaction (a selective clone
+   * of every logged object) nor the request-context mixin is paid on each request.
+   */
+  private readonly accessPino: Logger;
   /** Routes Nest has mapped so far (one RouterExplorer line each). */
   routesMapped = 0;
   /** Set while the server starts: Nest's own report of a failure is dropped, the thrown error is printed. */
@@ -52,17 +58,15 @@ export class AppLogger implements LoggerService {
 
   /** `out` receives each line (tests capture them); stdout otherwise. */
   constructor(level: LogLevel, json: boolean, out?: (line: string) => void) {
-    this.pino = pino(
-      {
-        level,
-        base: undefined,
-        timestamp: pino.stdTimeFunctions.isoTime,
-        formatters: { level: (label) => ({ level: label }) },
-        redact: { paths: REDACTED_PATHS, censor: '[Redacted]' },
-        mixin: requestFields,
-      },
-      destination(json, out),
-    );
+    const stream = destination(json, out);
+    const common = {
+      level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label: string) => ({ level: label }) },
+    };
+    this.pino = pino({ ...common, redact: { paths: REDACTED_PATHS, censor: '[Redacted]' }, mixin: requestFields }, stream);
+    this.accessPino = pino(common, stream);
   }
 
   log(message: unknown, context?: string): void {
@@ -105,10 +109,26 @@ export class AppLogger implements LoggerService {
     this.pino[level]({ context, ...fields }, text);
   }
 
+  /** The access log's line (src/common/access-log.ts): at info, `fields` written as they are. */
+  access(message: string, fields: AccessFields): void {
+    this.accessPino.info(fields, message);
+  }
+
   /** Writes what is still buffered (before the process exits). */
   flush(): void {
     this.pino.flush();
   }
+}
+
+/** One answered request, as the access log writes it. */
+export interface AccessFields {
+  requestId: string;
+  traceId?: string;
+  context: 'HTTP';
+  method: string;
+  route: string | null;
+  status: number;
+  durationMs: number;
 }
 
 function requestFields(): Record<string, string> {
