@@ -4,7 +4,8 @@
 // `ROUNDS` times; also GET /documents/:id and a small JSON POST /documents. For iterating
 // on the request pipeline: a minute instead of the whole benchmark's three.
 // Usage: npm run build && node bench/list-cpu.mjs   (env: ROUNDS=4 BENCH_SECONDS=3 PROFILE=dir, DATABASE_URL, REDIS_URL)
-// PROFILE=dir writes a --cpu-prof profile of the service (and the reference) to dir.
+// PROFILE=dir writes a --cpu-prof profile of the service (and the reference) to dir, and in
+// windows.json when each measured run was (name: service, reference, get, post).
 import pg from 'pg';
 import { cpuMicros, freshDatabase, json, load, seedDocuments, startServer } from './lib.mjs';
 
@@ -55,12 +56,12 @@ try {
   );
   await client.end();
 
-  const cpuPerRequest = async (server, options) => {
+  const cpuPerRequest = async (server, options, name = server === service ? 'service' : 'reference') => {
     await load({ ...options, duration: 0.5 });
     const before = cpuMicros(server.pid);
     const start = process.hrtime.bigint() / 1000n;
     const r = await load({ duration: seconds, ...options });
-    windows.push({ name: server === service ? "service" : "reference", start: Number(start), end: Number(process.hrtime.bigint() / 1000n) });
+    windows.push({ name, start: Number(start), end: Number(process.hrtime.bigint() / 1000n) });
     if (r.failed) process.stderr.write(`${r.failed} failed\n`);
     return { us: (cpuMicros(server.pid) - before) / r.requests, p99: r.p99, rps: r.rps };
   };
@@ -80,14 +81,14 @@ try {
     `GET /documents?limit=20 median: service ${median(ours).toFixed(0)} µs, reference ${median(theirs).toFixed(0)} µs, ratio ${(median(ours) / median(theirs)).toFixed(2)}× (ratio of medians)`,
   );
   if (!process.env.LIST_ONLY) {
-    const one = await cpuPerRequest(service, { url: `${service.url}/documents/${rows[0].id}`, headers });
+    const one = await cpuPerRequest(service, { url: `${service.url}/documents/${rows[0].id}`, headers }, 'get');
     console.log(`GET /documents/:id: ${one.us.toFixed(0)} µs, p99 ${one.p99} ms`);
     const post = await cpuPerRequest(service, {
       url: `${service.url}/documents`,
       method: 'POST',
       headers: { ...headers, 'content-type': 'application/json' },
       body: JSON.stringify({ title: 'Bench note', content: 'A short note of a few words.', tags: ['bench'] }),
-    });
+    }, 'post');
     console.log(`POST /documents small JSON: ${post.us.toFixed(0)} µs, p99 ${post.p99} ms`);
   }
 } finally {
