@@ -14,7 +14,8 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const profile = process.env.PROFILE;
-const prof = (name) => (profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profile} --cpu-prof-name=${name}.cpuprofile` } : {});
+const prof = (name) =>
+  profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profile} --cpu-prof-name=${name}.cpuprofile` } : {};
 // Each measured run's time (µs, the clock of --cpu-prof's timestamps), for reading a profile of just those.
 const windows = [];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -83,12 +84,16 @@ try {
   if (!process.env.LIST_ONLY) {
     const one = await cpuPerRequest(service, { url: `${service.url}/documents/${rows[0].id}`, headers }, 'get');
     console.log(`GET /documents/:id: ${one.us.toFixed(0)} µs, p99 ${one.p99} ms`);
-    const post = await cpuPerRequest(service, {
-      url: `${service.url}/documents`,
-      method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json' },
-      body: JSON.stringify({ title: 'Bench note', content: 'A short note of a few words.', tags: ['bench'] }),
-    }, 'post');
+    const post = await cpuPerRequest(
+      service,
+      {
+        url: `${service.url}/documents`,
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ title: 'Bench note', content: 'A short note of a few words.', tags: ['bench'] }),
+      },
+      'post',
+    );
     console.log(`POST /documents small JSON: ${post.us.toFixed(0)} µs, p99 ${post.p99} ms`);
   }
 } finally {

@@ -8,7 +8,9 @@ import type { Principal } from '../common/principal.js';
 
 export const JWT_ALGORITHM = 'HS256';
 /** How every access token is verified (jsonwebtoken copies it on each call, so one object serves). */
-const ACCESS_VERIFY_OPTIONS: jsonwebtoken.VerifyOptions = Object.freeze({ algorithms: [JWT_ALGORITHM] as jsonwebtoken.Algorithm[] });
+const ACCESS_VERIFY_OPTIONS: jsonwebtoken.VerifyOptions = Object.freeze({
+  algorithms: [JWT_ALGORITHM] as jsonwebtoken.Algorithm[],
+});
 /** How long the second step of a login may wait for its code. */
 export const MFA_TOKEN_TTL_SECONDS = 300;
 

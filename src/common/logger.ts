@@ -117,7 +117,9 @@ export class AppLogger implements LoggerService {
    */
   access(message: string, fields: AccessFields): void {
     if (!this.pino.isLevelEnabled('info')) return;
-    this.stream.write(`${JSON.stringify({ level: 'info', time: new Date().toISOString(), ...fields, msg: message })}\n`);
+    this.stream.write(
+      `${JSON.stringify({ level: 'info', time: new Date().toISOString(), ...fields, msg: message })}\n`,
+    );
   }
 
   /** Writes what is still buffered (before the process exits). */
