@@ -59,5 +59,7 @@ describe('embedded database (no DATABASE_URL)', () => {
     const { rows } = await check.query<{ email: string }>('SELECT email FROM users');
     await check.close();
     expect(rows).toEqual([{ email: 'kept@example.com' }]);
-  });
+    // Three starts, the first one creating and migrating the database: on two shared cores
+    // under a full test run, more than the default minute.
+  }, 180_000);
 });

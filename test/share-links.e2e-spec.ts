@@ -3,6 +3,7 @@ import { startTestApp, type TestApp } from './support/app.js';
 import { type Account, bearer, signUp } from './support/auth.js';
 
 const ATTEMPTS = 3;
+const LINK_ATTEMPTS = 6;
 
 describe('share links', () => {
   let t: TestApp;
@@ -12,6 +13,7 @@ describe('share links', () => {
     t = await startTestApp({
       env: {
         LINK_PASSWORD_ATTEMPTS_MAX: String(ATTEMPTS),
+        LINK_PASSWORD_LINK_ATTEMPTS_MAX: String(LINK_ATTEMPTS),
         // Twenty downloads at once from one test client: the download caps are not what is tested here.
         DOWNLOAD_CONCURRENCY_PER_USER: '50',
         DOWNLOAD_CONCURRENCY: '50',
@@ -139,35 +141,12 @@ describe('share links', () => {
     await t.http.post(`/s/${link.token}`).set('x-forwarded-for', '198.51.100.1').send({}).expect(400);
   });
 
-  it('limits wrong passwords per link (from any IP) and per IP (on any link)', async () => {
-    const doc = await newDocument('guarded');
-    const link = (await createLink(doc.id, { password: 'right one' }).expect(201)).body;
-    const other = (await createLink(doc.id, { password: 'right two' }).expect(201)).body;
-    for (let i = 0; i < ATTEMPTS; i++) {
-      await t.http
-        .get(`/s/${link.token}`)
-        .set('x-forwarded-for', `203.0.113.${i}`)
-        .set('x-link-password', 'x')
-        .expect(401);
-    }
-    // The link is locked for everyone, even with the right password.
-    const locked = await t.http
-      .get(`/s/${link.token}`)
-      .set('x-forwarded-for', '203.0.113.99')
-      .set('x-link-password', 'right one')
-      .expect(429);
-    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
-    // Another link is not.
-    await t.http
-      .get(`/s/${other.token}`)
-      .set('x-forwarded-for', '203.0.113.99')
-      .set('x-link-password', 'right two')
-      .expect(200);
-
-    // One IP guessing across links is stopped too.
+  it('an IP past LINK_PASSWORD_ATTEMPTS_MAX wrong guesses gets 429 on every link; the right password works from another IP', async () => {
+    const doc = await newDocument('guarded by ip');
     const links = [];
     for (let i = 0; i < ATTEMPTS + 1; i++)
       links.push((await createLink(doc.id, { password: `pw number ${i}` }).expect(201)).body);
+    // One IP guessing across links.
     for (let i = 0; i < ATTEMPTS; i++) {
       await t.http
         .get(`/s/${links[i].token}`)
@@ -175,15 +154,74 @@ describe('share links', () => {
         .set('x-link-password', 'guess')
         .expect(401);
     }
-    await t.http
+    const limited = await t.http
       .get(`/s/${links[ATTEMPTS].token}`)
       .set('x-forwarded-for', '192.0.2.77')
       .set('x-link-password', `pw number ${ATTEMPTS}`)
       .expect(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     await t.http
-      .get(`/s/${links[ATTEMPTS].token}`)
-      .set('x-forwarded-for', '192.0.2.78')
-      .set('x-link-password', `pw number ${ATTEMPTS}`)
+      .get(`/s/${links[0].token}/content`)
+      .set('x-forwarded-for', '192.0.2.77')
+      .set('x-link-password', 'pw number 0')
+      .expect(429);
+    // The links themselves are not locked: their holders get in from their own IPs.
+    for (const i of [0, ATTEMPTS]) {
+      await t.http
+        .get(`/s/${links[i].token}`)
+        .set('x-forwarded-for', '192.0.2.78')
+        .set('x-link-password', `pw number ${i}`)
+        .expect(200);
+    }
+  });
+
+  it('many IPs guessing on one link cannot lock out whoever has its password', async () => {
+    const doc = await newDocument('guarded by link');
+    const link = (await createLink(doc.id, { password: 'right one' }).expect(201)).body;
+    const other = (await createLink(doc.id, { password: 'right two' }).expect(201)).body;
+    // LINK_ATTEMPTS wrong guesses, each from its own IP (so the per-IP limit never trips).
+    for (let i = 0; i < LINK_ATTEMPTS; i++) {
+      await t.http
+        .get(`/s/${link.token}`)
+        .set('x-forwarded-for', `203.0.113.${i}`)
+        .set('x-link-password', `wrong ${i}`)
+        .expect(401);
+    }
+    // The link is now locked for the IPs that guessed wrong on it, right password or not…
+    const locked = await t.http
+      .get(`/s/${link.token}`)
+      .set('x-forwarded-for', '203.0.113.0')
+      .set('x-link-password', 'right one')
+      .expect(429);
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+    // …and a fresh IP gets one guess: wrong, then 429 from it too.
+    await t.http
+      .get(`/s/${link.token}`)
+      .set('x-forwarded-for', '203.0.113.200')
+      .set('x-link-password', 'another guess')
+      .expect(401);
+    await t.http
+      .get(`/s/${link.token}`)
+      .set('x-forwarded-for', '203.0.113.200')
+      .set('x-link-password', 'right one')
+      .expect(429);
+    // The holder of the password still gets the metadata and the bytes from their own IP.
+    await t.http
+      .get(`/s/${link.token}`)
+      .set('x-forwarded-for', '203.0.113.250')
+      .set('x-link-password', 'right one')
+      .expect(200);
+    const bytes = await t.http
+      .get(`/s/${link.token}/content`)
+      .set('x-forwarded-for', '203.0.113.250')
+      .set('x-link-password', 'right one')
+      .expect(200);
+    expect(bytes.text).toBe('guarded by link content');
+    // Another link of the same document is not affected, even from a guessing IP.
+    await t.http
+      .get(`/s/${other.token}`)
+      .set('x-forwarded-for', '203.0.113.1')
+      .set('x-link-password', 'right two')
       .expect(200);
   });
 

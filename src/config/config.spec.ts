@@ -84,6 +84,7 @@ describe('loadConfig', () => {
       EVENTS_REPLAY_SECONDS: '60',
       EVENTS_MAX_STREAMS_PER_USER: '3',
       LINK_PASSWORD_ATTEMPTS_MAX: '4',
+      LINK_PASSWORD_LINK_ATTEMPTS_MAX: '40',
       LINK_PASSWORD_WINDOW_MS: '30000',
       SMTP_URL: 'smtp://mailer:587',
       MAIL_FROM: 'Docs <docs@example.com>',
@@ -179,6 +180,7 @@ describe('loadConfig', () => {
       eventsReplaySeconds: 60,
       eventsMaxStreamsPerUser: 3,
       linkPasswordAttemptsMax: 4,
+      linkPasswordLinkAttemptsMax: 40,
       linkPasswordWindowMs: 30000,
       accounts: {
         smtpUrl: 'smtp://mailer:587',

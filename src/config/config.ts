@@ -124,10 +124,12 @@ export class AppConfig {
   readonly eventsHeartbeatMs: number;
   /** How far back a reconnecting event stream (Last-Event-ID) is replayed; older: a reload event. */
   readonly eventsReplaySeconds: number;
-  /** Event streams one user may have open on one instance (429 beyond). */
+  /** Event streams one user may have open, on all instances sharing Redis (429 beyond). */
   readonly eventsMaxStreamsPerUser: number;
-  /** Wrong share-link passwords per link, and per IP, in a window before 429. */
+  /** Wrong share-link passwords per IP (on any link) in a window before that IP gets 429. */
   readonly linkPasswordAttemptsMax: number;
+  /** Wrong passwords per share link (from any IP) in a window before it checks only IPs with no wrong guess on it. */
+  readonly linkPasswordLinkAttemptsMax: number;
   readonly linkPasswordWindowMs: number;
   /** Account lifecycle and mail: see src/accounts/account-config.ts. */
   readonly accounts: AccountsConfig;
@@ -418,11 +420,16 @@ export const CORE_VARIABLES: VariableTable<CoreSettings> = {
   }),
   eventsMaxStreamsPerUser: variable('EVENTS_MAX_STREAMS_PER_USER', integer(5, 1, 1000), {
     default: '`5`',
-    meaning: 'event streams one user may have open on one instance (1–1000); past it 429',
+    meaning: 'event streams one user may have open, across the instances sharing Redis (1–1000); past it 429',
   }),
   linkPasswordAttemptsMax: variable('LINK_PASSWORD_ATTEMPTS_MAX', integer(10, 1, 1_000_000), {
     default: '`10`',
-    meaning: 'wrong passwords per share link, and per IP, per window before 429 (1–1000000)',
+    meaning: 'wrong share-link passwords per IP (on any link) per window; past it that IP gets 429 (1–1000000)',
+  }),
+  linkPasswordLinkAttemptsMax: variable('LINK_PASSWORD_LINK_ATTEMPTS_MAX', integer(100, 1, 1_000_000), {
+    default: '`100`',
+    meaning:
+      'wrong passwords per share link (from any IP) per window; past it only IPs with no wrong guess on it are still checked (1–1000000)',
   }),
   linkPasswordWindowMs: variable('LINK_PASSWORD_WINDOW_MS', integer(15 * 60_000, 1000, 86_400_000), {
     default: '`900000`',

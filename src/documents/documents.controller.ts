@@ -1,5 +1,4 @@
 import {
-  applyDecorators,
   Body,
   Controller,
   Delete,
@@ -25,10 +24,7 @@ import {
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiProduces,
   ApiParam,
-  ApiQuery,
-  ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -46,7 +42,8 @@ import { RAW_UPLOAD_CONFIG } from '../common/input-guard.js';
 import { validateAs } from '../common/validation.js';
 import { AppConfig } from '../config/config.js';
 import { ACCEPTED_TYPES, EXTENSION_OF } from './content-type.js';
-import { type ContentAnswer, type ContentRequest, contentTypeOf, DocumentsService } from './documents.service.js';
+import { type ContentAnswer, DocumentsService } from './documents.service.js';
+import { ContentResponses, contentRequest, sendContent } from './content-reply.js';
 import type { NewContent } from './documents.repository.js';
 import { DocumentVersionListDto } from './dto/storage.dto.js';
 import {
@@ -61,9 +58,7 @@ import {
   UpdateDocumentDto,
   UploadFieldsDto,
 } from './dto/document.dto.js';
-import { contentDisposition } from './filename.js';
 import { type IncomingFile, readMultipartUpload } from './upload-reader.js';
-import { downloadStream } from './download-stream.js';
 
 /** Only a user's own list is cached: an administrator's `?owner=` view is someone else's data. */
 function ownList(request: FastifyRequest, principal: Principal): boolean {
@@ -277,33 +272,11 @@ export class DocumentsController {
     return document;
   }
 
-  /** Writes a content answer's headers and returns its body. */
   private send(answer: ContentAnswer, reply: FastifyReply): Readable | undefined {
-    reply
-      .header('etag', `"${answer.sha256}"`)
-      .header('cache-control', 'private, no-cache')
-      .header('x-content-type-options', 'nosniff');
-    if (answer.kind === 'not-modified') {
-      reply.status(HttpStatus.NOT_MODIFIED);
-      return undefined;
-    }
-    if (answer.kind === 'redirect') {
-      reply.status(HttpStatus.FOUND).header('location', answer.url).header('cache-control', 'no-store');
-      return undefined;
-    }
-    reply
-      .header('content-type', contentTypeOf(answer.mimeType))
-      .header('accept-ranges', 'bytes')
-      .header('content-disposition', contentDisposition(answer.filename));
-    if (answer.range) {
-      reply
-        .status(HttpStatus.PARTIAL_CONTENT)
-        .header('content-range', `bytes ${answer.range.start}-${answer.range.end}/${answer.size}`)
-        .header('content-length', answer.range.end - answer.range.start + 1);
-    } else {
-      reply.header('content-length', answer.size);
-    }
-    return downloadStream(answer.stream, reply.raw, this.config.downloadStallTimeoutMs, answer.release);
+    return sendContent(answer, reply, {
+      stallMs: this.config.downloadStallTimeoutMs,
+      cacheControl: 'private, no-cache',
+    });
   }
 
   @Patch(':id')
@@ -390,35 +363,4 @@ export class DocumentsController {
     );
     return this.documents.create(principal, { title: dto.title, tags: dto.tags }, content);
   }
-}
-
-/** What a content download takes and answers, for Swagger (current content and kept versions alike). */
-function ContentResponses(): MethodDecorator {
-  return applyDecorators(
-    ApiProduces(...ACCEPTED_TYPES),
-    ApiHeader({ name: 'If-None-Match', required: false }),
-    ApiHeader({ name: 'Range', required: false, description: 'bytes=first-last, bytes=first- or bytes=-suffix' }),
-    ApiHeader({ name: 'If-Range', required: false, description: '"<sha256>" as the ETag' }),
-    ApiQuery({ name: 'redirect', required: false, type: Boolean }),
-    ApiOkResponse({ schema: { type: 'string', format: 'binary' } }),
-    ApiResponse({ status: 206, description: 'Partial content (one range)' }),
-    ApiResponse({ status: 302, description: 'Redirect to a presigned URL (object storage)' }),
-    ApiResponse({ status: 304, description: 'Not modified' }),
-    ApiProblems(400, 401, 404, 416, 429, 503),
-  );
-}
-
-/** The conditions, range and redirect wish of a content request. */
-function contentRequest(request: FastifyRequest): ContentRequest {
-  const header = (name: string) => {
-    const value = request.headers[name];
-    return Array.isArray(value) ? value.join(',') : value;
-  };
-  const redirect = (request.query as { redirect?: string }).redirect;
-  return {
-    ifNoneMatch: header('if-none-match'),
-    range: header('range'),
-    ifRange: header('if-range'),
-    redirect: redirect === 'true' || redirect === '1' || /(^|,)\s*text\/uri-list\b/i.test(header('accept') ?? ''),
-  };
 }

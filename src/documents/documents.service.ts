@@ -66,6 +66,17 @@ export type ContentAnswer =
       release: ReleaseSlot;
     };
 
+/** Who an answer's download slot is charged to, and what must hold before content goes out. */
+export interface AnswerOptions {
+  /** The download-slot key: a user id, or a shared link's caller. */
+  slot: string;
+  /**
+   * Called when the answer will carry content (`range` set for a 206) or a redirect;
+   * throws to refuse it, resolves to an undo for when the bytes cannot be read.
+   */
+  admit?: (range: ByteRange | undefined) => Promise<() => Promise<void>>;
+}
+
 /** What a route needs: to read, to edit (title, tags, content), or to manage (delete, restore, share). */
 export type Need = 'read' | 'edit' | 'manage';
 
@@ -340,7 +351,7 @@ export class DocumentsService {
     const { row } = await this.require(principal, id, 'read');
     const version = await this.documents.version(id, row.contentVersion);
     if (!version) throw new NotFoundError(NOT_FOUND);
-    return this.answer(principal, version, request);
+    return this.answer(version, request, { slot: principal.userId });
   }
 
   /** A kept version's content, as asked. */
@@ -348,11 +359,20 @@ export class DocumentsService {
     await this.require(principal, id, 'read');
     const version = await this.documents.version(id, n);
     if (!version) throw new NotFoundError('No such version of this document.');
-    return this.answer(principal, version, request);
+    return this.answer(version, request, { slot: principal.userId });
   }
 
-  private async answer(principal: Principal, version: VersionRow, request: ContentRequest): Promise<ContentAnswer> {
+  /**
+   * Answers a content request for one stored version: 304, a presigned redirect
+   * (s3, when asked), all the bytes or one range of them (416 when outside).
+   * The owner's downloads and shared links' alike: `slot` names whose download
+   * slot it takes, and `admit` (a link's download count) runs once the answer is
+   * known to carry content or a redirect, before any byte is read: it may refuse
+   * by throwing, and gives back an undo for when the bytes cannot be read.
+   */
+  async answer(version: VersionRow, request: ContentRequest, options: AnswerOptions): Promise<ContentAnswer> {
     const { sha256, size } = version;
+    const admit = options.admit ?? (async () => async () => undefined);
     if (request.ifNoneMatch !== undefined && etagMatches(request.ifNoneMatch, sha256)) {
       return { kind: 'not-modified', sha256 };
     }
@@ -363,6 +383,7 @@ export class DocumentsService {
         contentTypeOf(version.mimeType),
         contentDisposition(version.filename),
       );
+      await admit(undefined);
       return { kind: 'redirect', url, sha256 };
     }
     // If-Range: the range only applies to the content it names; anything else gets it all.
@@ -378,9 +399,15 @@ export class DocumentsService {
         { 'content-range': `bytes */${size}` },
       );
     }
-    const release = this.slots.acquire(principal.userId);
+    const release = this.slots.acquire(options.slot);
     try {
-      const stream = await this.storage.read(version, size === 0 ? undefined : (range ?? { start: 0, end: size - 1 }));
+      const undo = await admit(range);
+      const stream = await this.storage
+        .read(version, size === 0 ? undefined : (range ?? { start: 0, end: size - 1 }))
+        .catch(async (error: unknown) => {
+          await undo();
+          throw error;
+        });
       return {
         kind: 'bytes',
         sha256,

@@ -7,6 +7,7 @@ export const EVENT_TYPES = [
   'document.shared',
   'document.unshared',
   'session.revoked',
+  'token.revoked',
   'reload',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -27,6 +28,6 @@ export interface StoredEvent {
   type: EventType;
   userIds: string[];
   data: Record<string, unknown>;
-  /** Set on session.revoked: streams of this session close after it. */
+  /** Set on session.revoked (and token.revoked: a token's id): streams of this session or token close after it. */
   sessionId?: string;
 }

@@ -23,9 +23,11 @@ import { AppConfig } from '../config/config.js';
 import { EVENT_TYPES } from './event.js';
 import { EventsService } from './events.service.js';
 import { StreamTickets, TICKET_TTL_SECONDS } from './stream-ticket.js';
+import { UsedTickets } from './used-tickets.js';
 
 class StreamTicketDto {
-  @ApiProperty({ description: 'Pass as GET /events?ticket=… within expiresIn seconds.' }) ticket: string;
+  @ApiProperty({ description: 'Pass as GET /events?ticket=… within expiresIn seconds; it works once.' })
+  ticket: string;
   @ApiProperty({ example: TICKET_TTL_SECONDS }) expiresIn: number;
 }
 
@@ -38,8 +40,9 @@ const STREAM_DESCRIPTION = [
   'with `?ticket=` from `POST /events/tickets`. Reconnecting with `Last-Event-ID` replays what you missed in the last ',
   'EVENTS_REPLAY_SECONDS, or sends one `reload` event when that is not known. A comment line every ',
   'EVENTS_HEARTBEAT_MS keeps proxies from closing the stream; it closes when the session is revoked (after a ',
-  '`session.revoked` event) and when the instance shuts down (reconnect). At most EVENTS_MAX_STREAMS_PER_USER ',
-  'streams per user per instance (429 beyond).',
+  '`session.revoked` event), when the personal access token that opened it is deleted (after `token.revoked`), ',
+  'and when the instance shuts down (reconnect). At most EVENTS_MAX_STREAMS_PER_USER streams per user, counted ',
+  'across the instances sharing Redis (429 beyond). A stream ticket opens one stream, once.',
 ].join('');
 
 @ApiTags('Events')
@@ -50,6 +53,7 @@ export class EventsController {
   constructor(
     private readonly events: EventsService,
     private readonly authenticator: Authenticator,
+    private readonly usedTickets: UsedTickets,
     config: AppConfig,
   ) {
     this.tickets = new StreamTickets(config.jwtSecret);
@@ -58,11 +62,22 @@ export class EventsController {
   @Post('tickets')
   @HttpCode(HttpStatus.CREATED)
   @ApiBearerAuth('bearer')
-  @ApiOperation({ summary: 'A one-minute ticket to open GET /events from a browser EventSource' })
+  @ApiOperation({
+    summary: 'A one-minute, single-use ticket to open GET /events from a browser EventSource',
+    description:
+      'A ticket opens one stream, once, on any instance: used again it is 401. Ask for a new one to reconnect.',
+  })
   @ApiCreatedResponse({ type: StreamTicketDto })
   @ApiProblems(401)
   ticket(@CurrentUser() principal: Principal): StreamTicketDto {
     return { ticket: this.tickets.issue(principal), expiresIn: TICKET_TTL_SECONDS };
+  }
+
+  /** The live principal of an unused, valid ticket, which is used up by this; undefined otherwise. */
+  private async redeem(ticket: string): Promise<Principal | undefined> {
+    const claim = this.tickets.verify(ticket);
+    if (!claim || !(await this.usedTickets.claim(claim.id, claim.expiresAtMs))) return undefined;
+    return this.authenticator.live(claim.principal);
   }
 
   @Get()
@@ -103,17 +118,18 @@ export class EventsController {
     const lastEventId = lastEventHeader ?? (typeof lastEventQuery === 'string' ? lastEventQuery : undefined);
     const principal =
       typeof ticket === 'string'
-        ? await this.authenticator.live(this.tickets.verify(ticket))
+        ? await this.redeem(ticket)
         : await this.authenticator.authenticateHeader(request.headers.authorization);
     if (!principal) throw new UnauthorizedError();
     // Public to the guards (for the ticket), so the scope of a personal access token is checked here.
     const refusal = scopeRefusal(principal, requiredScopeOf(request));
     if (refusal) throw refusal;
-    if (!this.events.canOpen(principal.userId)) {
+    const streamId = await this.events.reserve(principal.userId);
+    if (!streamId) {
       throw new AppError(
         429,
         'too-many-streams',
-        'You already have the most event streams open here: close one first.',
+        'You already have the most event streams open: close one first.',
         undefined,
         { 'retry-after': '5' },
       );
@@ -131,7 +147,7 @@ export class EventsController {
       connection: 'keep-alive',
     });
     res.write('retry: 3000\n\n');
-    const stream = { userId: principal.userId, sessionId: principal.sessionId, res };
+    const stream = { id: streamId, userId: principal.userId, sessionId: principal.sessionId, res };
     if (!this.events.add(stream)) {
       res.end();
       return;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Injectable, type OnApplicationShutdown, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { RedisClientType } from '@keyv/redis';
@@ -18,8 +19,23 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PUBLISH', KEYS[2], id .. '\\n' .. ARGV[2])
 return id`;
 
+/**
+ * Counts a user's open streams on every instance: a sorted set per user of
+ * stream ids scored by when they expire. Expired ones (an instance that died
+ * without closing them) are dropped first; the new one is added only while
+ * fewer than the maximum remain. Returns 1 when added, 0 when full.
+ */
+const RESERVE_STREAM = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1`;
+
 /** One open event stream on this instance. */
 export interface EventStream {
+  /** Its id among the user's streams on every instance (from `reserve`). */
+  id: string;
   userId: string;
   sessionId: string;
   res: ServerResponse;
@@ -94,15 +110,39 @@ export class EventsService implements BeforeApplicationShutdown, OnApplicationSh
     this.deliver(stored);
   }
 
-  /** False when the user already has the most streams open here (or the instance is closing). */
-  canOpen(userId: string): boolean {
-    return !this.closing && this.openFor(userId) < this.config.eventsMaxStreamsPerUser;
+  /**
+   * Reserves one of the user's EVENTS_MAX_STREAMS_PER_USER streams, counted on
+   * every instance through Redis (each instance renews its streams on every
+   * heartbeat, so those of an instance that died age out within
+   * `streamLeaseMs`); on this instance alone without Redis or while it does not
+   * answer. The new stream's id, or undefined when the user has the most open
+   * (or the instance is closing).
+   */
+  async reserve(userId: string): Promise<string | undefined> {
+    const max = this.config.eventsMaxStreamsPerUser;
+    if (this.closing || this.openFor(userId) >= max) return undefined;
+    const id = randomUUID();
+    if (!this.redis.ready) return id;
+    try {
+      const now = Date.now();
+      const added = await this.redis.evalEvenWhenFull(
+        RESERVE_STREAM,
+        [this.streamsKey(userId)],
+        [String(now), String(now + this.streamLeaseMs), String(max), id, String(this.streamLeaseMs)],
+      );
+      return Number(added) === 1 ? id : undefined;
+    } catch {
+      return id; // Redis did not answer: this instance's count is what holds
+    }
   }
 
-  /** Adds a stream; false when the user already has the maximum open here. */
+  /** Adds a reserved stream; false when the instance is closing or the client already left. */
   add(stream: EventStream): boolean {
     let mine = this.streams.get(stream.userId);
-    if ((mine?.size ?? 0) >= this.config.eventsMaxStreamsPerUser || this.closing) return false;
+    if (this.closing || stream.res.destroyed) {
+      this.release(stream);
+      return false;
+    }
     if (!mine) this.streams.set(stream.userId, (mine = new Set()));
     mine.add(stream);
     this.count += 1;
@@ -209,7 +249,7 @@ export class EventsService implements BeforeApplicationShutdown, OnApplicationSh
       const mine = this.streams.get(userId);
       if (!mine) continue;
       for (const stream of [...mine]) {
-        if (event.type === 'session.revoked') {
+        if (event.type === 'session.revoked' || event.type === 'token.revoked') {
           if (stream.sessionId !== event.sessionId) continue;
           this.write(stream, event);
           stream.res.end();
@@ -225,10 +265,52 @@ export class EventsService implements BeforeApplicationShutdown, OnApplicationSh
     if (!mine?.delete(stream)) return;
     this.count -= 1;
     if (mine.size === 0) this.streams.delete(stream.userId);
+    this.release(stream);
+  }
+
+  /** Gives the stream's place back on every instance (it ages out anyway when Redis does not answer). */
+  private release(stream: EventStream): void {
+    if (!this.redis.ready) return;
+    this.redis.run((redis) => redis.zRem(this.streamsKey(stream.userId), stream.id)).catch(() => undefined);
+  }
+
+  /** How long a stream counts on every instance unless its instance renews it (three heartbeats, and a margin). */
+  private get streamLeaseMs(): number {
+    return 3 * this.config.eventsHeartbeatMs + 5000;
+  }
+
+  private streamsKey(userId: string): string {
+    return `${this.config.redisKeyPrefix}events:streams:${userId}`;
   }
 
   private ping(): void {
     for (const set of this.streams.values()) for (const stream of set) stream.res.write(': keep-alive\n\n');
+    void this.renew();
+  }
+
+  /**
+   * Renews this instance's streams in Redis (and adds those opened while it was
+   * down), so they keep counting; one round trip for all of them.
+   */
+  private async renew(): Promise<void> {
+    if (this.streams.size === 0 || !this.redis.ready) return;
+    const expiry = Date.now() + this.streamLeaseMs;
+    try {
+      await this.redis.run((redis) => {
+        const batch = redis.multi();
+        for (const [userId, set] of this.streams) {
+          const key = this.streamsKey(userId);
+          batch.zAdd(
+            key,
+            [...set].map((stream) => ({ score: expiry, value: stream.id })),
+          );
+          batch.pExpire(key, this.streamLeaseMs);
+        }
+        return batch.exec();
+      });
+    } catch {
+      // Redis is down: the streams count here only until it returns.
+    }
   }
 
   private remember(event: StoredEvent): void {

@@ -1,8 +1,15 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Principal } from '../common/principal.js';
 
 /** How long a stream ticket may be used to open a stream. */
 export const TICKET_TTL_SECONDS = 60;
+
+/** What a valid ticket says: whom it opens a stream for, its single-use id, and its expiry. */
+export interface TicketClaim {
+  principal: Principal;
+  id: string;
+  expiresAtMs: number;
+}
 
 /**
  * A short-lived credential that opens one kind of thing only: an event stream
@@ -11,6 +18,7 @@ export const TICKET_TTL_SECONDS = 60;
  * and is signed with a key derived from JWT_SECRET for this purpose alone, so
  * it is never accepted as an access token (nor an access token as a ticket).
  * The stream it opens still needs the session live, and closes when it is revoked.
+ * Each ticket carries a random id so it can be used once (see UsedTickets).
  */
 export class StreamTickets {
   private readonly key: Buffer;
@@ -21,13 +29,18 @@ export class StreamTickets {
 
   issue(principal: Principal, now = Date.now()): string {
     const payload = Buffer.from(
-      JSON.stringify({ u: principal.userId, s: principal.sessionId, e: Math.floor(now / 1000) + TICKET_TTL_SECONDS }),
+      JSON.stringify({
+        u: principal.userId,
+        s: principal.sessionId,
+        e: Math.floor(now / 1000) + TICKET_TTL_SECONDS,
+        n: randomBytes(16).toString('base64url'),
+      }),
     ).toString('base64url');
     return `${payload}.${this.sign(payload)}`;
   }
 
-  /** The principal a ticket names, when it is ours and unexpired. */
-  verify(ticket: string, now = Date.now()): Principal | undefined {
+  /** The principal a ticket names, its id and expiry, when it is ours and unexpired. */
+  verify(ticket: string, now = Date.now()): TicketClaim | undefined {
     if (ticket.length > 512) return undefined;
     const [payload, signature, extra] = ticket.split('.');
     if (!payload || !signature || extra !== undefined) return undefined;
@@ -35,9 +48,11 @@ export class StreamTickets {
     const given = Buffer.from(signature);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
     try {
-      const { u, s, e } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
-      if (typeof u !== 'string' || typeof s !== 'string' || typeof e !== 'number' || e * 1000 <= now) return undefined;
-      return { userId: u, sessionId: s };
+      const { u, s, e, n } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+      if (typeof u !== 'string' || typeof s !== 'string' || typeof e !== 'number' || typeof n !== 'string')
+        return undefined;
+      if (e * 1000 <= now) return undefined;
+      return { principal: { userId: u, sessionId: s }, id: n, expiresAtMs: e * 1000 };
     } catch {
       return undefined;
     }

@@ -1,17 +1,11 @@
 import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { Public } from '../common/public.decorator.js';
-import { NotFoundError } from '../common/problem.js';
 import { AppConfig } from '../config/config.js';
-import { ACCEPTED_TYPES } from '../documents/content-type.js';
-import { DocumentsRepository } from '../documents/documents.repository.js';
-import { DownloadSlots } from '../documents/download-slots.js';
-import { downloadStream } from '../documents/download-stream.js';
-import { setFileHeaders } from '../documents/file-headers.js';
-import { DocumentStorage } from '../storage/document-storage.js';
+import { ContentResponses, contentRequest, sendContent } from '../documents/content-reply.js';
 import { LinkPasswordDto, SharedDocumentDto } from './dto/sharing.dto.js';
 import { SharingService } from './sharing.service.js';
 
@@ -20,6 +14,14 @@ const PASSWORD_HEADER = {
   required: false,
   description: 'The link’s password, when it has one (401 when missing or wrong).',
 };
+
+const LINK_DOWNLOAD =
+  'Answered as GET /documents/:id/content: If-None-Match (304), one `Range` (206 with Content-Range; 416 outside ' +
+  'the content), and with object storage `?redirect=true` or `Accept: text/uri-list` (302 to a presigned URL valid ' +
+  'DOWNLOAD_URL_TTL_SECONDS). A request answered with content or a redirect counts one download, atomically ' +
+  '(concurrent requests cannot exceed maxDownloads), except a range not starting at byte 0 from an IP that ' +
+  'downloaded this link in the last hour: a resumed or split download counts once, and the download that used ' +
+  'the link up can still be resumed from the same IP. A 304 or a refusal counts nothing.';
 
 /**
  * What anyone holding a link may do: see the document's metadata and download
@@ -32,9 +34,6 @@ const PASSWORD_HEADER = {
 export class LinksController {
   constructor(
     private readonly sharing: SharingService,
-    private readonly documents: DocumentsRepository,
-    private readonly slots: DownloadSlots,
-    private readonly storage: DocumentStorage,
     private readonly config: AppConfig,
   ) {}
 
@@ -71,73 +70,42 @@ export class LinksController {
 
   @Get('content')
   @ApiOperation({
-    summary: 'Download a shared document by link; each download counts toward maxDownloads',
-    description: 'Downloads are counted atomically: concurrent requests cannot exceed maxDownloads.',
+    summary: 'Download a shared document by link (ranges, presigned redirect); counts toward maxDownloads',
+    description: LINK_DOWNLOAD,
   })
   @ApiHeader(PASSWORD_HEADER)
-  @ApiProduces(...ACCEPTED_TYPES)
-  @ApiOkResponse({ schema: { type: 'string', format: 'binary' } })
-  @ApiProblems(401, 404, 429, 503)
+  @ContentResponses()
   async content(
     @Param('token') token: string,
     @Headers('x-link-password') password: string | undefined,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<Readable> {
+  ): Promise<Readable | undefined> {
     return this.download(token, password, request, reply);
   }
 
   @Post('content')
   @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'The same download, with the password in the body' })
+  @ApiOperation({ summary: 'The same download, with the password in the body', description: LINK_DOWNLOAD })
   @ApiBody({ type: LinkPasswordDto })
-  @ApiProduces(...ACCEPTED_TYPES)
-  @ApiOkResponse({ schema: { type: 'string', format: 'binary' } })
-  @ApiProblems(400, 401, 404, 429, 503)
+  @ContentResponses()
   async contentWithPassword(
     @Param('token') token: string,
     @Body() body: LinkPasswordDto,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<Readable> {
+  ): Promise<Readable | undefined> {
     return this.download(token, body.password, request, reply);
   }
 
-  /**
-   * The existing download path (download slots, stall cut-off, headers), with the
-   * link's count taken atomically once a slot is held, and given back when the
-   * bytes cannot be read.
-   */
+  /** The owner's download path (conditions, ranges, redirect, download slots, stall cut-off), counted per link. */
   private async download(
     token: string,
     password: string | undefined,
     request: FastifyRequest,
     reply: FastifyReply,
-  ): Promise<Readable> {
-    const opened = await this.sharing.open(token, password, request.ip);
-    const release = this.slots.acquire(`link-ip:${request.ip}`);
-    try {
-      const uncount = await this.sharing.countDownload(opened.link);
-      const version = await this.documents.currentVersion(opened.document.id);
-      if (!version) {
-        await uncount();
-        throw new NotFoundError('This link does not exist or no longer works.');
-      }
-      const data = await this.storage
-        .read(version, version.size === 0 ? undefined : { start: 0, end: version.size - 1 })
-        .catch(async (error: unknown) => {
-          await uncount();
-          throw error;
-        });
-      reply
-        .header('etag', `"${version.sha256}"`)
-        .header('cache-control', 'no-store')
-        .header('x-content-type-options', 'nosniff');
-      setFileHeaders(reply, version, version.size);
-      return downloadStream(data, reply.raw, this.config.downloadStallTimeoutMs, release);
-    } catch (error) {
-      release();
-      throw error;
-    }
+  ): Promise<Readable | undefined> {
+    const answer = await this.sharing.download(token, password, request.ip, contentRequest(request));
+    return sendContent(answer, reply, { stallMs: this.config.downloadStallTimeoutMs, cacheControl: 'no-store' });
   }
 }

@@ -28,8 +28,10 @@ const SHARE = `s.id, s.document_id AS "documentId", s.user_id AS "userId", s.rol
   s.created_at AS "createdAt", s.updated_at AS "updatedAt"`;
 const LINK = `l.id, l.document_id AS "documentId", l.password_hash AS "passwordHash", l.expires_at AS "expiresAt",
   l.max_downloads AS "maxDownloads", l.downloads, l.created_at AS "createdAt"`;
-/** A link that still works: not expired, not used up (its document exists: links go with it). */
-const LIVE = `(l.expires_at IS NULL OR l.expires_at > now()) AND (l.max_downloads IS NULL OR l.downloads < l.max_downloads)`;
+/** A link not expired (its document exists: links go with it). */
+const UNEXPIRED = `(l.expires_at IS NULL OR l.expires_at > now())`;
+/** A link that still works: not expired, not used up. */
+const LIVE = `${UNEXPIRED} AND (l.max_downloads IS NULL OR l.downloads < l.max_downloads)`;
 
 /** Shares with people and links, in PostgreSQL. */
 @Injectable()
@@ -114,10 +116,10 @@ export class SharingRepository {
     await this.dataSource.query(`DELETE FROM document_links WHERE document_id = $1`, [documentId]);
   }
 
-  /** A live link by its token's hash. */
-  async liveLink(tokenHash: string): Promise<LinkRow | null> {
+  /** An unexpired link by its token's hash (used up or not: see LinkRow's downloads). */
+  async unexpiredLink(tokenHash: string): Promise<LinkRow | null> {
     const rows = await this.dataSource.query(
-      `SELECT ${LINK} FROM document_links l WHERE l.token_hash = $1 AND ${LIVE}`,
+      `SELECT ${LINK} FROM document_links l WHERE l.token_hash = $1 AND ${UNEXPIRED}`,
       [tokenHash],
     );
     return rows[0] ?? null;

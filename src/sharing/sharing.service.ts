@@ -7,7 +7,8 @@ import { RateLimitStorage } from '../rate-limit/rate-limit.storage.js';
 import { AppError, NotFoundError, ValidationFailedError } from '../common/problem.js';
 import { AppConfig } from '../config/config.js';
 import { DocumentsRepository, type DocumentRow } from '../documents/documents.repository.js';
-import { DocumentsService } from '../documents/documents.service.js';
+import { type ContentRequest, DocumentsService } from '../documents/documents.service.js';
+import { LinkResumes } from './link-resumes.js';
 import { EventsService } from '../events/events.service.js';
 import type {
   CreatedLinkDto,
@@ -26,6 +27,8 @@ const NO_LINK = 'No such link.';
 const LINK_GONE = 'This link does not exist or no longer works.';
 /** 256 random bits, base64url: 43 characters. */
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
+
+const usedUp = (link: LinkRow) => link.maxDownloads !== null && link.downloads >= link.maxDownloads;
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -75,6 +78,7 @@ export class SharingService {
     private readonly limits: RateLimitStorage,
     private readonly events: EventsService,
     private readonly config: AppConfig,
+    private readonly resumes: LinkResumes,
   ) {}
 
   /**
@@ -177,13 +181,47 @@ export class SharingService {
   /**
    * A live link and its document: 404 (one answer for every reason) when the
    * token is unknown, expired, used up or revoked; 401 when the link has a
-   * password and it is missing or wrong. Wrong passwords count per link and
-   * per IP; past LINK_PASSWORD_ATTEMPTS_MAX in the window, 429.
+   * password and it is missing or wrong (limited: see checkPassword).
    */
   async open(token: string, password: string | undefined, ip: string): Promise<OpenedLink> {
-    if (!TOKEN.test(token)) throw new NotFoundError(LINK_GONE);
-    const link = await this.sharing.liveLink(hashToken(token));
+    const link = await this.unexpired(token);
+    if (usedUp(link)) throw new NotFoundError(LINK_GONE);
+    return this.withDocument(link, password, ip);
+  }
+
+  /**
+   * A download by link, as `GET /documents/:id/content` answers it (304, a
+   * presigned redirect, 200, or 206 for one range). It counts towards
+   * maxDownloads, atomically, when it is answered with content or a redirect,
+   * except a range not starting at byte 0 from an IP that downloaded this link
+   * within LINK_RESUME_WINDOW_MS: the pieces of a resumed or split download
+   * count once, and the download that used the link up can still be resumed.
+   */
+  async download(token: string, password: string | undefined, ip: string, request: ContentRequest) {
+    const link = await this.unexpired(token);
+    const resuming = request.range !== undefined && (await this.resumes.downloading(link.id, ip));
+    if (usedUp(link) && !resuming) throw new NotFoundError(LINK_GONE);
+    const { document } = await this.withDocument(link, password, ip);
+    const version = await this.documentRows.currentVersion(document.id);
+    if (!version) throw new NotFoundError(LINK_GONE);
+    return this.documents.answer(version, request, {
+      slot: `link-ip:${ip}`,
+      admit: async (range) => {
+        const undo =
+          range !== undefined && range.start > 0 && resuming ? async () => undefined : await this.countDownload(link);
+        await this.resumes.remember(link.id, ip);
+        return undo;
+      },
+    });
+  }
+
+  private async unexpired(token: string): Promise<LinkRow> {
+    const link = TOKEN.test(token) ? await this.sharing.unexpiredLink(hashToken(token)) : null;
     if (!link) throw new NotFoundError(LINK_GONE);
+    return link;
+  }
+
+  private async withDocument(link: LinkRow, password: string | undefined, ip: string): Promise<OpenedLink> {
     if (link.passwordHash !== null) await this.checkPassword(link, password, ip);
     const document = await this.documentRows.find(link.documentId);
     if (!document) throw new NotFoundError(LINK_GONE);
@@ -214,19 +252,38 @@ export class SharingService {
     await this.sharing.deleteLinksOf(documentId);
   }
 
+  /**
+   * Wrong passwords are limited so that guessing is slow and a guesser cannot
+   * lock out the people who know the password:
+   * - per IP (on any link): past LINK_PASSWORD_ATTEMPTS_MAX wrong in the window,
+   *   that IP gets 429 for the rest of it, right password or not; others are
+   *   unaffected;
+   * - per link (from any IP): past LINK_PASSWORD_LINK_ATTEMPTS_MAX wrong in the
+   *   window, until it ends, the link checks the password only from IPs that
+   *   guessed wrong on it in none of that window (one wrong guess, and that IP
+   *   gets 429 too): a distributed guesser gets one guess per fresh IP, and
+   *   whoever has the password still gets in from their own.
+   * A right password resets nothing: the counts run out with their window.
+   */
   private async checkPassword(link: LinkRow, password: string | undefined, ip: string): Promise<void> {
-    const keys = [`link-password:${link.id}`, `link-password-ip:${ip}`];
-    for (const key of keys) {
-      const blocked = await this.limits.blockedFor(`${key}:blocked`);
-      if (blocked > 0) throw rateLimitedError(blocked / 1000);
-    }
+    const { linkPasswordAttemptsMax, linkPasswordLinkAttemptsMax, linkPasswordWindowMs: windowMs } = this.config;
+    const ipKey = `link-password-ip:${ip}`;
+    const linkKey = `link-password:${link.id}`;
+    const guessedKey = `link-password-guessed:${link.id}:${ip}`;
+    const ipBlocked = await this.limits.blockedFor(`${ipKey}:blocked`);
+    if (ipBlocked > 0) throw rateLimitedError(ipBlocked / 1000);
+    const linkBlocked = await this.limits.blockedFor(`${linkKey}:blocked`);
+    if (linkBlocked > 0 && (await this.limits.blockedFor(guessedKey)) > 0) throw rateLimitedError(linkBlocked / 1000);
     if (password === undefined || password === '') {
       throw new AppError(401, 'link-password-required', 'This link needs its password: send it in X-Link-Password.');
     }
     // argon2's verification compares in constant time.
     if (await this.passwords.verify(link.passwordHash!, password)) return;
-    const { linkPasswordAttemptsMax: max, linkPasswordWindowMs: windowMs } = this.config;
-    for (const key of keys) {
+    await this.limits.block(guessedKey, windowMs);
+    for (const [key, max] of [
+      [ipKey, linkPasswordAttemptsMax],
+      [linkKey, linkPasswordLinkAttemptsMax],
+    ] as const) {
       const counted = await this.limits.increment(key, windowMs, max);
       if (counted.totalHits >= max) await this.limits.block(`${key}:blocked`, counted.timeToExpire * 1000);
     }

@@ -87,12 +87,11 @@ export class TokensRepository {
     return row && { ...row, expiresAt: row.expiresAt ? row.expiresAt.getTime() : null };
   }
 
-  async hashesOf(userId: string): Promise<string[]> {
-    const rows: Array<{ token_hash: string }> = await this.dataSource.query(
-      `SELECT token_hash FROM personal_access_tokens WHERE user_id = $1`,
-      [userId],
-    );
-    return rows.map((r) => r.token_hash);
+  /** Every token of a user: its id and hash. */
+  async ofUser(userId: string): Promise<Array<{ id: string; hash: string }>> {
+    return this.dataSource.query(`SELECT id, token_hash AS hash FROM personal_access_tokens WHERE user_id = $1`, [
+      userId,
+    ]);
   }
 
   /** Sets last_used_at unless another instance did within the last `minMs`. */

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditLog } from '../audit/audit-log.js';
+import { EventsService } from '../events/events.service.js';
 import type { Principal } from '../common/principal.js';
 import type { Scope } from '../auth/scopes.decorator.js';
 import { isUuid } from '../common/ids.js';
@@ -34,6 +35,7 @@ export class TokensService {
     private readonly tokens: TokensRepository,
     private readonly cache: TokenCache,
     private readonly audit: AuditLog,
+    private readonly events: EventsService,
   ) {}
 
   async create(
@@ -89,6 +91,7 @@ export class TokensService {
     if (!hash) throw new NotFoundError('No such token.');
     await this.cache.revoke([hash]);
     this.touched.delete(id);
+    await this.closeStreams(principal.userId, [id]);
     await this.audit.record({
       type: 'token.revoked',
       userId: principal.userId,
@@ -97,17 +100,35 @@ export class TokensService {
     });
   }
 
-  /** Makes every token of a user just disabled stop working at once, on every instance. */
+  /** Makes every token of a user just disabled stop working at once, on every instance (their streams close). */
   async forgetUser(userId: string): Promise<void> {
-    await this.cache.revoke(await this.tokens.hashesOf(userId));
+    const tokens = await this.tokens.ofUser(userId);
+    await this.cache.revoke(tokens.map((t) => t.hash));
+    await this.closeStreams(
+      userId,
+      tokens.map((t) => t.id),
+    );
   }
 
   /** Runs `remove` (which deletes the user, and so their tokens by cascade), then forgets their tokens. */
   async removeUser(userId: string, remove: () => Promise<boolean>): Promise<boolean> {
-    const hashes = await this.tokens.hashesOf(userId);
+    const tokens = await this.tokens.ofUser(userId);
     const removed = await remove();
-    if (removed) await this.cache.revoke(hashes);
+    if (removed) {
+      await this.cache.revoke(tokens.map((t) => t.hash));
+      await this.closeStreams(
+        userId,
+        tokens.map((t) => t.id),
+      );
+    }
     return removed;
+  }
+
+  /** The event streams these tokens opened get token.revoked and close at once, on every instance. */
+  private async closeStreams(userId: string, tokenIds: string[]): Promise<void> {
+    for (const id of tokenIds) {
+      await this.events.publish({ type: 'token.revoked', userIds: [userId], sessionId: id, data: { tokenId: id } });
+    }
   }
 
   /**
