@@ -6,8 +6,7 @@
 // Usage: npm run build && node bench/list-cpu.mjs   (env: ROUNDS=4 BENCH_SECONDS=3 PROFILE=dir, DATABASE_URL, REDIS_URL)
 // PROFILE=dir writes a --cpu-prof profile of the service (and the reference) to dir, and in
 // windows.json when each measured run was (name: service, reference, get, post).
-import pg from 'pg';
-import { cpuMicros, freshDatabase, json, load, seedDocuments, startServer } from './lib.mjs';
+import { benchUser, cpuMicros, freshDatabase, load, seedForUser, serviceEnv, startServer } from './lib.mjs';
 
 const rounds = Number(process.env.ROUNDS ?? 4);
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
@@ -21,14 +20,7 @@ const windows = [];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const db = await freshDatabase(adminUrl, 'ultrai_listcpu');
-const common = {
-  DATABASE_URL: db.url,
-  REDIS_URL: redisUrl,
-  REDIS_KEY_PREFIX: `listcpu${Date.now()}:`,
-  RATE_LIMIT_MAX: '10000000',
-  AUTH_RATE_LIMIT_MAX: '10000000',
-  USER_QUOTA_BYTES: String(Number.MAX_SAFE_INTEGER),
-};
+const common = serviceEnv(db.url, redisUrl, 'listcpu');
 const servers = [];
 try {
   const service = await startServer({
@@ -43,19 +35,8 @@ try {
     { script: 'bench/reference-documents-server.mjs', readyPath: '/health' },
   );
   servers.push(reference);
-  const email = 'bench@example.com';
-  const password = 'bench password 123';
-  await json(`${service.url}/auth/register`, 'POST', { email, password, username: 'bench' });
-  const { access_token: token } = await json(`${service.url}/auth/login`, 'POST', { email, password });
-  const headers = { authorization: `Bearer ${token}` };
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  await seedDocuments(client);
-  const { rows } = await client.query(
-    `SELECT d.id FROM documents d JOIN users u ON u.id = d.owner_id WHERE u.email = $1 LIMIT 1`,
-    [email],
-  );
-  await client.end();
+  const { email, auth: headers } = await benchUser(service.url);
+  const { documentId } = await seedForUser(db.url, email);
 
   const cpuPerRequest = async (server, options, name = server === service ? 'service' : 'reference') => {
     await load({ ...options, duration: 0.5 });
@@ -82,7 +63,7 @@ try {
     `GET /documents?limit=20 median: service ${median(ours).toFixed(0)} µs, reference ${median(theirs).toFixed(0)} µs, ratio ${(median(ours) / median(theirs)).toFixed(2)}× (ratio of medians)`,
   );
   if (!process.env.LIST_ONLY) {
-    const one = await cpuPerRequest(service, { url: `${service.url}/documents/${rows[0].id}`, headers }, 'get');
+    const one = await cpuPerRequest(service, { url: `${service.url}/documents/${documentId}`, headers }, 'get');
     console.log(`GET /documents/:id: ${one.us.toFixed(0)} µs, p99 ${one.p99} ms`);
     const post = await cpuPerRequest(
       service,
