@@ -93,7 +93,8 @@ export class JwtAuthGuard implements CanActivate {
 export class ScopeGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>();
-    if (!request.user) return true;
+    // A session's token has no scopes: nothing to check (nor the route's scope to read).
+    if (!request.user || request.user.scopes === undefined) return true;
     const refusal = scopeRefusal(request.user, requiredScopeOf(request));
     if (refusal) throw refusal;
     return true;
