@@ -147,6 +147,45 @@ export function row(label, r) {
   return `${label.padEnd(44)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms   failed ${r.failed}`;
 }
 
+/** The service's settings in the benchmarks: real PostgreSQL and Redis, limits out of the way. */
+export function serviceEnv(databaseUrl, redisUrl, keyPrefix) {
+  return {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: `${keyPrefix}${Date.now()}:`,
+    RATE_LIMIT_MAX: '10000000',
+    AUTH_RATE_LIMIT_MAX: '10000000',
+    USER_QUOTA_BYTES: String(Number.MAX_SAFE_INTEGER),
+  };
+}
+
+/** Registers the bench user on `url` and logs in: its email, password and `Authorization` header. */
+export async function benchUser(url) {
+  const email = 'bench@example.com';
+  const password = 'bench password 123';
+  await json(`${url}/auth/register`, 'POST', { email, password, username: 'bench' });
+  const { access_token: token } = await json(`${url}/auth/login`, 'POST', { email, password });
+  return { email, password, auth: { authorization: `Bearer ${token}` } };
+}
+
+/** seedDocuments on `databaseUrl`, then one document of `email`'s and the documents in the table. */
+export async function seedForUser(databaseUrl, email) {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await seedDocuments(client);
+    const { rows } = await client.query(
+      `SELECT d.id FROM documents d JOIN users u ON u.id = d.owner_id WHERE u.email = $1 LIMIT 1`,
+      [email],
+    );
+    const count = Number((await client.query('SELECT count(*) FROM documents')).rows[0].count);
+    return { documentId: rows[0].id, documentsInTable: count };
+  } finally {
+    await client.end();
+  }
+}
+
 /** A fresh database on the server named by `adminUrl`, dropped by `drop()`. */
 export async function freshDatabase(adminUrl, prefix = 'ultrai_bench') {
   const { default: pg } = await import('pg');

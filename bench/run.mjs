@@ -9,8 +9,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import argon2 from 'argon2';
 import bcrypt from 'bcrypt';
-import pg from 'pg';
 import {
+  benchUser,
   cpuMicros,
   freshDatabase,
   json,
@@ -20,7 +20,8 @@ import {
   root,
   settledRssMiB,
   rssMiB,
-  seedDocuments,
+  seedForUser,
+  serviceEnv,
   startServer,
 } from './lib.mjs';
 import { benchTransfers } from './transfers.mjs';
@@ -65,14 +66,7 @@ function record(name, runs) {
 }
 
 const db = await freshDatabase(adminUrl);
-const common = {
-  DATABASE_URL: db.url,
-  REDIS_URL: redisUrl,
-  REDIS_KEY_PREFIX: `bench${Date.now()}:`,
-  RATE_LIMIT_MAX: '10000000',
-  AUTH_RATE_LIMIT_MAX: '10000000',
-  USER_QUOTA_BYTES: String(Number.MAX_SAFE_INTEGER),
-};
+const common = serviceEnv(db.url, redisUrl, 'bench');
 const servers = [];
 try {
   // Cold start: spawn to the first 200 from /health/ready (migrations already applied after the first).
@@ -113,11 +107,7 @@ try {
   servers.push(referenceList);
 
   // The bench user, then 10,000 documents across 100 users (the bench user owns 100 of them).
-  const email = 'bench@example.com';
-  const password = 'bench password 123';
-  await json(`${service.url}/auth/register`, 'POST', { email, password, username: 'bench' });
-  const { access_token: token } = await json(`${service.url}/auth/login`, 'POST', { email, password });
-  const auth = { authorization: `Bearer ${token}` };
+  const { email, password, auth } = await benchUser(service.url);
   // The same user's personal access token, for the same routes next to the access token.
   const { token: pat } = await json(
     `${service.url}/users/me/tokens`,
@@ -126,16 +116,9 @@ try {
     auth,
   );
   const patAuth = { authorization: `Bearer ${pat}` };
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  await seedDocuments(client);
-  const { rows } = await client.query(
-    `SELECT d.id FROM documents d JOIN users u ON u.id = d.owner_id WHERE u.email = $1 LIMIT 1`,
-    [email],
-  );
-  const documentId = rows[0].id;
-  figures.documentsInTable = Number((await client.query('SELECT count(*) FROM documents')).rows[0].count);
-  await client.end();
+  const seeded = await seedForUser(db.url, email);
+  const { documentId } = seeded;
+  figures.documentsInTable = seeded.documentsInTable;
 
   // Idle RSS once the process has settled: V8's memory reducer shrinks the young
   // generation about 8 s after the last burst of allocation (start-up, registration),

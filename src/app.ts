@@ -11,7 +11,7 @@ import { PROBLEM_CONTENT_TYPE } from './common/problem.js';
 import { ProblemFilter } from './common/problem.filter.js';
 import { REQUEST_ID_HEADER, requestId, requestIdFor } from './common/request-context.js';
 import { cors, HSTS, noStore, securityHeaders, sendsHsts } from './common/response-headers.js';
-import { createValidationPipe } from './common/validation.js';
+import { ValidationPipeWithQueries } from './common/validation.js';
 import type { AppConfig } from './config/config.js';
 import { Database } from './database/database.js';
 import { AnsweredRequests, reportAnswers } from './edge/answered-requests.js';
@@ -144,7 +144,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   });
   const database = app.get(Database);
   app.useGlobalFilters(new ProblemFilter(logger, () => database.ready));
-  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalPipes(new ValidationPipeWithQueries());
   const activeTracing = tracing();
   if (activeTracing) app.useGlobalInterceptors(new HandlerSpanInterceptor(activeTracing));
   if (config.docsEnabled) setupSwagger(app);

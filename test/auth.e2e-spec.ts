@@ -445,6 +445,17 @@ describe('auth', () => {
         .expect(200);
     });
 
+    it('refuses a token it accepted once that token has expired (a verified token is remembered only until exp)', async () => {
+      const exp = now() + 2;
+      const token = bearer(craftJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, exp }, TEST_JWT_SECRET));
+      await t.http.get('/users/me').set(token).expect(200);
+      // Until the clock has passed the token's exp (jsonwebtoken's rule: now >= exp is expired).
+      while (now() < exp) await new Promise((resolve) => setTimeout(resolve, 100));
+      const res = await t.http.get('/users/me').set(token);
+      expect(res.status).toBe(401);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    });
+
     it.each(cases)('refuses %s with 401 problem+json', async (_name, headers) => {
       const res = await t.http.get('/users/me').set(headers());
       expect(res.status).toBe(401);

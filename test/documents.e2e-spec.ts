@@ -438,6 +438,26 @@ describe('documents', () => {
     });
   });
 
+  describe('the same list query from two users', () => {
+    it('gives each their own documents, and refuses a bad one every time (validated queries are remembered)', async () => {
+      const users = [await signUp(t), await signUp(t)];
+      for (const [i, user] of users.entries()) {
+        await t.http
+          .post('/documents')
+          .set(bearer(user.access))
+          .send({ title: `Own note ${i}`, content: 'mine', tags: ['Mine'] })
+          .expect(201);
+      }
+      for (const user of users) {
+        const res = await t.http.get('/documents?limit=5&sort=title&tag=MINE').set(bearer(user.access)).expect(200);
+        expect(res.body.items.map((d: { ownerId: string }) => d.ownerId)).toEqual([user.id]);
+        for (let i = 0; i < 2; i++) {
+          await t.http.get('/documents?limit=0&sort=title').set(bearer(user.access)).expect(400);
+        }
+      }
+    });
+  });
+
   describe('caching headers and versions', () => {
     it('answers If-None-Match with the sha256 ETag by 304, and anything else by 200', async () => {
       const created = await upload(alice, Buffer.from('etag me'), 'e.txt', 'text/plain').expect(201);

@@ -1,6 +1,5 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthGuard } from '@nestjs/passport';
 import { defaultLimitKey, rateLimitedError, trackerOf } from '../rate-limit/rate-limit.guard.js';
 import { RateLimitStorage } from '../rate-limit/rate-limit.storage.js';
 import { isDatabaseUnavailable } from '../common/database-errors.js';
@@ -14,6 +13,7 @@ import { UsersRepository } from '../users/users.repository.js';
 import type { FastifyRequest } from 'fastify';
 import { type Principal, ROLES_KEY } from '../common/principal.js';
 import { Authenticator } from './authenticator.js';
+import { overriddenMetadata, type RouteMetadata } from '../common/route-metadata.js';
 import { requiredScopeOf, scopeRefusal } from './scopes.decorator.js';
 
 /**
@@ -21,47 +21,54 @@ import { requiredScopeOf, scopeRefusal } from './scopes.decorator.js';
  * A refusal counts against the client IP's share of the global limit (the limit
  * guard runs after this one and never sees it), so a client replaying dead or
  * forged tokens gets 429s like any other flood.
+ *
+ * The token is checked here, directly (no passport): an access token by TokenService
+ * (this key, HS256 only, unexpired, the claims of an access token) and then its session,
+ * a personal access token by TokensService, both through the Authenticator, the one
+ * authentication path (the cached-read fast path asks it too).
  */
 @Injectable()
-export class JwtAuthGuard extends AuthGuard('jwt') {
+export class JwtAuthGuard implements CanActivate {
+  private readonly isPublic: RouteMetadata<boolean | undefined>;
+
   constructor(
-    private readonly reflector: Reflector,
+    reflector: Reflector,
     private readonly database: Database,
     private readonly limits: RateLimitStorage,
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
     private readonly authenticator: Authenticator,
   ) {
-    super();
+    this.isPublic = overriddenMetadata<boolean>(reflector, IS_PUBLIC_KEY);
   }
 
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    if (isPublic) return true;
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.isPublic.of(context)) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>();
     try {
-      if (Authenticator.carriesPersonalAccessToken(request.headers.authorization)) {
-        // Not a JWT: passport-jwt has nothing to verify; the Authenticator checks it whole.
-        request.user = this.handleRequest(
-          null,
-          (await this.authenticator.authenticateToken(request.headers.authorization)) ?? false,
-        );
-        return true;
-      }
-      return (await super.canActivate(context)) as boolean;
+      request.user = await this.authenticate(request.headers.authorization);
+      return true;
     } catch (error) {
       if (error instanceof UnauthorizedError) await this.countRefusal(request);
       throw error;
     }
   }
 
-  override handleRequest<T = Principal>(error: unknown, principal: T | false): T {
-    // The session could not be checked: a 503 (try again), not a 401 (log in again).
-    if (isDatabaseUnavailable(error) || (error && !this.database.ready)) throw error;
-    if (error || !principal) throw new UnauthorizedError();
+  private async authenticate(header: string | undefined): Promise<Principal> {
+    if (Authenticator.carriesPersonalAccessToken(header)) {
+      const principal = await this.authenticator.authenticateToken(header);
+      if (!principal) throw new UnauthorizedError();
+      return principal;
+    }
+    let principal: Principal | undefined;
+    try {
+      principal = await this.authenticator.authenticateHeader(header);
+    } catch (error) {
+      // The session could not be checked: a 503 (try again), not a 401 (log in again).
+      if (isDatabaseUnavailable(error) || !this.database.ready) throw error;
+      throw new UnauthorizedError();
+    }
+    if (!principal) throw new UnauthorizedError();
     return principal;
   }
 
@@ -86,7 +93,8 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
 export class ScopeGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>();
-    if (!request.user) return true;
+    // A session's token has no scopes: nothing to check (nor the route's scope to read).
+    if (!request.user || request.user.scopes === undefined) return true;
     const refusal = scopeRefusal(request.user, requiredScopeOf(request));
     if (refusal) throw refusal;
     return true;
@@ -96,16 +104,17 @@ export class ScopeGuard implements CanActivate {
 /** Global: enforces @Roles(), reading the role from the database (admin routes are rare). */
 @Injectable()
 export class RolesGuard implements CanActivate {
+  private readonly roles: RouteMetadata<Role[] | undefined>;
+
   constructor(
-    private readonly reflector: Reflector,
+    reflector: Reflector,
     private readonly users: UsersRepository,
-  ) {}
+  ) {
+    this.roles = overriddenMetadata<Role[]>(reflector, ROLES_KEY);
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
+    const roles = this.roles.of(context);
     if (!roles?.length) return true;
     const principal = context.switchToHttp().getRequest<{ user?: Principal }>().user;
     const user = principal ? await this.users.findById(principal.userId) : null;

@@ -1,14 +1,12 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
-import { PassportModule } from '@nestjs/passport';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { UsersModule } from '../users/users.module.js';
 import { AuthController } from './auth.controller.js';
 import { JwtAuthGuard, RolesGuard, ScopeGuard } from './auth.guards.js';
 import { AuthService } from './auth.service.js';
 import { Authenticator } from './authenticator.js';
-import { JwtStrategy } from './jwt.strategy.js';
 import { LoginThrottle } from './login-throttle.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { TokenService } from './token.service.js';
@@ -16,14 +14,13 @@ import { TokensModule } from '../tokens/tokens.module.js';
 import { MfaModule } from '../mfa/mfa.module.js';
 
 @Module({
-  imports: [PassportModule, JwtModule.register({}), UsersModule, SessionsModule, TokensModule, MfaModule],
+  imports: [JwtModule.register({}), UsersModule, SessionsModule, TokensModule, MfaModule],
   controllers: [AuthController],
   providers: [
     AuthService,
     LoginThrottle,
     TokenService,
     Authenticator,
-    JwtStrategy,
     // Order matters: authenticate, check a token's scopes, check roles, then count (per user when authenticated).
     { provide: APP_GUARD, useClass: JwtAuthGuard },
     { provide: APP_GUARD, useClass: ScopeGuard },

@@ -4,8 +4,7 @@ import { SessionsService } from '../sessions/sessions.service.js';
 import { PAT_PREFIX } from '../tokens/personal-access-token.js';
 import { TokensService } from '../tokens/tokens.service.js';
 import { type Scope, scopeRefusal } from './scopes.decorator.js';
-import type { AccessTokenClaims } from './token.service.js';
-import { bearerToken, principalOf, TokenService } from './token.service.js';
+import { bearerToken, TokenService } from './token.service.js';
 
 /**
  * The one authentication check: a credential in (the guard's verified claims, or the
@@ -27,18 +26,9 @@ export class Authenticator {
     private readonly accessTokens: TokensService,
   ) {}
 
-  /** True when the header carries a personal access token: the guard's path asks authenticateToken, not passport-jwt. */
+  /** True when the header carries a personal access token (`uc_pat_…`), not a JWT. */
   static carriesPersonalAccessToken(header: string | undefined): boolean {
     return bearerToken(header)?.startsWith(PAT_PREFIX) ?? false;
-  }
-
-  /**
-   * The full check (the database when the session cache does not know the session), for
-   * claims whose signature passport-jwt already verified with TokenService's key and
-   * algorithm: the guard's path verifies each token once.
-   */
-  async authenticateVerified(claims: Partial<AccessTokenClaims>): Promise<Principal | undefined> {
-    return this.liveSession(principalOf(claims));
   }
 
   /** The full check of a personal access token header (the database when the token cache does not know it). */
@@ -49,9 +39,9 @@ export class Authenticator {
 
   /**
    * The full check of an `Authorization: Bearer` header (an access token or a personal
-   * access token), for a route that is public to the guard because it also takes another
-   * credential (GET /events takes a stream ticket). The caller checks a personal access
-   * token's scope (scopeRefusal), as the guard would.
+   * access token): the guard's, and that of a route that is public to the guard because it
+   * also takes another credential (GET /events takes a stream ticket). The caller checks a
+   * personal access token's scope (scopeRefusal), as the guard does.
    */
   async authenticateHeader(header: string | undefined): Promise<Principal | undefined> {
     if (Authenticator.carriesPersonalAccessToken(header)) return this.authenticateToken(header);

@@ -12,14 +12,15 @@ export const accessLog: EdgeStep = {
     const logger = app.get(AppLogger);
     answered.listen(({ method, route, status, ms, requestId, traceId }) => {
       if (!logger.enabled('info')) return;
-      logger.write('info', `${method} ${route ?? '(no route)'} ${status}`, 'HTTP', {
-        method,
-        route: route ?? null,
-        status,
-        durationMs: Math.round(ms * 10) / 10,
-        requestId,
-        ...(traceId ? { traceId } : {}),
-      });
+      const line = `${method} ${route ?? '(no route)'} ${status}`;
+      const durationMs = Math.round(ms * 10) / 10;
+      // The ids first, as the request-context mixin puts them on other lines.
+      logger.access(
+        line,
+        traceId
+          ? { requestId, traceId, context: 'HTTP', method, route: route ?? null, status, durationMs }
+          : { requestId, context: 'HTTP', method, route: route ?? null, status, durationMs },
+      );
     });
   },
 };

@@ -3,10 +3,16 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { EdgeStep } from '../edge/edge-step.js';
 
+/** What the client of a request is read from, when a record names it (Fastify's request: its `ip` follows TRUST_PROXY). */
+interface ClientSource {
+  readonly ip?: string;
+  readonly headers: IncomingMessage['headers'];
+}
+
 interface RequestContext {
   requestId: string;
-  /** Set once the request reaches Nest (see the audit module), for records that name the client. */
-  client?: { ip: string | null; userAgent: string | null };
+  /** The request, for records that name the client (read only then: most requests write none). */
+  source?: ClientSource;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();
@@ -21,9 +27,9 @@ export function requestIdFor(req: IncomingMessage): string {
   return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-/** Runs the rest of a request's life with its id available to every log line. */
-export function runWithRequestId(requestId: string, next: () => void): void {
-  storage.run({ requestId }, next);
+/** Runs the rest of a request's life with its id available to every log line, and its client to audit records. */
+export function runWithRequestId(requestId: string, next: () => void, source?: ClientSource): void {
+  storage.run({ requestId, source }, next);
 }
 
 /** The edge step giving every answer its X-Request-Id, and the rest of the request its id (for log lines). */
@@ -32,7 +38,7 @@ export const requestId: EdgeStep = {
   register({ fastify }) {
     fastify.addHook('onRequest', (request, reply, done) => {
       reply.header(REQUEST_ID_HEADER, request.id);
-      runWithRequestId(request.id, done);
+      runWithRequestId(request.id, done, request);
     });
   },
 };
@@ -41,11 +47,13 @@ export function currentRequestId(): string | undefined {
   return storage.getStore()?.requestId;
 }
 
-export function setRequestClient(client: { ip: string | null; userAgent: string | null }): void {
-  const store = storage.getStore();
-  if (store) store.client = client;
-}
-
+/** The current request's client IP (as TRUST_PROXY makes it) and user agent, bounded, for audit records. */
 export function currentRequestClient(): { ip: string | null; userAgent: string | null } | undefined {
-  return storage.getStore()?.client;
+  const source = storage.getStore()?.source;
+  if (!source) return undefined;
+  const userAgent = source.headers['user-agent'];
+  return {
+    ip: source.ip ? source.ip.slice(0, 64) : null,
+    userAgent: typeof userAgent === 'string' && userAgent !== '' ? userAgent.slice(0, 512) : null,
+  };
 }

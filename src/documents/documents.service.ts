@@ -7,6 +7,7 @@ import { ForbiddenError } from '../common/errors.js';
 import { decodeCursor, isCursorText, isIsoDate, isRank, toPage } from '../common/pagination.js';
 import { isUuid } from '../common/ids.js';
 import { AppError, NotFoundError, ValidationFailedError } from '../common/problem.js';
+import { timestamp } from '../common/timestamps.js';
 import { CacheGenerations } from '../cache/cache-generations.js';
 import { AppConfig } from '../config/config.js';
 import { EventsService } from '../events/events.service.js';
@@ -103,8 +104,8 @@ export function toDocumentDto(row: DocumentRow, access: Access): DocumentDto {
     size: row.size,
     sha256: row.sha256,
     tags: row.tags,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
+    createdAt: timestamp(row.createdAt),
+    updatedAt: timestamp(row.updatedAt),
     version: row.version,
     textStatus: row.textStatus,
     access,
@@ -117,8 +118,8 @@ export function toTrashedDocumentDto(row: DocumentRow, retentionDays: number): T
   const deletedAt = row.deletedAt!;
   return {
     ...toDocumentDto(row, 'owner'),
-    deletedAt,
-    purgeAt: new Date(deletedAt.getTime() + retentionDays * DAY_MS),
+    deletedAt: timestamp(deletedAt),
+    purgeAt: timestamp(new Date(deletedAt.getTime() + retentionDays * DAY_MS)),
   };
 }
 
@@ -133,7 +134,7 @@ export function toVersionDto(row: VersionRow, current: number): DocumentVersionD
     mimeType: row.mimeType,
     size: row.size,
     sha256: row.sha256,
-    createdAt: row.createdAt,
+    createdAt: timestamp(row.createdAt),
     current: row.n === current,
   };
 }

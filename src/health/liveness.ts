@@ -57,10 +57,11 @@ export class LivenessFastPath {
       });
       app.get(Draining).onStart(() => this.stop());
       fastify.addHook('onResponse', (request, reply, done) => {
+        // The plain checks first: Fastify builds a new routeOptions object on each read.
         if (
-          request.routeOptions.url === LIVENESS_PATH &&
+          LivenessFastPath.eligible(request.raw) &&
           reply.statusCode === 200 &&
-          LivenessFastPath.eligible(request.raw)
+          request.routeOptions.url === LIVENESS_PATH
         ) {
           this.learn(reply.getHeaders());
         }

@@ -6,6 +6,7 @@ import {
   ThrottlerGuard,
   type ThrottlerLimitDetail,
   type ThrottlerModuleOptions,
+  type ThrottlerOptions,
   type ThrottlerStorage,
 } from '@nestjs/throttler';
 import type { Principal } from '../common/principal.js';
@@ -22,10 +23,16 @@ export const AUTH_RATE_LIMIT_KEY = 'ultrai:auth-rate-limit';
  */
 export const AuthRateLimit = (name: string): MethodDecorator => SetMetadata(AUTH_RATE_LIMIT_KEY, name);
 
-/** The route's name for the stricter limit, or undefined when it has none. */
+const authLimitNames = new WeakMap<object, string | undefined>();
+
+/** The route's name for the stricter limit, or undefined when it has none (read once per handler). */
 export function authLimitName(context: ExecutionContext): string | undefined {
-  const name: unknown = Reflect.getMetadata(AUTH_RATE_LIMIT_KEY, context.getHandler());
-  return typeof name === 'string' ? name : undefined;
+  const handler = context.getHandler();
+  if (authLimitNames.has(handler)) return authLimitNames.get(handler);
+  const name: unknown = Reflect.getMetadata(AUTH_RATE_LIMIT_KEY, handler);
+  const value = typeof name === 'string' ? name : undefined;
+  authLimitNames.set(handler, value);
+  return value;
 }
 
 /** A 429 as every limit answers it. */
@@ -51,13 +58,43 @@ export function trackerOf(request: { user?: Principal; ip?: string }): string {
   return request.user ? `user:${request.user.userId}` : `ip:${request.ip ?? 'unknown'}`;
 }
 
+type Throttler = ThrottlerOptions;
+
+/** What one throttler counts on a route: its settings there, resolved once (see RateLimitGuard.plan). */
+interface Step {
+  throttler: Throttler;
+  limit: number;
+  ttl: number;
+  blockDuration: number;
+  getTracker: NonNullable<Throttler['getTracker']>;
+  generateKey: NonNullable<Throttler['generateKey']>;
+}
+
+/** @nestjs/throttler's per-route settings (@Throttle, @SkipThrottle), read as its guard reads them. */
+const ROUTE_SETTINGS = {
+  skip: 'THROTTLER:SKIP',
+  limit: 'THROTTLER:LIMIT',
+  ttl: 'THROTTLER:TTL',
+  blockDuration: 'THROTTLER:BLOCK_DURATION',
+  getTracker: 'THROTTLER:TRACKER',
+  generateKey: 'THROTTLER:KEY_GENERATOR',
+} as const;
+
 /**
  * @nestjs/throttler's guard, answering 429 as problem+json with a plain
  * `Retry-After` (the stock guard names it per throttler), and counting
  * rejections. Runs after the JWT guard, so it knows the user.
+ *
+ * The stock guard reads each throttler's route settings (six metadata lookups per
+ * throttler, with awaits between) on every request; they are fixed once the routes are
+ * built, so they are read once per route here (`plan`), and each request only asks the
+ * throttlers' `skipIf` and counts. A setting given as a function of the request is left
+ * to the stock guard.
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
+  private readonly plans = new WeakMap<object, WeakMap<object, Step[] | undefined>>();
+
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
     @InjectThrottlerStorage() storage: ThrottlerStorage,
@@ -65,6 +102,56 @@ export class RateLimitGuard extends ThrottlerGuard {
     private readonly metrics: Metrics,
   ) {
     super(options, storage, reflector);
+  }
+
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    const steps = this.planFor(context);
+    if (!steps) return super.canActivate(context);
+    for (const step of steps) {
+      const skipIf = step.throttler.skipIf ?? this.commonOptions.skipIf;
+      if (skipIf?.(context)) continue;
+      await this.handleRequest({ context, ...step });
+    }
+    return true;
+  }
+
+  private planFor(context: ExecutionContext): Step[] | undefined {
+    const classRef = context.getClass();
+    const handler = context.getHandler();
+    let byHandler = this.plans.get(classRef);
+    if (!byHandler) this.plans.set(classRef, (byHandler = new WeakMap()));
+    if (!byHandler.has(handler)) byHandler.set(handler, this.plan(handler, classRef));
+    return byHandler.get(handler);
+  }
+
+  /** The route's steps, as the stock guard's canActivate resolves them; undefined if one depends on the request. */
+  private plan(handler: object, classRef: object): Step[] | undefined {
+    const targets = [handler, classRef] as Array<(...args: never[]) => unknown>;
+    const steps: Step[] = [];
+    for (const throttler of this.throttlers) {
+      const setting = <T>(key: string): T | undefined =>
+        this.reflector.getAllAndOverride<T | undefined>(`${key}${throttler.name}`, targets);
+      if (setting<boolean>(ROUTE_SETTINGS.skip)) continue;
+      const limit = setting<unknown>(ROUTE_SETTINGS.limit) ?? throttler.limit;
+      const ttl = setting<unknown>(ROUTE_SETTINGS.ttl) ?? throttler.ttl;
+      const blockDuration = setting<unknown>(ROUTE_SETTINGS.blockDuration) ?? throttler.blockDuration ?? ttl;
+      if (typeof limit !== 'number' || typeof ttl !== 'number' || typeof blockDuration !== 'number') return undefined;
+      steps.push({
+        throttler,
+        limit,
+        ttl,
+        blockDuration,
+        getTracker:
+          setting<Step['getTracker']>(ROUTE_SETTINGS.getTracker) ??
+          throttler.getTracker ??
+          this.commonOptions.getTracker!,
+        generateKey:
+          setting<Step['generateKey']>(ROUTE_SETTINGS.generateKey) ??
+          throttler.generateKey ??
+          this.commonOptions.generateKey!,
+      });
+    }
+    return steps;
   }
 
   protected override async throwThrottlingException(

@@ -13,6 +13,7 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { PageDto, PageQueryDto } from '../../common/pagination.js';
+import { ApiTimestamp } from '../../common/timestamps.js';
 import { IfPresent } from '../../users/dto/user.dto.js';
 
 export const MAX_TAGS = 20;
@@ -130,8 +131,8 @@ export class DocumentDto {
   @ApiProperty({ example: 48213, description: 'Bytes.' }) size: number;
   @ApiProperty({ example: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' }) sha256: string;
   @ApiProperty({ type: [String] }) tags: string[];
-  @ApiProperty() createdAt: Date;
-  @ApiProperty() updatedAt: Date;
+  @ApiTimestamp() createdAt: string;
+  @ApiTimestamp() updatedAt: string;
   @ApiProperty({ example: 1, description: 'Increases on each change; send it back in If-Match.' }) version: number;
   @ApiProperty({
     enum: TEXT_STATUSES,
@@ -151,9 +152,9 @@ export class DocumentDto {
 }
 
 export class TrashedDocumentDto extends DocumentDto {
-  @ApiProperty({ description: 'When it was moved to the trash.' }) deletedAt: Date;
-  @ApiProperty({ description: 'When the purge deletes it for good (TRASH_RETENTION_DAYS after deletedAt).' })
-  purgeAt: Date;
+  @ApiTimestamp({ description: 'When it was moved to the trash.' }) deletedAt: string;
+  @ApiTimestamp({ description: 'When the purge deletes it for good (TRASH_RETENTION_DAYS after deletedAt).' })
+  purgeAt: string;
 }
 
 export class TrashPageDto extends PageDto<TrashedDocumentDto> {

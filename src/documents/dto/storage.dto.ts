@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { ACCEPTED_TYPES } from '../content-type.js';
 import { UploadFieldsDto } from './document.dto.js';
+import { ApiTimestamp } from '../../common/timestamps.js';
 
 export class DocumentVersionDto {
   @ApiProperty({ example: 2, description: 'Version number, from 1.' }) n: number;
@@ -9,7 +10,7 @@ export class DocumentVersionDto {
   @ApiProperty({ example: 'application/pdf' }) mimeType: string;
   @ApiProperty({ example: 48213, description: 'Bytes.' }) size: number;
   @ApiProperty({ example: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' }) sha256: string;
-  @ApiProperty() createdAt: Date;
+  @ApiTimestamp() createdAt: string;
   @ApiProperty({ description: 'Whether this is the document’s current content.' }) current: boolean;
 }
 
