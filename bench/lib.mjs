@@ -1,37 +1,18 @@
 // Shared pieces of the benchmarks: start the built server, run autocannon, print.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../scripts/free-port.mjs';
+import { imageEnv } from '../scripts/image-env.mjs';
 import autocannon from 'autocannon';
 
 export const root = new URL('..', import.meta.url).pathname;
 
-export { freePort };
+export { freePort, imageEnv };
 
 export function rssMiB(pid) {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(match[1]) / 1024;
-}
-
-/**
- * The environment the image's final stage sets (Dockerfile ENV), minus PORT, so the
- * benchmarks measure the server as it is deployed: same allocator, thread pool and
- * V8 settings.
- */
-export function imageEnv() {
-  const dockerfile = readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8').replace(/\\\n/g, ' ');
-  const finalStage = dockerfile.split(/^FROM /m).at(-1);
-  const env = {};
-  for (const [, pairs] of finalStage.matchAll(/^ENV (.+)$/gm)) {
-    for (const [, key, quoted, plain] of pairs.matchAll(/(\w+)=(?:"([^"]*)"|(\S+))/g)) env[key] = quoted ?? plain;
-  }
-  delete env.PORT;
-  // The image keeps V8's compile cache under /app; here, one beside the other temporary files
-  // (written by the first start, reused by the next ones, as in the image after its warm-up).
-  if (env.NODE_COMPILE_CACHE) env.NODE_COMPILE_CACHE = join(tmpdir(), 'ultrai-bench-compile-cache');
-  return env;
 }
 
 /**

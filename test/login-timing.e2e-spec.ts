@@ -66,7 +66,9 @@ describe('forgot-password timing', () => {
     ));
   }, 120_000);
   afterAll(async () => {
-    for (const p of running) p.child.kill('SIGKILL');
+    // SIGTERM: the server finishes its mail and closes its SMTP connection (a killed one
+    // would reset it under the sink's feet), then the sink stops.
+    for (const p of running) p.child.kill('SIGTERM');
     await Promise.all(running.map((p) => p.exit));
     await db?.drop();
     await sink?.down();
