@@ -29,16 +29,18 @@ function openUnread(t: TestApp, path: string, token: string): Promise<Unread> {
       // Paused: Node stops reading the socket once its small buffer is full (and so
       // does not see the server close it either, until it reads again).
       response.pause();
+      // The cut may come before drain() is called (Node 26 then emits "aborted" on the paused
+      // response and closes it): the cut is the expected outcome, not an error of the test.
+      response.on('error', () => undefined);
+      let bytes = 0;
+      const closed = new Promise<number>((done) => response.on('close', () => done(bytes)));
       resolve({
         response,
-        drain: () =>
-          new Promise((done) => {
-            let bytes = 0;
-            response.on('data', (chunk: Buffer) => (bytes += chunk.length));
-            response.on('error', () => undefined);
-            response.on('close', () => done(bytes));
-            response.resume();
-          }),
+        drain: () => {
+          response.on('data', (chunk: Buffer) => (bytes += chunk.length));
+          response.resume();
+          return closed;
+        },
         abort: () => req.destroy(),
       });
     });
