@@ -3,7 +3,7 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.data/', 'test/artifacts/', 'bench/results/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', '.data/', 'test/artifacts/', 'bench/results/', '.bench-builds/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,

@@ -49,23 +49,27 @@ export function cpuMicros(pid) {
 }
 
 /**
- * Starts `node dist/main.js` (with the image's environment: imageEnv) or `script` (with
- * only `env`), and resolves once `readyPath` answers 200.
+ * Starts `node dist/main.js` (or another build's main.js, with the image's environment:
+ * imageEnv) or `script` (with only `env`), and resolves once `readyPath` answers 200.
+ * `nodeArgs` go before the script (--cpu-prof, say).
  */
-export async function startServer(env, { script = 'dist/main.js', readyPath = '/health/ready', cpus } = {}) {
+export async function startServer(
+  env,
+  { script = 'dist/main.js', readyPath = '/health/ready', cpus, nodeArgs = [] } = {},
+) {
   const port = await freePort();
   const group = cpus === undefined ? undefined : cpuLimitedGroup(cpus);
   if (cpus !== undefined && !group) return undefined;
   const started = performance.now();
   // In a CPU-limited group, a shell joins it and then becomes node (same pid).
   const [command, args] = group
-    ? ['/bin/sh', ['-c', `echo $$ > ${group.procs} && exec "$0" "$@"`, process.execPath, script]]
-    : [process.execPath, [script]];
+    ? ['/bin/sh', ['-c', `echo $$ > ${group.procs} && exec "$0" "$@"`, process.execPath, ...nodeArgs, script]]
+    : [process.execPath, [...nodeArgs, script]];
   const child = spawn(command, args, {
     cwd: root,
     env: {
       PATH: process.env.PATH,
-      ...(script === 'dist/main.js' ? imageEnv() : {}),
+      ...(/(^|\/)main\.js$/.test(script) ? imageEnv() : {}),
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
       HOST: '127.0.0.1',

@@ -1,0 +1,75 @@
+// Start-up CPU of one or more builds of the server, compared on the same machine: each
+// build's main.js is started `runs` times, the builds alternated (A B, B A, A B, …) so the
+// machine's noise falls on both, on real PostgreSQL and Redis with the image's environment
+// (bench/lib.mjs startServer). Prints, per build, the CPU from spawn to the first 200 of
+// /health/ready (coldStartCpuMs) and the wall time (coldStartMs): median (min–max).
+// Usage: npm run build && cp -r dist /tmp/dist-before && (change, build) &&
+//   node bench/startup-cpu.mjs [--runs 7] [--cpus 0.1] [--profile dir] dist /tmp/dist-before
+// A build directory outside the project is copied in as .bench-builds/<n> (so it finds
+// node_modules, as dist/main.js does). --profile writes a --cpu-prof of each start there.
+import { cpSync, rmSync } from 'node:fs';
+import { basename, isAbsolute, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { freshDatabase, root, serviceEnv, startServer } from './lib.mjs';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    runs: { type: 'string', default: '7' },
+    cpus: { type: 'string' },
+    profile: { type: 'string' },
+  },
+});
+const runs = Number(values.runs);
+const cpus = values.cpus === undefined ? undefined : Number(values.cpus);
+const dirs = positionals.length > 0 ? positionals : ['dist'];
+const adminUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+const links = join(root, '.bench-builds');
+rmSync(links, { recursive: true, force: true });
+const builds = dirs.map((dir, i) => {
+  const absolute = isAbsolute(dir) ? dir : resolve(dir);
+  if (absolute.startsWith(root)) return { label: dir, script: join(absolute.slice(root.length), 'main.js') };
+  cpSync(absolute, join(links, String(i)), { recursive: true });
+  return { label: dir, script: `.bench-builds/${i}/main.js` };
+});
+
+const stats = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted.at(-1) };
+};
+const show = ({ median, min, max }) => `${median.toFixed(0)} (${min.toFixed(0)}–${max.toFixed(0)})`;
+
+const db = await freshDatabase(adminUrl, 'ultrai_bench_startup');
+const env = serviceEnv(db.url, redisUrl, 'bench-startup');
+const results = builds.map(() => ({ cpu: [], wall: [] }));
+try {
+  // One start each first: migrations, and each build's compile cache (as the image's warm-up).
+  for (const { script } of builds) await startServer(env, { script }).then((s) => s.stop());
+  for (let round = 0; round < runs; round++) {
+    const order = builds.map((_, i) => i);
+    if (round % 2 === 1) order.reverse();
+    for (const i of order) {
+      const nodeArgs = values.profile
+        ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`, `--cpu-prof-name=${i}-${round}.cpuprofile`]
+        : [];
+      const server = await startServer(env, { script: builds[i].script, cpus, nodeArgs });
+      if (!server) throw new Error('no cgroup for --cpus here');
+      results[i].cpu.push(server.coldStartCpuMs);
+      results[i].wall.push(server.coldStartMs);
+      await server.stop();
+    }
+  }
+} finally {
+  await db.drop();
+  rmSync(links, { recursive: true, force: true });
+}
+console.log(
+  `node ${process.version}, ${runs} starts each${cpus === undefined ? '' : ` at ${cpus} CPU`}, median (min–max) ms`,
+);
+builds.forEach(({ label }, i) =>
+  console.log(
+    `${basename(label).padEnd(20)} start-up CPU ${show(stats(results[i].cpu)).padEnd(18)} ready after ${show(stats(results[i].wall))}`,
+  ),
+);
