@@ -144,6 +144,42 @@ const lazyModules = {
   },
 };
 
+/**
+ * @redis/client builds its client class (and its MULTI class) when the first client is
+ * created, by assigning its ~740 command methods one by one to a new class's prototype.
+ * V8 keeps a prototype in fast mode, where each new property copies the object's map and
+ * descriptors: ~740 of them cost O(n²), ~50 ms of CPU at every start on Node 26 (measured,
+ * cpu-prof: attachConfig) and much of the garbage collected before ready. Adding and
+ * deleting two properties first (the first one added deleted first: deleting the last one
+ * added only undoes it) puts the prototype in dictionary mode, where each method
+ * is one hash insert (~2 ms); V8 makes it fast again when it is first used as a prototype,
+ * so lookups are as before. The methods, their order and their attributes are unchanged.
+ */
+const REDIS_ATTACH_CONFIG =
+  /(Class = class extends BaseClass \{\s*\};\n)(\s*for \(const \[name, command\] of Object\.entries\(commands\)\) \{)/;
+const redisPrototypeInDictionaryMode = (patched) => ({
+  name: 'redis-prototype-in-dictionary-mode',
+  setup(pluginBuild) {
+    pluginBuild.onLoad(
+      { filter: /[\\/]node_modules[\\/]@redis[\\/]client[\\/]dist[\\/]lib[\\/]commander\.js$/ },
+      (args) => {
+        const source = readFileSync(args.path, 'utf8');
+        if (!REDIS_ATTACH_CONFIG.test(source)) {
+          throw new Error(`${args.path}: attachConfig changed; update REDIS_ATTACH_CONFIG (scripts/bundle.mjs)`);
+        }
+        patched.push(args.path);
+        return {
+          contents: source.replace(
+            REDIS_ATTACH_CONFIG,
+            '$1    Class.prototype.__dictionaryMode1 = 0;\n    Class.prototype.__dictionaryMode2 = 0;\n    delete Class.prototype.__dictionaryMode1;\n    delete Class.prototype.__dictionaryMode2;\n$2',
+          ),
+          loader: 'js',
+        };
+      },
+    );
+  },
+});
+
 // esbuild leaves non-ASCII characters inside regular expression literals (validator's
 // alphabets). One such character makes V8 hold the whole source as a two-byte string,
 // twice the memory: escape them before writing. \uXXXX means the same code unit in a
@@ -191,8 +227,15 @@ const ENTRIES = {
 };
 for (const [name, entry] of Object.entries(ENTRIES)) {
   const rewritten = [];
+  const redisPatched = [];
   const { outputFiles } = await build({
-    plugins: [bundleCreateRequire(rewritten), builtinsByRequire, onlyPostgresDriver, lazyModules],
+    plugins: [
+      bundleCreateRequire(rewritten),
+      builtinsByRequire,
+      onlyPostgresDriver,
+      lazyModules,
+      redisPrototypeInDictionaryMode(redisPatched),
+    ],
     entryPoints: [`${dist}${entry}`],
     outfile: `${dist}${name}.js`,
     write: false,
@@ -217,6 +260,9 @@ for (const [name, entry] of Object.entries(ENTRIES)) {
     throw new Error(
       `dist/${name}.js: ${rewritten.length} Nest files rewritten, ${EXPECTED_REWRITES[name]} expected (scripts/bundle.mjs):\n  ${rewritten.sort().join('\n  ')}`,
     );
+  }
+  if (name === 'main' && redisPatched.length !== 1) {
+    throw new Error(`dist/main.js: @redis/client's commander.js patched ${redisPatched.length} times, 1 expected`);
   }
   for (const file of outputFiles) writeFileSync(file.path, ascii(cheapKeepNames(file.text, name)));
 }
