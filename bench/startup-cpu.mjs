@@ -2,7 +2,7 @@
 // build's main.js is started `runs` times, the builds alternated (A B, B A, A B, …) so the
 // machine's noise falls on both, on real PostgreSQL and Redis with the image's environment
 // (bench/lib.mjs startServer). Prints, per build, the CPU from spawn to the first 200 of
-// /health/ready (coldStartCpuMs) and the wall time (coldStartMs): median (min–max).
+// /health/ready (coldStartCpuMs), the wall time (coldStartMs) and the RSS then: median (min–max).
 // Usage: npm run build && cp -r dist /tmp/dist-before && (change, build) &&
 //   node bench/startup-cpu.mjs [--runs 7] [--cpus 0.1] [--profile dir] dist /tmp/dist-before
 // A build directory outside the project is copied in as .bench-builds/<n> (so it finds
@@ -10,7 +10,7 @@
 import { cpSync, rmSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freshDatabase, root, serviceEnv, startServer } from './lib.mjs';
+import { freshDatabase, root, rssMiB, serviceEnv, startServer } from './lib.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -43,7 +43,7 @@ const show = ({ median, min, max }) => `${median.toFixed(0)} (${min.toFixed(0)}�
 
 const db = await freshDatabase(adminUrl, 'ultrai_bench_startup');
 const env = serviceEnv(db.url, redisUrl, 'bench-startup');
-const results = builds.map(() => ({ cpu: [], wall: [] }));
+const results = builds.map(() => ({ cpu: [], wall: [], rss: [] }));
 try {
   // One start each first: migrations, and each build's compile cache (as the image's warm-up).
   for (const { script } of builds) await startServer(env, { script }).then((s) => s.stop());
@@ -58,6 +58,7 @@ try {
       if (!server) throw new Error('no cgroup for --cpus here');
       results[i].cpu.push(server.coldStartCpuMs);
       results[i].wall.push(server.coldStartMs);
+      results[i].rss.push(rssMiB(server.pid));
       await server.stop();
     }
   }
@@ -70,6 +71,6 @@ console.log(
 );
 builds.forEach(({ label }, i) =>
   console.log(
-    `${basename(label).padEnd(20)} start-up CPU ${show(stats(results[i].cpu)).padEnd(18)} ready after ${show(stats(results[i].wall))}`,
+    `${basename(label).padEnd(20)} start-up CPU ${show(stats(results[i].cpu)).padEnd(18)} ready after ${show(stats(results[i].wall)).padEnd(18)} RSS at ready ${show(stats(results[i].rss))} MiB`,
   ),
 );

@@ -18,7 +18,7 @@ const SOURCES = [
   'scripts/bundle.mjs',
   'scripts/externals.mjs',
 ];
-const OUTPUTS = ['dist/main.js', 'dist/cli.js'];
+const OUTPUTS = ['dist/main.js', 'dist/server.cjs', 'dist/cli.js'];
 
 /** The newest file under `path` (itself when a file), or undefined when it does not exist. */
 function newest(path) {

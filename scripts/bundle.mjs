@@ -1,8 +1,9 @@
 // The server and the CLI as bundles: tsc writes dist/src/ (with the decorator metadata
 // Nest needs), then esbuild bundles dist/src/main.js and dist/src/cli.js with their
-// dependencies into dist/main.js and dist/cli.js. Loading one file instead of ~1,500
+// dependencies into dist/server.cjs (run by dist/main.js, see ENTRIES) and dist/cli.js. Loading one file instead of ~1,500
 // modules cuts cold start by about a second and idle memory by about 20 MiB (see README,
 // Performance). The packages in scripts/externals.mjs stay in node_modules.
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { build } from 'esbuild';
@@ -20,7 +21,7 @@ const dist = new URL('../dist/', import.meta.url).pathname;
  * find a new one) silently: the build fails when the number of files rewritten in a
  * bundle is not EXPECTED_REWRITES (check the files it lists, then update the count).
  */
-const EXPECTED_REWRITES = { main: 3, cli: 0, tracing: 0, 'pdf-text.worker': 0 };
+const EXPECTED_REWRITES = { server: 3, main: 0, cli: 0, tracing: 0, 'pdf-text.worker': 0 };
 const LOCAL_REQUIRE = /^const require = createRequire\(import\.meta\.url\);$/m;
 
 function bundleCreateRequire(rewritten) {
@@ -214,18 +215,26 @@ function cheapKeepNames(text, name) {
 // Separate bundles, not one build with shared chunks: across a chunk boundary esbuild
 // turns `import('a CommonJS package')` into a namespace with only `default`, and Nest's
 // ValidationPipe loads class-transformer that way.
-// dist/tracing.js is OpenTelemetry's SDK and exporter, which dist/main.js imports only
+// dist/server.cjs is the server (src/main.ts and all it imports), as CommonJS: dist/main.js
+// (src/launcher.ts, built after it with the bundle's hash) compiles it with node:vm, whose
+// code cache, made once the server is ready, holds every function a start runs; Node's
+// compile cache for an ES module holds only its top level (README, Performance).
+// dist/tracing.js is OpenTelemetry's SDK and exporter, which the server imports only
 // when OTEL_EXPORTER_OTLP_ENDPOINT is set (src/tracing/load.ts): without it, none of it is
 // read, compiled or kept in memory. The PDF text worker is a bundle of its own (pdf.js
 // included), beside dist/main.js where src/pdf-text/pdf-extractor.ts looks for it; the
 // server loads none of it until a PDF's text is extracted.
-const ENTRIES = {
-  main: 'src/main.js',
-  cli: 'src/cli.js',
-  tracing: 'src/tracing.js',
-  'pdf-text.worker': 'src/pdf-text/pdf-text.worker.js',
-};
-for (const [name, entry] of Object.entries(ENTRIES)) {
+const ESM_BANNER =
+  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+const ENTRIES = [
+  { name: 'server', entry: 'src/main.js', format: 'cjs', outfile: 'server.cjs' },
+  { name: 'main', entry: 'src/launcher.js' },
+  { name: 'cli', entry: 'src/cli.js' },
+  { name: 'tracing', entry: 'src/tracing.js' },
+  { name: 'pdf-text.worker', entry: 'src/pdf-text/pdf-text.worker.js' },
+];
+let serverBundleId;
+for (const { name, entry, format = 'esm', outfile = `${name}.js` } of ENTRIES) {
   const rewritten = [];
   const redisPatched = [];
   const { outputFiles } = await build({
@@ -237,11 +246,11 @@ for (const [name, entry] of Object.entries(ENTRIES)) {
       redisPrototypeInDictionaryMode(redisPatched),
     ],
     entryPoints: [`${dist}${entry}`],
-    outfile: `${dist}${name}.js`,
+    outfile: `${dist}${outfile}`,
     write: false,
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format,
     target: 'node20',
     // Nest and Swagger read class names (schema names, log contexts): keep them.
     keepNames: true,
@@ -251,18 +260,32 @@ for (const [name, entry] of Object.entries(ENTRIES)) {
     charset: 'ascii',
     logLevel: 'warning',
     external: [...RUNTIME_PACKAGES, ...ABSENT_PACKAGES].flatMap((pkg) => [pkg, `${pkg}/*`]),
-    // CommonJS dependencies call require() for Node's built-in modules.
+    // In CommonJS, import.meta.url is the file's URL, as it was in an ES module beside it.
+    define: {
+      ...(format === 'cjs' ? { 'import.meta.url': '__importMetaUrl' } : {}),
+      ...(serverBundleId ? { SERVER_BUNDLE_ID: JSON.stringify(serverBundleId) } : {}),
+    },
+    // CommonJS dependencies call require() for Node's built-in modules (an ES module makes its own).
+    // The CommonJS bundle stays strict code, as the ES modules it is made of were: the banner
+    // goes before esbuild's "use strict", so it starts with one itself.
     banner: {
-      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+      js:
+        format === 'cjs'
+          ? "'use strict'; var __importMetaUrl = require('node:url').pathToFileURL(__filename).href;"
+          : ESM_BANNER,
     },
   });
   if (rewritten.length !== EXPECTED_REWRITES[name]) {
     throw new Error(
-      `dist/${name}.js: ${rewritten.length} Nest files rewritten, ${EXPECTED_REWRITES[name]} expected (scripts/bundle.mjs):\n  ${rewritten.sort().join('\n  ')}`,
+      `dist/${outfile}: ${rewritten.length} Nest files rewritten, ${EXPECTED_REWRITES[name]} expected (scripts/bundle.mjs):\n  ${rewritten.sort().join('\n  ')}`,
     );
   }
-  if (name === 'main' && redisPatched.length !== 1) {
-    throw new Error(`dist/main.js: @redis/client's commander.js patched ${redisPatched.length} times, 1 expected`);
+  if (name === 'server' && redisPatched.length !== 1) {
+    throw new Error(`dist/${outfile}: @redis/client's commander.js patched ${redisPatched.length} times, 1 expected`);
   }
-  for (const file of outputFiles) writeFileSync(file.path, ascii(cheapKeepNames(file.text, name)));
+  for (const file of outputFiles) {
+    const text = ascii(cheapKeepNames(file.text, name));
+    if (name === 'server') serverBundleId = createHash('sha256').update(text).digest('hex').slice(0, 16);
+    writeFileSync(file.path, text);
+  }
 }

@@ -14,7 +14,7 @@ describe('npm start builds only when dist/ is stale', () => {
   beforeEach(() => {
     project = mkdtempSync(join(tmpdir(), 'ultrai-prestart-'));
     const build =
-      "require('fs').appendFileSync('built', 'x'); for (const f of ['main', 'cli']) require('fs').writeFileSync('dist/' + f + '.js', '')";
+      "require('fs').appendFileSync('built', 'x'); for (const f of ['main.js', 'server.cjs', 'cli.js']) require('fs').writeFileSync('dist/' + f, '')";
     writeFileSync(join(project, 'package.json'), JSON.stringify({ scripts: { build: `node -e "${build}"` } }));
     writeFileSync(join(project, 'package-lock.json'), '{}');
     mkdirSync(join(project, 'src', 'users'), { recursive: true });

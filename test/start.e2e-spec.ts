@@ -1,4 +1,4 @@
-import { statSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -189,5 +189,35 @@ describe('start-up', () => {
       await stop(after.server);
     },
     TWO_STARTS_MS,
+  );
+
+  it(
+    "keeps V8's code cache of the bundle in NODE_COMPILE_CACHE: written once ready, reused, replaced when unusable",
+    async () => {
+      const cacheDir = join(dir, 'compile-cache');
+      const env = { NODE_COMPILE_CACHE: cacheDir };
+      const cacheFiles = () => readdirSync(cacheDir).filter((name) => name.endsWith('.v8cache'));
+
+      const first = await start(env);
+      const [cacheFile] = cacheFiles();
+      expect(cacheFile).toMatch(/^ultrai-server-[0-9a-f]{16}-v\d+\.\d+\.\d+-\w+\.v8cache$/);
+      const written = statSync(join(cacheDir, cacheFile));
+      await stop(first.server);
+
+      // V8 takes it: a start that uses it leaves it as it was.
+      const second = await start(env);
+      expect(statSync(join(cacheDir, cacheFile)).mtimeMs).toBe(written.mtimeMs);
+      await stop(second.server);
+
+      // One V8 refuses (damaged here; another Node or other flags alike): the server starts
+      // without it and writes a good one.
+      writeFileSync(join(cacheDir, cacheFile), 'not a code cache');
+      const third = await start(env);
+      expect(cacheFiles()).toEqual([cacheFile]);
+      expect(readFileSync(join(cacheDir, cacheFile)).length).toBeGreaterThan('not a code cache'.length);
+      expect(await call(third.base, 'GET', '/health')).toMatchObject({ status: 200 });
+      await stop(third.server);
+    },
+    TWO_STARTS_MS * 2,
   );
 });

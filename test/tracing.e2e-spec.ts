@@ -219,8 +219,8 @@ describe(`OpenTelemetry traces of the spawned server (${REAL_REDIS_URL ? 'real R
     expect(serverSpan.parentSpanId).toBe('');
   });
 
-  it('keeps OpenTelemetry out of the server bundle: dist/main.js imports dist/tracing.js only when configured', () => {
-    const main = readFileSync(`${ROOT}/dist/main.js`, 'utf8');
+  it('keeps OpenTelemetry out of the server bundle: dist/server.cjs imports dist/tracing.js only when configured', () => {
+    const main = readFileSync(`${ROOT}/dist/server.cjs`, 'utf8');
     const tracing = readFileSync(`${ROOT}/dist/tracing.js`, 'utf8');
     for (const name of ['BatchSpanProcessor', 'OTLPTraceExporter', 'W3CTraceContextPropagator']) {
       expect({ name, inMain: main.includes(name), inTracing: tracing.includes(name) }).toEqual({

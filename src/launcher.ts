@@ -1,0 +1,81 @@
+/**
+ * dist/main.js: runs the server's bundle, dist/server.cjs (src/main.ts and all it imports,
+ * scripts/bundle.mjs), with a V8 code cache of everything it compiled up to ready.
+ *
+ * Node's own compile cache (NODE_COMPILE_CACHE) keeps the code V8 compiles when it first
+ * reads a file: the top level only. The thousands of functions a start then runs (each
+ * module's body, Nest's injector, route registration) were compiled again at every start,
+ * ~150-200 ms of CPU on Node 26 (measured; README, Performance). Here the bundle is compiled
+ * with node:vm, whose cache, made once the server is ready, holds all of them.
+ *
+ * The cache is a file in NODE_COMPILE_CACHE's directory (the image keeps it, filled by the
+ * build's warm-up start: scripts/warm-compile-cache.mjs), named after this build of the
+ * bundle, Node's version and architecture. V8 checks it against its own version, flags and
+ * the source's length, and refuses it otherwise: the server then compiles as without one,
+ * and writes a new one once ready. Without NODE_COMPILE_CACHE (or where the directory can't
+ * be written) nothing is read or written.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { constants, Script } from 'node:vm';
+import { SAVE_CODE_CACHE } from './lifecycle/code-cache.js';
+
+/** The bundle's content hash, written in here by scripts/bundle.mjs. */
+declare const SERVER_BUNDLE_ID: string;
+
+const file = join(import.meta.dirname, 'server.cjs');
+// ASCII (scripts/bundle.mjs), so read as Latin-1: one byte a character, no UTF-8 decoding.
+const source = readFileSync(file, 'latin1');
+const cacheDir = process.env.NODE_COMPILE_CACHE;
+const cacheFile = cacheDir
+  ? join(cacheDir, `ultrai-server-${SERVER_BUNDLE_ID}-${process.version}-${process.arch}.v8cache`)
+  : undefined;
+let cachedData: Buffer | undefined;
+try {
+  if (cacheFile) cachedData = readFileSync(cacheFile);
+} catch {
+  // None yet: made at this start's end.
+}
+
+// The same wrapper (and arguments) as Node gives a CommonJS module. import() in the bundle
+// (dist/tracing.js, the embedded database, the optional packages Nest looks for at start)
+// goes to Node's own loader, resolved from dist/ as before. A function of our own would
+// need --experimental-vm-modules; the constant makes Node warn, at the first import(), that
+// it is experimental: that one warning is left out (any other is printed as usual).
+const emitWarning = process.emitWarning;
+process.emitWarning = function (this: NodeJS.Process, warning: string | Error, ...rest: unknown[]) {
+  if (String(warning).includes('vm.USE_MAIN_CONTEXT_DEFAULT_LOADER')) return;
+  (emitWarning as (...args: unknown[]) => void).call(this, warning, ...rest);
+} as typeof process.emitWarning;
+const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+  filename: file,
+  cachedData,
+  importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+});
+
+if (cacheFile && (!cachedData || script.cachedDataRejected)) {
+  // Called by the server once it listens, before anything changes V8's flags (which the
+  // cache is checked against): src/lifecycle/code-cache.ts.
+  (globalThis as Record<symbol, unknown>)[SAVE_CODE_CACHE] = () => {
+    delete (globalThis as Record<symbol, unknown>)[SAVE_CODE_CACHE];
+    try {
+      mkdirSync(dirname(cacheFile), { recursive: true });
+      // Written whole, then renamed: a start at the same time never reads half of it.
+      const partial = `${cacheFile}.${process.pid}`;
+      writeFileSync(partial, script.createCachedData());
+      renameSync(partial, cacheFile);
+    } catch {
+      // A read-only directory: the next start compiles again, as without a cache.
+    }
+  };
+}
+
+const module = { exports: {} };
+(script.runInThisContext() as (...args: unknown[]) => void)(
+  module.exports,
+  createRequire(file),
+  module,
+  file,
+  dirname(file),
+);
