@@ -10,7 +10,7 @@
  *
  * The cache is a file in NODE_COMPILE_CACHE's directory (the image keeps it, filled by the
  * build's warm-up start: scripts/warm-compile-cache.mjs), named after this build of the
- * bundle, Node's version and architecture. V8 checks it against its own version, flags and
+ * bundle, Node's version and architecture and the flags Node was given. V8 checks it against its own version, flags and
  * the source's length, and refuses it otherwise: the server then compiles as without one,
  * and writes a new one once ready. Without NODE_COMPILE_CACHE (or where the directory can't
  * be written) nothing is read or written.
@@ -29,7 +29,7 @@ const file = join(import.meta.dirname, 'server.cjs');
 const source = readFileSync(file, 'latin1');
 const cacheDir = process.env.NODE_COMPILE_CACHE;
 const cacheFile = cacheDir
-  ? join(cacheDir, `ultrai-server-${SERVER_BUNDLE_ID}-${process.version}-${process.arch}.v8cache`)
+  ? join(cacheDir, `ultrai-server-${SERVER_BUNDLE_ID}-${process.version}-${process.arch}-${flagsId()}.v8cache`)
   : undefined;
 let cachedData: Buffer | undefined;
 try {
@@ -79,3 +79,15 @@ const module = { exports: {} };
   file,
   dirname(file),
 );
+
+/**
+ * Node's and V8's flags as given (command line, NODE_OPTIONS), hashed (FNV-1a): a start with
+ * other flags, whose cache V8 would refuse, keeps one of its own instead of replacing this one.
+ */
+function flagsId(): string {
+  let hash = 0x811c9dc5;
+  for (const char of `${process.execArgv.join(' ')}\0${process.env.NODE_OPTIONS ?? ''}`) {
+    hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, '0');
+}

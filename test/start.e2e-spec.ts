@@ -200,7 +200,7 @@ describe('start-up', () => {
 
       const first = await start(env);
       const [cacheFile] = cacheFiles();
-      expect(cacheFile).toMatch(/^ultrai-server-[0-9a-f]{16}-v\d+\.\d+\.\d+-\w+\.v8cache$/);
+      expect(cacheFile).toMatch(/^ultrai-server-[0-9a-f]{16}-v\d+\.\d+\.\d+-\w+-[0-9a-f]{8}\.v8cache$/);
       const written = statSync(join(cacheDir, cacheFile));
       await stop(first.server);
 
