@@ -25,18 +25,10 @@ import { SAVE_CODE_CACHE } from './lifecycle/code-cache.js';
 declare const SERVER_BUNDLE_ID: string;
 
 const file = join(import.meta.dirname, 'server.cjs');
-// ASCII (scripts/bundle.mjs), so read as Latin-1: one byte a character, no UTF-8 decoding.
-const source = readFileSync(file, 'latin1');
 const cacheDir = process.env.NODE_COMPILE_CACHE;
 const cacheFile = cacheDir
   ? join(cacheDir, `ultrai-server-${SERVER_BUNDLE_ID}-${process.version}-${process.arch}-${flagsId()}.v8cache`)
   : undefined;
-let cachedData: Buffer | undefined;
-try {
-  if (cacheFile) cachedData = readFileSync(cacheFile);
-} catch {
-  // None yet: made at this start's end.
-}
 
 // The same wrapper (and arguments) as Node gives a CommonJS module. import() in the bundle
 // (dist/tracing.js, the embedded database, the optional packages Nest looks for at start)
@@ -48,13 +40,9 @@ process.emitWarning = function (this: NodeJS.Process, warning: string | Error, .
   if (String(warning).includes('vm.USE_MAIN_CONTEXT_DEFAULT_LOADER')) return;
   (emitWarning as (...args: unknown[]) => void).call(this, warning, ...rest);
 } as typeof process.emitWarning;
-const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-  filename: file,
-  cachedData,
-  importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-});
+const { script, cacheUsed } = compileServer();
 
-if (cacheFile && (!cachedData || script.cachedDataRejected)) {
+if (cacheFile && !cacheUsed) {
   // Called by the server once it listens, before anything changes V8's flags (which the
   // cache is checked against): src/lifecycle/code-cache.ts.
   (globalThis as Record<symbol, unknown>)[SAVE_CODE_CACHE] = () => {
@@ -90,4 +78,26 @@ function flagsId(): string {
     hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
   }
   return hash.toString(16).padStart(8, '0');
+}
+
+/**
+ * The bundle compiled, with the cache when there is one V8 takes. The source and the cache
+ * are read here, so that neither copy outlives the compilation (~12 MiB): V8 keeps the
+ * wrapped source it was given, and the code it deserialized.
+ */
+function compileServer(): { script: Script; cacheUsed: boolean } {
+  let cachedData: Buffer | undefined;
+  try {
+    if (cacheFile) cachedData = readFileSync(cacheFile);
+  } catch {
+    // None yet: made once this start is ready.
+  }
+  // ASCII (scripts/bundle.mjs), so read as Latin-1: one byte a character, no UTF-8 decoding.
+  const wrapped = `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'latin1')}\n})`;
+  const script = new Script(wrapped, {
+    filename: file,
+    cachedData,
+    importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  return { script, cacheUsed: cachedData !== undefined && !script.cachedDataRejected };
 }
