@@ -1,7 +1,8 @@
 // Fills V8's compile cache for dist/main.js (run in the image's build stage, see the
 // Dockerfile): starts the server once on the embedded database with NODE_COMPILE_CACHE
 // set, waits until it is ready, stops it; Node writes the code it compiled to the cache
-// as it exits. A later start with the same NODE_COMPILE_CACHE, the same Node version and
+// as it exits, and dist/main.js has written the code cache of the server's bundle once it
+// was ready (src/launcher.ts). A later start with the same NODE_COMPILE_CACHE, the same Node version and
 // the same V8 flags (NODE_OPTIONS) reuses it instead of compiling the bundle again.
 // Usage: NODE_COMPILE_CACHE=<dir> node scripts/warm-compile-cache.mjs
 import { spawn } from 'node:child_process';
