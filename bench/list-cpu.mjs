@@ -79,7 +79,8 @@ try {
   }
 } finally {
   if (profile) {
-    const { writeFileSync } = await import('node:fs');
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(profile, { recursive: true });
     writeFileSync(`${profile}/windows.json`, JSON.stringify(windows));
   }
   for (const s of servers) await s.stop();

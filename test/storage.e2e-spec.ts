@@ -71,6 +71,33 @@ describe.each(['postgres', 's3'] as const)('storage with the %s driver', (driver
       (r: { key: string }) => r.key,
     );
 
+  describe('content around the chunk size', () => {
+    const CHUNK = 256 * 1024;
+    it.each([
+      ['one byte', 1],
+      ['a byte short of a chunk', CHUNK - 1],
+      ['exactly one chunk', CHUNK],
+      ['a byte over a chunk', CHUNK + 1],
+      ['two chunks and a little', 2 * CHUNK + 1000],
+    ])('stores %s and sends back the same bytes', async (_name, n) => {
+      const data = TEXT.subarray(0, n);
+      const { id } = (await upload(alice, data, 'part.txt', 'text/plain').expect(201)).body;
+      const res = await get(alice, `/documents/${id}/content`).expect(200);
+      expect(res.body.length).toBe(n);
+      expect(sha256(res.body)).toBe(sha256(data));
+      if (driver === 'postgres') {
+        const [key] = await versionKeys(id);
+        const rows = await db().query(
+          'SELECT seq, octet_length(data)::int AS bytes FROM storage_chunks WHERE object_key = $1 ORDER BY seq',
+          [key],
+        );
+        // whole chunks, then what is left, in order
+        const sizes = Array.from({ length: Math.ceil(n / CHUNK) }, (_, i) => Math.min(CHUNK, n - i * CHUNK));
+        expect(rows.map((r: { seq: number; bytes: number }) => [r.seq, r.bytes])).toEqual(sizes.map((b, i) => [i, b]));
+      }
+    });
+  });
+
   describe('ranges', () => {
     let id: string;
     const size = TEXT.length;

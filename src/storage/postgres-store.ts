@@ -4,6 +4,7 @@ import { type ByteRange, isStorageKey, type ObjectStore } from './object-store.j
 
 /** Size of one chunk row: what one transfer holds in memory at a time. */
 export const CHUNK_BYTES = 256 * 1024;
+const EMPTY: Buffer = Buffer.alloc(0);
 
 /**
  * Objects as rows of 256 KiB chunks in `storage_chunks`. Each chunk is its own
@@ -30,28 +31,51 @@ export class PostgresStore implements ObjectStore {
   }
 
   async write(key: string, source: Readable): Promise<number> {
-    // Two buffers: one chunk's INSERT is in flight while the next one fills
-    // (pg has sent a buffer once its INSERT has answered, so it is then reused).
-    const buffers = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
-    let chunk = buffers[0];
+    // Until a whole chunk has arrived the pieces are only kept, so content smaller than a
+    // chunk (most documents) is written as it came, with no chunk-sized buffer behind it.
+    // From the first whole chunk on, two buffers: one chunk's INSERT is in flight while the
+    // next one fills (pg has sent a buffer once its INSERT has answered, so it is then reused).
+    let pending: Buffer[] | undefined = [];
+    let buffers: [Buffer, Buffer] | undefined;
+    let chunk: Buffer = EMPTY;
     let filled = 0;
     let seq = 0;
     let size = 0;
     let inFlight: Promise<unknown> = Promise.resolve();
-    const flush = async () => {
-      await inFlight;
-      const data = chunk.subarray(0, filled);
+    const insert = (data: Buffer) => {
       const n = seq;
       inFlight = this.gate.run(() =>
         this.dataSource.query('INSERT INTO storage_chunks (object_key, seq, data) VALUES ($1, $2, $3)', [key, n, data]),
       );
       inFlight.catch(() => undefined); // awaited by the next flush or at the end
       seq += 1;
+    };
+    const flush = async () => {
+      await inFlight;
+      insert(chunk.subarray(0, filled));
       filled = 0;
-      chunk = chunk === buffers[0] ? buffers[1] : buffers[0];
+      chunk = chunk === buffers![0] ? buffers![1] : buffers![0];
+    };
+    /** The pieces kept so far, copied into the first chunk buffer. */
+    const startChunks = () => {
+      buffers = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
+      chunk = buffers[0];
+      for (const kept of pending!) {
+        kept.copy(chunk, filled);
+        filled += kept.length;
+      }
+      pending = undefined;
     };
     try {
       for await (const piece of source as AsyncIterable<Buffer>) {
+        if (pending) {
+          if (size + piece.length < CHUNK_BYTES) {
+            pending.push(piece);
+            size += piece.length;
+            continue;
+          }
+          startChunks();
+        }
         let offset = 0;
         while (offset < piece.length) {
           const take = Math.min(CHUNK_BYTES - filled, piece.length - offset);
@@ -62,7 +86,9 @@ export class PostgresStore implements ObjectStore {
         }
         size += piece.length;
       }
-      if (filled > 0) await flush();
+      if (pending) {
+        if (size > 0) insert(pending.length === 1 ? pending[0] : Buffer.concat(pending, size));
+      } else if (filled > 0) await flush();
       await inFlight;
       return size;
     } catch (error) {
