@@ -39,6 +39,37 @@ function bundleCreateRequire(rewritten) {
 }
 
 /**
+ * Nest's two loggers each make an `Intl.DateTimeFormat` when their module is evaluated,
+ * for the timestamp of a console line. This server logs through pino, so those
+ * formatters never format; making one reads ICU's date data, which keeps about 5 MiB of
+ * the node binary resident and costs CPU at every start (measured: README, Performance).
+ * Here each is made on its first use instead. A Nest release that changes the line
+ * fails the build (check the file, then update the pattern).
+ */
+const EAGER_FORMATTER = /^const dateTimeFormatter = new Intl\.DateTimeFormat\(/m;
+const lazyNestDateFormat = {
+  name: 'lazy-nest-date-format',
+  setup(pluginBuild) {
+    pluginBuild.onLoad(
+      { filter: /[\\/]node_modules[\\/]@nestjs[\\/]common[\\/]services[\\/](console-)?logger\.service\.js$/ },
+      (args) => {
+        const source = readFileSync(args.path, 'utf8');
+        if (!EAGER_FORMATTER.test(source)) throw new Error(`${args.path}: no eager Intl.DateTimeFormat to defer`);
+        const lazy =
+          'function lazyDateTimeFormat(locale, options) {\n' +
+          '  let formatter;\n' +
+          '  return { format: (date) => (formatter ??= new Intl.DateTimeFormat(locale, options)).format(date) };\n' +
+          '}\n';
+        return {
+          contents: `${source.replace(EAGER_FORMATTER, 'const dateTimeFormatter = lazyDateTimeFormat(')}\n${lazy}`,
+          loader: 'js',
+        };
+      },
+    );
+  },
+};
+
+/**
  * An ESM `import … from 'node:http'` makes Node build the module's ESM facade, which reads
  * every export, getters included: node:http's lazy WebSocket/EventSource getters then load
  * undici, ~40 ms of CPU at start on Node 26 (measured) for nothing the server uses.
@@ -240,6 +271,7 @@ for (const { name, entry, format = 'esm', outfile = `${name}.js` } of ENTRIES) {
   const { outputFiles } = await build({
     plugins: [
       bundleCreateRequire(rewritten),
+      lazyNestDateFormat,
       builtinsByRequire,
       onlyPostgresDriver,
       lazyModules,
