@@ -358,9 +358,14 @@ if (REAL_REDIS_URL) {
       const account = await signUp(a);
       const id = await upload(a, account, 'shared');
       const { id: tokenId, token } = await createToken(a, account, ['documents:read', 'profile:read']);
-      for (const path of ['/documents', `/documents/${id}`, '/users/me']) {
-        await b.http.get(path).set(bearer(token)).expect(200);
-        expect((await b.http.get(path).set(bearer(token)).expect(200)).headers['x-cache']).toBe('HIT');
+      // B learns whose token it is on its first use, so that first answer is not stored
+      // (the next one is); from then on the first read of a path is stored and the next a hit.
+      const paths = ['/documents', `/documents/${id}`, '/users/me'];
+      for (const [n, path] of paths.entries()) {
+        const caches: unknown[] = [];
+        for (let i = 0; i < 3; i++)
+          caches.push((await b.http.get(path).set(bearer(token)).expect(200)).headers['x-cache']);
+        expect({ path, caches }).toEqual({ path, caches: n === 0 ? ['MISS', 'MISS', 'HIT'] : ['MISS', 'HIT', 'HIT'] });
       }
       await b.http.get(`/documents/${id}/content`).set(bearer(token)).expect(200);
       await a.http.delete(`/users/me/tokens/${tokenId}`).set(bearer(account.access)).expect(204);

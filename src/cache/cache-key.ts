@@ -40,7 +40,7 @@ const DOCUMENT_LIST: Record<string, Normalise> = {
  * way, so that `?limit=0100`, `?limit=100.0` and `?limit=1e2` are one entry, and
  * `?limit=20` is the same as nothing. Without it one account could fill the cache
  * (and push other keys out of Redis) with endless spellings of one request.
- * Both cache paths (cached-reads.ts and the interceptor) build keys with it.
+ * The lookup and the store (both in cached-reads.ts) build keys with it.
  */
 export function cacheUrl(request: CacheKeyRequest, userId: string): string {
   const params = (request.params ?? {}) as Record<string, string>;

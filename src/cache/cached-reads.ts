@@ -1,12 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Authenticator } from '../auth/authenticator.js';
+import type { Principal } from '../common/principal.js';
 import { requiredScopeOf } from '../auth/scopes.decorator.js';
 import type { AppConfig } from '../config/config.js';
 import type { EdgeStep } from '../edge/edge-step.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { RateLimitStorage } from '../rate-limit/rate-limit.storage.js';
 import { CacheGenerations } from './cache-generations.js';
-import { isCachedRead } from './response-cache.interceptor.js';
+import { type CacheablePredicate, cachedReadOf } from './cached-read.decorator.js';
 import { defaultLimitKey, trackerOf } from '../rate-limit/rate-limit.guard.js';
 import { type CachedResponse, JSON_TYPE, ResponseCache } from './response-cache.js';
 
@@ -20,9 +21,11 @@ export interface CachedReadsDeps {
 }
 
 /**
- * Cache hits answered from a Fastify onRequest hook, before Nest's guards and
- * interceptors, which cost several times the hit itself. It only ever answers
- * what the full pipeline would answer with a HIT, and hands everything else to it:
+ * The response cache of @CachedRead() routes, in Fastify hooks around Nest's pipeline.
+ *
+ * Hits are answered from an onRequest hook, before Nest's guards, which cost several
+ * times the hit itself. It only ever answers what the full pipeline would answer, and
+ * hands everything else to it:
  *
  * - the credential must pass the Authenticator, as for the guard, with its session
  *   (or personal access token) found live in its cache (the cache that revocation,
@@ -30,53 +33,70 @@ export interface CachedReadsDeps {
  *   route (@RequireScope, read from the same route config as the guard): no database
  *   read here;
  * - the answer must be in the response cache under the user's current generation
- *   and the same normalised URL (cache-key.ts): it was stored by a @CachedRead() route,
- *   which stores only the caller's own data;
+ *   and the same normalised URL (cache-key.ts): it was stored by this route, for this
+ *   user, as the caller's own data;
  * - the per-user rate limit is counted as the guard counts it (same key, limit and
  *   window) and only then, once a hit is certain; a request over the limit goes to the
  *   pipeline, which answers 429 (counting it once more, which changes nothing for a
  *   client already over the limit).
  *
  * Anything missing or unusual (no token, an expired one, a cold session cache, a
- * miss, Redis down) takes the full pipeline, which decides as it always does.
+ * miss, Redis down) takes the full pipeline, which decides as it always does, and is a
+ * miss (`X-Cache: MISS` once the guard has authenticated the caller). A miss's answer is
+ * stored when it is a 200 for the user the token named, the route's `isOwn` accepts it,
+ * and the user's generation could be read in onRequest, before the handler ran: a write
+ * during the handler moves the generation on, so what the handler read is stored under
+ * the old one and never served. It is stored as the JSON text Fastify sends (onSend).
  */
 export class CachedReads {
   constructor(private readonly deps: CachedReadsDeps) {}
 
   /**
-   * Runs for every request: the method, an Authorization header and the setting first;
-   * the route last (Fastify builds a new routeOptions object on each read).
+   * The route's CacheablePredicate when the request may be cached. Runs for every request:
+   * the method, an Authorization header and the setting first; the route last (Fastify
+   * builds a new routeOptions object on each read).
    */
-  eligible(request: FastifyRequest): boolean {
-    return (
-      request.method === 'GET' &&
+  eligible(request: FastifyRequest): CacheablePredicate | undefined {
+    return request.method === 'GET' &&
       typeof request.headers.authorization === 'string' &&
-      this.deps.config.cacheTtlMs > 0 &&
-      isCachedRead(request)
-    );
+      this.deps.config.cacheTtlMs > 0
+      ? cachedReadOf(request)
+      : undefined;
   }
 
-  /** Sends the cached answer and returns true, or returns false (nothing sent) for the pipeline. */
-  async answer(request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+  /**
+   * Sends the cached answer and returns true, or returns false (nothing sent) for the
+   * pipeline, with what a miss needs to be stored left on the request.
+   */
+  async answer(request: CacheableRequest, reply: FastifyReply, isOwn: CacheablePredicate): Promise<boolean> {
     const { authenticator, generations, cache, limits, config, metrics } = this.deps;
+    const miss: Miss = { isOwn, userId: undefined, key: undefined, store: false };
+    request.cachedReadMiss = miss;
     // The session and the user's cache generation are read in parallel: one round trip.
     const authenticated = await authenticator.authenticateCached(
       request.headers.authorization,
       requiredScopeOf(request),
-      (claimed) => generations.current(claimed.userId),
+      async (claimed) => {
+        const generation = await generations.current(claimed.userId);
+        if (generation !== undefined) {
+          miss.userId = claimed.userId;
+          miss.key = cache.key(claimed.userId, generation, request);
+        }
+        return generation;
+      },
     );
-    if (!authenticated || authenticated.alongside === undefined) return false;
-    const { principal, alongside: generation } = authenticated;
-    const hit: CachedResponse | undefined = await cache.get(cache.key(principal.userId, generation, request));
+    if (!authenticated || miss.key === undefined || miss.userId !== authenticated.principal.userId) return false;
+    const hit: CachedResponse | undefined = await cache.get(miss.key);
     if (!hit) return false;
     const limit = config.rateLimitMax;
     const counted = await limits.increment(
-      defaultLimitKey(trackerOf({ user: principal })),
+      defaultLimitKey(trackerOf({ user: authenticated.principal })),
       config.rateLimitWindowMs,
       limit,
     );
     if (counted.isBlocked) return false;
 
+    request.cachedReadMiss = null;
     metrics.cacheHits.inc({ layer: 'edge' });
     reply
       .header('x-ratelimit-limit', limit)
@@ -87,9 +107,48 @@ export class CachedReads {
     void reply.type(JSON_TYPE).send(hit.json);
     return true;
   }
+
+  /** preSerialization of a miss the pipeline answered with a body: marks it, and decides whether to store it. */
+  answeredByPipeline(request: CacheableRequest, reply: FastifyReply, body: unknown): void {
+    const miss = request.cachedReadMiss;
+    const principal = request.user;
+    // Not authenticated by the guard: refused, not a miss (as before the handler runs).
+    if (!miss || !principal) return;
+    this.deps.metrics.cacheMisses.inc();
+    reply.header('x-cache', 'MISS');
+    miss.store =
+      miss.key !== undefined &&
+      miss.userId === principal.userId &&
+      reply.statusCode === 200 &&
+      miss.isOwn(body, request, principal);
+  }
+
+  /** onSend: stores a miss's answer as the JSON text it is sent as. */
+  sending(request: CacheableRequest, reply: FastifyReply, payload: unknown): void {
+    const miss = request.cachedReadMiss;
+    if (!miss?.store || typeof payload !== 'string') return;
+    request.cachedReadMiss = null;
+    const etag = reply.getHeader('etag');
+    void this.deps.cache.set(miss.userId!, miss.key!, {
+      json: payload,
+      etag: typeof etag === 'string' ? etag : undefined,
+    });
+  }
 }
 
-/** The edge step answering cache hits before the pipeline (an onRequest hook). */
+/** What the edge learnt of a cacheable request it could not answer. */
+interface Miss {
+  isOwn: CacheablePredicate;
+  /** The user the token names, and the cache key under their generation read before the handler ran. */
+  userId: string | undefined;
+  key: string | undefined;
+  /** Set when the pipeline's answer is to be stored. */
+  store: boolean;
+}
+
+type CacheableRequest = FastifyRequest & { user?: Principal; cachedReadMiss: Miss | null };
+
+/** The response cache's hooks (onRequest, preSerialization, onSend). */
 export const cachedReads: EdgeStep = {
   name: 'cached reads',
   register({ app, fastify, config }) {
@@ -101,12 +160,24 @@ export const cachedReads: EdgeStep = {
       limits: app.get(RateLimitStorage),
       metrics: app.get(Metrics),
     });
+    // Every request has the property from the start (one shape for Fastify's requests).
+    fastify.decorateRequest('cachedReadMiss', null);
     fastify.addHook('onRequest', (request, reply, done) => {
-      if (!reads.eligible(request)) return done();
-      reads.answer(request, reply).then(
+      const isOwn = reads.eligible(request);
+      if (!isOwn) return done();
+      reads.answer(request as CacheableRequest, reply, isOwn).then(
         (answered) => answered || done(),
         () => done(),
       );
+    });
+    fastify.addHook('preSerialization', (request, reply, payload, done) => {
+      if ((request as CacheableRequest).cachedReadMiss)
+        reads.answeredByPipeline(request as CacheableRequest, reply, payload);
+      done(null, payload);
+    });
+    fastify.addHook('onSend', (request, reply, payload, done) => {
+      if ((request as CacheableRequest).cachedReadMiss) reads.sending(request as CacheableRequest, reply, payload);
+      done(null, payload);
     });
   },
 };

@@ -32,7 +32,7 @@ import { Readable } from 'node:stream';
 import { VerifiedEmailGuard } from '../accounts/verified-email.guard.js';
 import { RequireScope } from '../auth/scopes.decorator.js';
 import { CurrentUser, type Principal } from '../common/principal.js';
-import { CachedRead } from '../cache/response-cache.interceptor.js';
+import { CachedRead } from '../cache/cached-read.decorator.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { UuidPipe } from '../common/uuid.pipe.js';
 import { AppError, ValidationFailedError } from '../common/problem.js';

@@ -30,7 +30,7 @@ export class Metrics {
 
   readonly cacheHits = new Counter({
     name: 'cache_hits_total',
-    help: 'Responses served from the response cache, by layer: edge (before the pipeline, src/cache/cached-reads.ts) or pipeline.',
+    help: 'Responses served from the response cache, by layer: edge (before the pipeline, src/cache/cached-reads.ts; the only one).',
     labelNames: ['layer'] as const,
     registers: [this.registry],
   });
@@ -56,7 +56,7 @@ export class Metrics {
   constructor(dataSource: DataSource) {
     collectDefaultMetrics({ register: this.registry });
     // Both series from the start, so a scrape shows a layer that has answered nothing yet as 0.
-    for (const layer of ['edge', 'pipeline']) this.cacheHits.inc({ layer }, 0);
+    this.cacheHits.inc({ layer: 'edge' }, 0);
     const pool = (): PgPool | undefined =>
       dataSource.isInitialized
         ? ((dataSource.driver as unknown as { master?: PgPool }).master ?? undefined)

@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Put,
 import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentUser, type Principal, Roles } from '../common/principal.js';
 import { AuthRateLimit } from '../rate-limit/rate-limit.guard.js';
-import { CachedRead } from '../cache/response-cache.interceptor.js';
+import { CachedRead } from '../cache/cached-read.decorator.js';
 import { ApiProblems } from '../common/api-problems.decorator.js';
 import { UuidPipe } from '../common/uuid.pipe.js';
 import {
