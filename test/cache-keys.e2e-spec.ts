@@ -1,3 +1,4 @@
+import { ResponseCache } from '../src/cache/response-cache.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { type Account, bearer, signUp } from './support/auth.js';
 
@@ -35,5 +36,22 @@ describe('response cache keys', () => {
     // Another user's cap is their own.
     await xCache(t, carol, '/documents?limit=4');
     expect(await xCache(t, carol, '/documents?limit=4')).toBe('HIT');
+  });
+
+  it('counts an answer stored again (as by every client that missed it at once) as one towards the cap', async () => {
+    const dave = await signUp(t);
+    const cache = t.app.get(ResponseCache);
+    const answer = { json: '{"stored":true}' };
+    const key = (path: string) => `${dave.id}:0:${path}`;
+    for (let i = 0; i < 5; i++) await cache.set(dave.id, key('/a'), answer);
+    await cache.set(dave.id, key('/b'), answer);
+    await cache.set(dave.id, key('/c'), answer);
+    await cache.set(dave.id, key('/d'), answer);
+    expect(await Promise.all(['/a', '/b', '/c', '/d'].map((path) => cache.get(key(path))))).toEqual([
+      answer,
+      answer,
+      answer,
+      undefined,
+    ]);
   });
 });

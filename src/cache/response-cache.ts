@@ -65,11 +65,20 @@ export function createResponseStore(redis: RedisConnection, config: AppConfig): 
 
 const SWEEP_EVERY_MS = 60_000;
 
+/** ResponseCache.admit in Redis: KEYS[1] the user's set of stored keys; ARGV: key, TTL (ms), cap. */
+const ADMIT = `
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then
+  if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+  redis.call('SADD', KEYS[1], ARGV[1])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
 /** Cached GET responses, by user, generation and (normalised) URL. */
 @Injectable()
 export class ResponseCache {
-  /** Without Redis: entries stored per user, as the Redis counter below counts them. */
-  private readonly stored = new Map<string, { count: number; expiresAt: number }>();
+  /** Without Redis: the keys stored per user, as the Redis set below holds them. */
+  private readonly stored = new Map<string, { keys: Set<string>; expiresAt: number }>();
   private lastSweep = Date.now();
 
   constructor(
@@ -98,7 +107,7 @@ export class ResponseCache {
       // without the count (the next request for it may follow right away); one over
       // the cap is removed again.
       const [admitted] = await Promise.all([
-        this.admit(userId),
+        this.admit(userId, key),
         this.redis.bounded(this.cache.set(key, value, this.config.cacheTtlMs)),
       ]);
       if (!admitted) await this.redis.bounded(this.cache.del(key));
@@ -108,26 +117,34 @@ export class ResponseCache {
   }
 
   /**
-   * At most CACHE_MAX_ENTRIES_PER_USER entries per user at a time: a counter of the
-   * entries stored, whose expiry moves to the last one's, so when it lapses every
-   * entry it counted has expired too. Past the cap answers are not stored (they
-   * are still served); the user's entries age out and the count starts again.
+   * At most CACHE_MAX_ENTRIES_PER_USER entries per user at a time: the set of the keys
+   * stored, whose expiry moves to the last store's, so when it lapses every entry it
+   * holds has expired too. A key stored again (say, by the 50 clients that all missed
+   * when an entry expired) counts once. Past the cap answers are not stored (they are
+   * still served) and the set is left as it is, so it lapses with the last entry stored.
    */
-  private async admit(userId: string): Promise<boolean> {
+  private async admit(userId: string, key: string): Promise<boolean> {
     const ttl = this.config.cacheTtlMs;
+    const cap = this.config.cacheMaxEntriesPerUser;
     if (!this.redis.configured) {
       const now = Date.now();
       if (now - this.lastSweep > SWEEP_EVERY_MS) {
         for (const [id, entry] of this.stored) if (entry.expiresAt <= now) this.stored.delete(id);
         this.lastSweep = now;
       }
-      const entry = this.stored.get(userId);
-      const count = entry && entry.expiresAt > now ? entry.count + 1 : 1;
-      this.stored.set(userId, { count, expiresAt: now + ttl });
-      return count <= this.config.cacheMaxEntriesPerUser;
+      let entry = this.stored.get(userId);
+      if (!entry || entry.expiresAt <= now) this.stored.set(userId, (entry = { keys: new Set(), expiresAt: now }));
+      if (!entry.keys.has(key)) {
+        if (entry.keys.size >= cap) return false;
+        entry.keys.add(key);
+      }
+      entry.expiresAt = now + ttl;
+      return true;
     }
-    const key = `${this.config.redisKeyPrefix}resp-count:${userId}`;
-    const [count] = await this.redis.run((redis) => redis.multi().incr(key).pExpire(key, ttl).exec());
-    return Number(count) <= this.config.cacheMaxEntriesPerUser;
+    const keys = `${this.config.redisKeyPrefix}resp-keys:${userId}`;
+    const admitted = await this.redis.run((redis) =>
+      redis.eval(ADMIT, { keys: [keys], arguments: [key, String(ttl), String(cap)] }),
+    );
+    return admitted === 1;
   }
 }
