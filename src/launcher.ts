@@ -25,7 +25,12 @@ import { SAVE_CODE_CACHE } from './lifecycle/code-cache.js';
 declare const SERVER_BUNDLE_ID: string;
 
 const file = join(import.meta.dirname, 'server.cjs');
-const cacheDir = process.env.NODE_COMPILE_CACHE;
+// Node 20 loses the loader below for code deserialized from a cache: import() in it then
+// fails (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING; the embedded database is loaded that way).
+// Checked with a script importing from cached code: fails on 20.20.2, works on 22.23.5,
+// 24.22.3 and 26.12.1. Node 20 is past its end of life and outside `engines`, but the tests
+// run on it too: there it compiles without a cache, as before.
+const cacheDir = Number(process.versions.node.split('.')[0]) >= 22 ? process.env.NODE_COMPILE_CACHE : undefined;
 const cacheFile = cacheDir
   ? join(cacheDir, `ultrai-server-${SERVER_BUNDLE_ID}-${process.version}-${process.arch}-${flagsId()}.v8cache`)
   : undefined;
