@@ -37,17 +37,21 @@ describe(`a full Redis (maxmemory-policy ${POLICY}, needs redis-server)`, () => 
       throw new Error(`this test needs redis-server on PATH: ${error.message}`);
     });
     redisUrl = `redis://127.0.0.1:${port}`;
-    const probe = createClient({ url: redisUrl });
-    for (let i = 0; ; i += 1) {
+    // A fresh client each try (a failed one keeps reconnecting on its own), for up to 30 s:
+    // a loaded machine (CI runs suites side by side) can take seconds to start a process.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const probe = createClient({ url: redisUrl, socket: { reconnectStrategy: false } });
+      probe.on('error', () => undefined);
       try {
         await probe.connect();
+        await probe.close();
         break;
       } catch {
-        if (i > 100) throw new Error('redis-server did not start');
-        await new Promise((r) => setTimeout(r, 50));
+        if (Date.now() > deadline) throw new Error('redis-server did not start within 30 s');
+        await new Promise((r) => setTimeout(r, 100));
       }
     }
-    await probe.close();
     t = await startTestApp({
       env: {
         REDIS_URL: redisUrl,
