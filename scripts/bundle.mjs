@@ -47,27 +47,37 @@ function bundleCreateRequire(rewritten) {
  * fails the build (check the file, then update the pattern).
  */
 const EAGER_FORMATTER = /^const dateTimeFormatter = new Intl\.DateTimeFormat\(/m;
-const lazyNestDateFormat = {
+const LAZY_DATE_TIME_FORMAT =
+  'function lazyDateTimeFormat(locale, options) {\n' +
+  '  let formatter;\n' +
+  '  return { format: (date) => (formatter ??= new Intl.DateTimeFormat(locale, options)).format(date) };\n' +
+  '}\n';
+const lazyNestDateFormat = sourcePatch({
   name: 'lazy-nest-date-format',
-  setup(pluginBuild) {
-    pluginBuild.onLoad(
-      { filter: /[\\/]node_modules[\\/]@nestjs[\\/]common[\\/]services[\\/](console-)?logger\.service\.js$/ },
-      (args) => {
+  filter: /[\\/]node_modules[\\/]@nestjs[\\/]common[\\/]services[\\/](console-)?logger\.service\.js$/,
+  pattern: EAGER_FORMATTER,
+  patch: (source) =>
+    `${source.replace(EAGER_FORMATTER, 'const dateTimeFormatter = lazyDateTimeFormat(')}\n${LAZY_DATE_TIME_FORMAT}`,
+});
+
+/**
+ * An esbuild plugin that rewrites the dependency files matching `filter` with `patch`,
+ * and fails the build when one of them no longer holds `pattern` (an upgrade changed the
+ * code: check it, then update the pattern). The files patched are added to `patched`.
+ */
+function sourcePatch({ name, filter, pattern, patch, patched = [] }) {
+  return {
+    name,
+    setup(pluginBuild) {
+      pluginBuild.onLoad({ filter }, (args) => {
         const source = readFileSync(args.path, 'utf8');
-        if (!EAGER_FORMATTER.test(source)) throw new Error(`${args.path}: no eager Intl.DateTimeFormat to defer`);
-        const lazy =
-          'function lazyDateTimeFormat(locale, options) {\n' +
-          '  let formatter;\n' +
-          '  return { format: (date) => (formatter ??= new Intl.DateTimeFormat(locale, options)).format(date) };\n' +
-          '}\n';
-        return {
-          contents: `${source.replace(EAGER_FORMATTER, 'const dateTimeFormatter = lazyDateTimeFormat(')}\n${lazy}`,
-          loader: 'js',
-        };
-      },
-    );
-  },
-};
+        if (!pattern.test(source)) throw new Error(`${args.path}: ${name} found nothing to patch (scripts/bundle.mjs)`);
+        patched.push(args.path);
+        return { contents: patch(source), loader: 'js' };
+      });
+    },
+  };
+}
 
 /**
  * An ESM `import … from 'node:http'` makes Node build the module's ESM facade, which reads
@@ -189,28 +199,18 @@ const lazyModules = {
  */
 const REDIS_ATTACH_CONFIG =
   /(Class = class extends BaseClass \{\s*\};\n)(\s*for \(const \[name, command\] of Object\.entries\(commands\)\) \{)/;
-const redisPrototypeInDictionaryMode = (patched) => ({
-  name: 'redis-prototype-in-dictionary-mode',
-  setup(pluginBuild) {
-    pluginBuild.onLoad(
-      { filter: /[\\/]node_modules[\\/]@redis[\\/]client[\\/]dist[\\/]lib[\\/]commander\.js$/ },
-      (args) => {
-        const source = readFileSync(args.path, 'utf8');
-        if (!REDIS_ATTACH_CONFIG.test(source)) {
-          throw new Error(`${args.path}: attachConfig changed; update REDIS_ATTACH_CONFIG (scripts/bundle.mjs)`);
-        }
-        patched.push(args.path);
-        return {
-          contents: source.replace(
-            REDIS_ATTACH_CONFIG,
-            '$1    Class.prototype.__dictionaryMode1 = 0;\n    Class.prototype.__dictionaryMode2 = 0;\n    delete Class.prototype.__dictionaryMode1;\n    delete Class.prototype.__dictionaryMode2;\n$2',
-          ),
-          loader: 'js',
-        };
-      },
-    );
-  },
-});
+const redisPrototypeInDictionaryMode = (patched) =>
+  sourcePatch({
+    name: 'redis-prototype-in-dictionary-mode',
+    filter: /[\\/]node_modules[\\/]@redis[\\/]client[\\/]dist[\\/]lib[\\/]commander\.js$/,
+    pattern: REDIS_ATTACH_CONFIG,
+    patch: (source) =>
+      source.replace(
+        REDIS_ATTACH_CONFIG,
+        '$1    Class.prototype.__dictionaryMode1 = 0;\n    Class.prototype.__dictionaryMode2 = 0;\n    delete Class.prototype.__dictionaryMode1;\n    delete Class.prototype.__dictionaryMode2;\n$2',
+      ),
+    patched,
+  });
 
 // esbuild leaves non-ASCII characters inside regular expression literals (validator's
 // alphabets). One such character makes V8 hold the whole source as a two-byte string,
