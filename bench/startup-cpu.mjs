@@ -7,7 +7,7 @@
 //   node bench/startup-cpu.mjs [--runs 7] [--cpus 0.1] [--profile dir] dist /tmp/dist-before
 // A build directory outside the project is copied in as .bench-builds/<n> (so it finds
 // node_modules, as dist/main.js does). --profile writes a --cpu-prof of each start there.
-import { cpSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freshDatabase, root, rssMiB, serviceEnv, startServer } from './lib.mjs';
@@ -41,29 +41,38 @@ const stats = (xs) => {
 };
 const show = ({ median, min, max }) => `${median.toFixed(0)} (${min.toFixed(0)}–${max.toFixed(0)})`;
 
+const profiles = values.profile ? join(resolve(values.profile), 'current') : undefined;
+if (profiles) mkdirSync(profiles, { recursive: true });
 const db = await freshDatabase(adminUrl, 'ultrai_bench_startup');
 const env = serviceEnv(db.url, redisUrl, 'bench-startup');
 const results = builds.map(() => ({ cpu: [], wall: [], rss: [] }));
 try {
   // One start each first: migrations, and each build's compile cache (as the image's warm-up).
-  for (const { script } of builds) await startServer(env, { script }).then((s) => s.stop());
+  const firstArgs = profiles ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : [];
+  for (const { script } of builds) await startServer(env, { script, nodeArgs: firstArgs }).then((s) => s.stop());
+  if (profiles) for (const name of readdirSync(profiles)) rmSync(join(profiles, name));
   for (let round = 0; round < runs; round++) {
     const order = builds.map((_, i) => i);
     if (round % 2 === 1) order.reverse();
     for (const i of order) {
-      const nodeArgs = values.profile
-        ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`, `--cpu-prof-name=${i}-${round}.cpuprofile`]
-        : [];
+      // The same flags at every start (the code cache is kept per set of flags): Node names
+      // each profile, renamed here once the start is over.
+      const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : [];
       const server = await startServer(env, { script: builds[i].script, cpus, nodeArgs });
       if (!server) throw new Error('no cgroup for --cpus here');
       results[i].cpu.push(server.coldStartCpuMs);
       results[i].wall.push(server.coldStartMs);
       results[i].rss.push(rssMiB(server.pid));
       await server.stop();
+      if (values.profile) {
+        for (const name of readdirSync(profiles))
+          renameSync(join(profiles, name), join(values.profile, `${i}-${round}.cpuprofile`));
+      }
     }
   }
 } finally {
   await db.drop();
+  if (profiles) rmSync(profiles, { recursive: true, force: true });
   rmSync(links, { recursive: true, force: true });
 }
 console.log(

@@ -102,6 +102,59 @@ const builtinsByRequire = {
 };
 
 /**
+ * Node's modules for TLS, HTTPS, HTTP/2, DNS and zlib, which the server's dependencies
+ * require() when they load (Fastify's server.js: https, http2, dns; Nest's
+ * nest-application.js: tls; @redis/client: tls; prom-client's Pushgateway: zlib, https)
+ * but call only for a feature this service uses late or never (a TLS connection, an
+ * HTTP/2 server, a host name to resolve, compression). Loaded at start, they cost ~20 ms
+ * of the server's start-up CPU on Node 26 and ~4 MiB of RSS at ready, most of it pages of
+ * the node binary (OpenSSL's TLS, the HTTP/2 core) that then stay resident (measured:
+ * README › Performance). In the server's bundle each is a stand-in that loads the real
+ * module on first use of any of its properties: an object whose prototype is a proxy
+ * reading from the real one, so an ES module's namespace made from it (esbuild's __toESM,
+ * whose object inherits from the stand-in's prototype) and `__importDefault` (which reads
+ * `__esModule`, answered without loading: no built-in module has one) work as with the
+ * real module. Its functions are called with the stand-in as `this`, which Node's
+ * exported functions don't read; a property set on the stand-in stays on it (no
+ * dependency here sets one). test/start.e2e-spec.ts connects to Redis over TLS with it.
+ */
+const LAZY_BUILTINS = ['tls', 'https', 'http2', 'dns', 'zlib'];
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(pluginBuild) {
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
+    pluginBuild.onResolve({ filter }, (args) =>
+      // The stand-in's own require() is the real module's.
+      args.namespace === 'lazy-builtin'
+        ? undefined
+        : { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' },
+    );
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      contents: `let loaded;
+const load = () => (loaded ??= require(${JSON.stringify(`node:${args.path}`)}));
+module.exports = Object.create(
+  new Proxy({}, {
+    get: (_, key) => (key === '__esModule' ? undefined : load()[key]),
+    has: (_, key) => key in load(),
+  }),
+);`,
+      loader: 'js',
+    }));
+  },
+};
+
+// prom-client's Pushgateway (which this service never uses) takes zlib's gzipSync when it
+// loads: the stand-in above would load zlib there. Read on the first push instead.
+const PUSHGATEWAY_GZIP = /^const \{ gzipSync \} = require\('zlib'\);$/m;
+const lazyPushgatewayGzip = sourcePatch({
+  name: 'lazy-pushgateway-gzip',
+  filter: /[\\/]node_modules[\\/]prom-client[\\/]lib[\\/]pushgateway\.js$/,
+  pattern: PUSHGATEWAY_GZIP,
+  patch: (source) =>
+    source.replace(PUSHGATEWAY_GZIP, "const gzipSync = (...args) => require('zlib').gzipSync(...args);"),
+});
+
+/**
  * TypeORM's DriverFactory requires every driver it knows (MySQL, SQL Server, Oracle, SAP,
  * Spanner, CockroachDB, MongoDB, the SQLite family…) at load time; this service only ever
  * opens `type: 'postgres'` (src/database/data-source-options.ts, PGlite included). The other
@@ -272,6 +325,7 @@ for (const { name, entry, format = 'esm', outfile = `${name}.js` } of ENTRIES) {
     plugins: [
       bundleCreateRequire(rewritten),
       lazyNestDateFormat,
+      ...(name === 'server' ? [lazyBuiltins, lazyPushgatewayGzip] : []),
       builtinsByRequire,
       onlyPostgresDriver,
       lazyModules,

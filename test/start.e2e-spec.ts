@@ -1,9 +1,11 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { freePort, spawnNode, type Spawned, startMain, waitFor200 } from './support/process.js';
+import { OwnRedis } from './support/redis.js';
 
 /** Two starts of the server, each up to waitFor200's 60 s on a busy machine. */
 const TWO_STARTS_MS = 150_000;
@@ -235,5 +237,50 @@ describe('start-up', () => {
       await stop(third.server);
     },
     TWO_STARTS_MS * 2,
+  );
+  // The bundle loads Node's TLS modules on first use only (scripts/bundle.mjs, lazy
+  // built-ins): a rediss:// URL must still get a verified TLS connection.
+  it(
+    'speaks TLS to Redis at a rediss:// URL, trusting the CA in NODE_EXTRA_CA_CERTS',
+    async () => {
+      const fixtures = join(import.meta.dirname, 'fixtures', 'tls');
+      const redis = new OwnRedis(await freePort());
+      await redis.start();
+      // A TLS front for that redis-server, with a certificate for localhost.
+      let secureSessions = 0;
+      const front: TlsServer = createTlsServer(
+        { key: readFileSync(join(fixtures, 'localhost.key')), cert: readFileSync(join(fixtures, 'localhost.crt')) },
+        (socket) => {
+          secureSessions++;
+          const upstream = connect(redis.port, '127.0.0.1');
+          socket.pipe(upstream).pipe(socket);
+          socket.on('error', () => upstream.destroy());
+          upstream.on('error', () => socket.destroy());
+        },
+      );
+      await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+      try {
+        const port = (front.address() as { port: number }).port;
+        const started = await start({
+          REDIS_URL: `rediss://localhost:${port}`,
+          NODE_EXTRA_CA_CERTS: join(fixtures, 'localhost.crt'),
+        });
+        expect(await call(started.base, 'GET', '/health/cache')).toMatchObject({
+          status: 200,
+          body: { status: 'ok', cache: 'redis', connected: true },
+        });
+        expect((await register(started.base, 'tls@example.com', 'tls')).status).toBe(201);
+        const token = await login(started.base, 'tls@example.com');
+        expect((await call(started.base, 'GET', '/documents', undefined, token)).status).toBe(200);
+        await stop(started.server);
+        // It went through the TLS front: sessions opened, and what it keeps in Redis is there.
+        expect(secureSessions).toBeGreaterThan(0);
+        expect(await redis.keys()).toBeGreaterThan(0);
+      } finally {
+        front.close();
+        await redis.cleanup();
+      }
+    },
+    TWO_STARTS_MS,
   );
 });
