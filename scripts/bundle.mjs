@@ -342,6 +342,10 @@ for (const { name, entry, format = 'esm', outfile = `${name}.js` } of ENTRIES) {
     keepNames: true,
     minifyWhitespace: true,
     minifySyntax: true,
+    // Local names shortened (functions and classes keep theirs: keepNames). V8 keeps the
+    // whole source of the bundle in memory: 4.3 MB instead of 6.5 for dist/server.cjs, RSS
+    // at ready 115 -> 110 MiB, start-up CPU unchanged (bench/startup-cpu.mjs, 9 starts each).
+    minifyIdentifiers: true,
     legalComments: 'none',
     charset: 'ascii',
     logLevel: 'warning',
