@@ -101,50 +101,8 @@ const builtinsByRequire = {
   },
 };
 
-/**
- * Node's modules for TLS, HTTPS, HTTP/2, DNS and zlib, which the server's dependencies
- * require() when they load (Fastify's server.js: https, http2, dns; Nest's
- * nest-application.js: tls; @redis/client: tls; prom-client's Pushgateway: zlib, https)
- * but call only for a feature this service uses late or never (a TLS connection, an
- * HTTP/2 server, a host name to resolve, compression). Loaded at start, they cost ~20 ms
- * of the server's start-up CPU on Node 26 and ~4 MiB of RSS at ready, most of it pages of
- * the node binary (OpenSSL's TLS, the HTTP/2 core) that then stay resident (measured:
- * README › Performance). In the server's bundle each is a stand-in that loads the real
- * module on first use of any of its properties: an object whose prototype is a proxy
- * reading from the real one, so an ES module's namespace made from it (esbuild's __toESM,
- * whose object inherits from the stand-in's prototype) and `__importDefault` (which reads
- * `__esModule`, answered without loading: no built-in module has one) work as with the
- * real module. Its functions are called with the stand-in as `this`, which Node's
- * exported functions don't read; a property set on the stand-in stays on it (no
- * dependency here sets one). test/start.e2e-spec.ts connects to Redis over TLS with it.
- */
-const LAZY_BUILTINS = ['tls', 'https', 'http2', 'dns', 'zlib'];
-const lazyBuiltins = {
-  name: 'lazy-builtins',
-  setup(pluginBuild) {
-    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
-    pluginBuild.onResolve({ filter }, (args) =>
-      // The stand-in's own require() is the real module's.
-      args.namespace === 'lazy-builtin'
-        ? undefined
-        : { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' },
-    );
-    pluginBuild.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
-      contents: `let loaded;
-const load = () => (loaded ??= require(${JSON.stringify(`node:${args.path}`)}));
-module.exports = Object.create(
-  new Proxy({}, {
-    get: (_, key) => (key === '__esModule' ? undefined : load()[key]),
-    has: (_, key) => key in load(),
-  }),
-);`,
-      loader: 'js',
-    }));
-  },
-};
-
 // prom-client's Pushgateway (which this service never uses) takes zlib's gzipSync when it
-// loads: the stand-in above would load zlib there. Read on the first push instead.
+// loads: zlib's stand-in (LAZY_MODULES) would load zlib there. Read on the first push instead.
 const PUSHGATEWAY_GZIP = /^const \{ gzipSync \} = require\('zlib'\);$/m;
 const lazyPushgatewayGzip = sourcePatch({
   name: 'lazy-pushgateway-gzip',
@@ -194,7 +152,22 @@ const onlyPostgresDriver = {
  * - class-validator's IsPhoneNumber requires libphonenumber-js's metadata (~380 kB); this
  *   service validates no phone number. A `namespace` stand-in reads each property from the
  *   real module on access; the package is left to node_modules (RUNTIME_PACKAGES).
+ * - Node's tls, https, http2, dns and zlib, for every importer: Fastify's server.js
+ *   (https, http2, dns), Nest's nest-application.js (tls), @redis/client (tls) and
+ *   prom-client's Pushgateway (zlib, https) require them when they load, but call them only
+ *   for a TLS connection, an HTTP/2 server, a host name to resolve, compression. Loaded at
+ *   start they cost ~20 ms of the server's start-up CPU on Node 26 and ~4 MiB of RSS at
+ *   ready, most of it pages of the node binary (OpenSSL's TLS, the HTTP/2 core) that then
+ *   stay resident (measured: README › Performance). test/start.e2e-spec.ts connects the
+ *   server to Redis over TLS through them.
+ * A `namespace` stand-in is an object whose prototype is a proxy reading from the real
+ * module, so a CommonJS require, esbuild's namespace of an ES module's import (whose object
+ * inherits from the stand-in's prototype) and `__importDefault` all see the module; a
+ * built-in's stand-in answers `__esModule` (which no built-in module has) without loading
+ * it. Functions are called with the stand-in as `this`, which Node's exported functions
+ * don't read; a property set on a stand-in stays on it (no dependency here sets one).
  */
+const LAZY_BUILTINS = ['tls', 'https', 'http2', 'dns', 'zlib'];
 const LAZY_MODULES = [
   { module: '@fastify/ajv-compiler', importer: /[\\/]fastify[\\/]lib[\\/]schema-controller\.js$/, kind: 'factory' },
   {
@@ -203,6 +176,7 @@ const LAZY_MODULES = [
     kind: 'factory',
   },
   { module: 'libphonenumber-js/max', importer: /[\\/]class-validator[\\/].*IsPhoneNumber\.js$/, kind: 'namespace' },
+  ...LAZY_BUILTINS.map((module) => ({ module, importer: /./, kind: 'namespace' })),
 ];
 const STAND_INS = {
   factory: (real) => `module.exports = function lazyFactory(...options) {
@@ -212,29 +186,40 @@ const STAND_INS = {
     return built.apply(this, args);
   };
 };`,
-  namespace: (real) => `let loaded;
+  namespace: (real, builtin) => `let loaded;
 const load = () => (loaded ??= require(${real}));
-module.exports = new Proxy({}, { get: (_, key) => load()[key], has: (_, key) => key in load() });`,
+module.exports = Object.create(
+  new Proxy({}, {
+    get: (_, key) => (${builtin ? "key === '__esModule' ? undefined : " : ''}load()[key]),
+    has: (_, key) => key in load(),
+  }),
+);`,
 };
 const lazyModules = {
   name: 'lazy-modules',
   setup(pluginBuild) {
-    const filter = new RegExp(`^(${LAZY_MODULES.map(({ module }) => module.replace(/[/.]/g, '\\$&')).join('|')})$`);
+    const names = LAZY_MODULES.map(({ module }) => module.replace(/[/.]/g, '\\$&')).join('|');
+    const filter = new RegExp(`^(node:)?(${names})$`);
     pluginBuild.onResolve({ filter }, (args) => {
-      const lazy = LAZY_MODULES.find(({ module, importer }) => module === args.path && importer.test(args.importer));
+      // A stand-in's own require() is the real module's.
+      if (args.namespace === 'lazy-module') return undefined;
+      const path = isBuiltin(args.path) ? args.path.replace(/^node:/, '') : args.path;
+      const lazy = LAZY_MODULES.find(({ module, importer }) => module === path && importer.test(args.importer));
       return lazy
-        ? { path: args.path, namespace: 'lazy-module', pluginData: { ...lazy, resolveDir: args.resolveDir } }
+        ? { path, namespace: 'lazy-module', pluginData: { ...lazy, resolveDir: args.resolveDir } }
         : undefined;
     });
     pluginBuild.onLoad({ filter: /.*/, namespace: 'lazy-module' }, async (args) => {
       const { kind, resolveDir } = args.pluginData;
-      // Bundled: the path esbuild resolves; external (RUNTIME_PACKAGES): the name, for Node.
-      const real = await pluginBuild.resolve(args.path, { kind: 'require-call', resolveDir });
-      return {
-        contents: STAND_INS[kind](JSON.stringify(real.external ? args.path : real.path)),
-        loader: 'js',
-        resolveDir,
-      };
+      const builtin = isBuiltin(args.path);
+      // A built-in by its node: name; bundled: the path esbuild resolves; external
+      // (RUNTIME_PACKAGES): the name, for Node.
+      const real = builtin
+        ? `node:${args.path}`
+        : await pluginBuild
+            .resolve(args.path, { kind: 'require-call', resolveDir })
+            .then((resolved) => (resolved.external ? args.path : resolved.path));
+      return { contents: STAND_INS[kind](JSON.stringify(real), builtin), loader: 'js', resolveDir };
     });
   },
 };
@@ -325,10 +310,11 @@ for (const { name, entry, format = 'esm', outfile = `${name}.js` } of ENTRIES) {
     plugins: [
       bundleCreateRequire(rewritten),
       lazyNestDateFormat,
-      ...(name === 'server' ? [lazyBuiltins, lazyPushgatewayGzip] : []),
+      lazyPushgatewayGzip,
+      // Before builtinsByRequire, which would otherwise take an ES module's import of a built-in.
+      lazyModules,
       builtinsByRequire,
       onlyPostgresDriver,
-      lazyModules,
       redisPrototypeInDictionaryMode(redisPatched),
     ],
     entryPoints: [`${dist}${entry}`],

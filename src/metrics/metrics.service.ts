@@ -55,7 +55,7 @@ export class Metrics {
 
   constructor(dataSource: DataSource) {
     collectDefaultMetrics({ register: this.registry });
-    // Both series from the start, so a scrape shows a layer that has answered nothing yet as 0.
+    // The series from the start, so a scrape shows 0 before the first hit.
     this.cacheHits.inc({ layer: 'edge' }, 0);
     const pool = (): PgPool | undefined =>
       dataSource.isInitialized
