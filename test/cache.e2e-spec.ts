@@ -567,8 +567,12 @@ describe('Redis outage (a redis-server of the test’s own)', () => {
       if (Date.now() - started > 5000) throw new Error('did not reconnect to Redis within 5 s');
       await sleep(100);
     }
-    await t.http.get('/users/me').set(bearer(user.access)).expect(200);
-    expect((await t.http.get('/users/me').set(bearer(user.access))).headers['x-cache']).toBe('HIT');
+    // Cached again: at once, unless the replay of the outage's invalidations has to be retried.
+    const back = Date.now();
+    while ((await t.http.get('/users/me').set(bearer(user.access)).expect(200)).headers['x-cache'] !== 'HIT') {
+      if (Date.now() - back > 5000) throw new Error('/users/me not cached again within 5 s');
+      await sleep(50);
+    }
     expect((await t.http.get('/health/ready').expect(200)).body.status).toBe('ok');
   });
 });

@@ -64,11 +64,12 @@ describe('a cache invalidation replayed to a Redis that kept its data (a redis-s
   let user: Account;
   let close: () => Promise<void>;
   beforeAll(async () => {
-    ({ t, redis, user, close } = await startOnOwnRedis({ keepsData: true }));
+    ({ t, redis, user, close } = await startOnOwnRedis({ keepsData: true, logs: { level: 'warn', json: false } }));
   });
   afterAll(() => close());
 
-  it('never serves the entry cached before the outage: the write made during it is replayed when Redis is back', async () => {
+  /** A document read from the cache as 'old title', then renamed 'new title' while Redis is down; its path. */
+  async function cachedThenRenamedDuringOutage(): Promise<string> {
     const created = await t.http
       .post('/documents')
       .set(bearer(user.access))
@@ -83,6 +84,20 @@ describe('a cache invalidation replayed to a Redis that kept its data (a redis-s
     await redis.kill();
     await t.http.patch(path).set(bearer(user.access)).send({ title: 'new title' }).expect(200);
     expect((await t.http.get(path).set(bearer(user.access)).expect(200)).body.title).toBe('new title');
+    return path;
+  }
+
+  /** Reads `path` until it is a HIT, noting each title read. */
+  async function untilCachedAgain(path: string, titles: string[]): Promise<void> {
+    await until('cached again after the replay', async () => {
+      const res = await t.http.get(path).set(bearer(user.access)).expect(200);
+      titles.push(res.body.title);
+      return res.headers['x-cache'] === 'HIT';
+    });
+  }
+
+  it('never serves the entry cached before the outage: the write made during it is replayed when Redis is back', async () => {
+    const path = await cachedThenRenamedDuringOutage();
 
     // Back with everything it had: the old answer, under the generation it was cached with.
     await redis.start();
@@ -91,11 +106,30 @@ describe('a cache invalidation replayed to a Redis that kept its data (a redis-s
 
     // Once the invalidation is replayed, reads are cached again: never with the old title.
     const titles: string[] = [];
-    await until('cached again after the replay', async () => {
+    await untilCachedAgain(path, titles);
+    expect(new Set(titles)).toEqual(new Set(['new title']));
+  });
+
+  it('tries a replay that failed again while Redis stays up: reads are cached again once it goes through, never stale', async () => {
+    const path = await cachedThenRenamedDuringOutage();
+
+    // Back with the old answer, but refusing the script that moves the generation on:
+    // the replay on reconnection fails.
+    await redis.start({ denyEval: true });
+    await until('Redis reconnected', async () => (await t.http.get('/health/cache')).body.connected === true);
+    await until('the failed replay reported', async () =>
+      t.logs.some((line) => line.includes('Could not replay a cache invalidation')),
+    );
+    const titles: string[] = [];
+    for (let i = 0; i < 3; i++) {
       const res = await t.http.get(path).set(bearer(user.access)).expect(200);
       titles.push(res.body.title);
-      return res.headers['x-cache'] === 'HIT';
-    });
+      expect(res.headers['x-cache']).toBe('MISS');
+    }
+
+    // Redis takes the script again, with no reconnection: a retry replays the invalidation.
+    await redis.allowEval();
+    await untilCachedAgain(path, titles);
     expect(new Set(titles)).toEqual(new Set(['new title']));
   });
 });

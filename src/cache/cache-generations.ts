@@ -9,6 +9,8 @@ redis.call('INCR', KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`;
 
+const REPLAY_RETRY_MS = 1000;
+
 /**
  * A number per user that is part of every cache key of theirs. Any write by
  * or about a user increments it (one INCR, no scan), so all their cached
@@ -16,13 +18,20 @@ return 1`;
  *
  * If Redis is down when a write happens, the increment is remembered and
  * replayed as soon as Redis is back; until then this instance bypasses the
- * cache for that user, so nobody reads a stale entry here.
+ * cache for that user, so nobody reads a stale entry here. A read for that user
+ * while the replay is under way waits for it (one round trip), and a replay
+ * that fails (say, it timed out) is tried again while Redis stays up, so the
+ * user is not left bypassing the cache until the next reconnection.
  */
 @Injectable()
 export class CacheGenerations {
   /** Without Redis's answer, the user's reads bypass the cache until the increment is replayed. */
   private readonly store: RedisOrMemory<number>;
-  private readonly pending = new Set<string>();
+  /** Users whose increment failed, with a count of failures: a replay clears only what it covered. */
+  private readonly pending = new Map<string, number>();
+  /** The replay under way, if any. */
+  private replaying: Promise<void> | undefined;
+  private retry: NodeJS.Timeout | undefined;
 
   constructor(
     redis: RedisConnection,
@@ -30,7 +39,7 @@ export class CacheGenerations {
     private readonly logger: AppLogger,
   ) {
     this.store = new RedisOrMemory(redis, `${config.redisKeyPrefix}gen:`, 'without');
-    redis.onReady(() => void this.replayPending());
+    redis.onReady(() => void this.replay());
   }
 
   /** The user's current generation, or undefined when the cache must be bypassed. */
@@ -39,7 +48,10 @@ export class CacheGenerations {
       case 'memory':
         return String(this.store.memory.get(userId) ?? 0);
       case 'redis': {
-        if (this.pending.has(userId)) return undefined;
+        if (this.pending.has(userId)) {
+          if (this.replaying) await this.replaying;
+          if (this.pending.has(userId)) return undefined;
+        }
         // null: never bumped (generation 0); undefined: Redis did not answer.
         const generation = await this.store.inRedis((redis, [key]) => redis.get(key), userId);
         return generation === undefined ? undefined : (generation ?? '0');
@@ -57,20 +69,33 @@ export class CacheGenerations {
     try {
       await this.increment(userId);
     } catch {
-      this.pending.add(userId);
+      this.pending.set(userId, (this.pending.get(userId) ?? 0) + 1);
     }
   }
 
+  /** Replays the pending increments (all at once: node-redis pipelines them), at most one replay at a time. */
+  private replay(): Promise<void> {
+    this.replaying ??= this.replayPending().finally(() => {
+      this.replaying = undefined;
+    });
+    return this.replaying;
+  }
+
   private async replayPending(): Promise<void> {
-    for (const userId of [...this.pending]) {
-      try {
+    clearTimeout(this.retry);
+    const results = await Promise.allSettled(
+      [...this.pending].map(async ([userId, failures]) => {
         await this.increment(userId);
-        this.pending.delete(userId);
-      } catch {
-        this.logger.warn('Could not replay a cache invalidation; will retry when Redis is ready again', 'Cache');
-        return;
-      }
-    }
+        // A write that failed to increment meanwhile stays pending for the next replay.
+        if (this.pending.get(userId) === failures) this.pending.delete(userId);
+      }),
+    );
+    if (!results.some((result) => result.status === 'rejected')) return;
+    this.logger.warn('Could not replay a cache invalidation; will retry', 'Cache');
+    // Again in a moment if Redis is still up; if it is down, its next ready event replays.
+    this.retry = setTimeout(() => {
+      if (this.store.backend === 'redis') void this.replay();
+    }, REPLAY_RETRY_MS).unref();
   }
 
   /** One increment in Redis, or a rejection (the CLI, which has no later, reports it). */

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestApp, type TestApp } from './app.js';
+import { startTestApp, type TestApp, type TestAppOptions } from './app.js';
 import { type Account, signUp } from './auth.js';
 import { freePort } from './process.js';
 
@@ -30,11 +30,13 @@ export class OwnRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  async start(): Promise<void> {
+  /** Starts the server; with `denyEval`, the default user may not run EVAL until `allowEval`. */
+  async start({ denyEval = false }: { denyEval?: boolean } = {}): Promise<void> {
+    const acl = denyEval ? ['--user', 'default', 'on', 'nopass', '~*', '&*', '+@all', '-eval'] : [];
     const persistence = this.dir
       ? ['--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '']
       : ['--save', '', '--appendonly', 'no'];
-    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', ...persistence], {
+    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', ...persistence, ...acl], {
       stdio: 'ignore',
     });
     for (let i = 0; i < 100; i++) {
@@ -59,6 +61,12 @@ export class OwnRedis {
 
   resume(): void {
     this.process?.kill('SIGCONT');
+  }
+
+  /** Lets the default user run EVAL again (connections already open included). */
+  async allowEval(): Promise<void> {
+    const reply = await this.command('ACL SETUSER default +eval\r\n');
+    if (!reply.startsWith('+OK')) throw new Error(`ACL SETUSER answered ${reply}`);
   }
 
   /** The number of keys it holds (DBSIZE), on a connection of its own. */
@@ -94,11 +102,11 @@ export class OwnRedis {
  * commands bounded at 200 ms, and one signed-up user; `close` stops both.
  */
 export async function startOnOwnRedis(
-  options: { keepsData?: boolean } = {},
+  options: { keepsData?: boolean; logs?: TestAppOptions['logs'] } = {},
 ): Promise<{ t: TestApp; redis: OwnRedis; user: Account; close(): Promise<void> }> {
   const redis = new OwnRedis(await freePort(), options);
   await redis.start();
-  const t = await startTestApp({ env: { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '200' } });
+  const t = await startTestApp({ env: { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '200' }, logs: options.logs });
   const user = await signUp(t);
   return {
     t,
