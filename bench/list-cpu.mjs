@@ -4,6 +4,8 @@
 // `ROUNDS` times; also GET /documents/:id and a small JSON POST /documents. For iterating
 // on the request pipeline: a minute instead of the whole benchmark's three.
 // Usage: npm run build && node bench/list-cpu.mjs   (env: ROUNDS=4 BENCH_SECONDS=3 PROFILE=dir, DATABASE_URL, REDIS_URL)
+// FLOOR=1 also runs bench/reference-nest-server.mjs in the rounds: the same read in a bare Nest
+// application on Fastify, what the framework costs by itself.
 // PROFILE=dir writes a --cpu-prof profile of the service (and the reference) to dir, and in
 // windows.json when each measured run was (name: service, reference, get, post).
 import { benchUser, cpuMicros, freshDatabase, load, seedForUser, serviceEnv, startServer } from './lib.mjs';
@@ -35,6 +37,10 @@ try {
     { script: 'bench/reference-documents-server.mjs', readyPath: '/health' },
   );
   servers.push(reference);
+  const floor = process.env.FLOOR
+    ? await startServer({ DATABASE_URL: db.url }, { script: 'bench/reference-nest-server.mjs', readyPath: '/health' })
+    : undefined;
+  if (floor) servers.push(floor);
   const { email, auth: headers } = await benchUser(service.url);
   const { documentId } = await seedForUser(db.url, email);
 
@@ -50,18 +56,27 @@ try {
   const path = '/documents?limit=20';
   const ours = [];
   const theirs = [];
+  const bare = [];
   for (let i = 0; i < rounds; i++) {
     const a = await cpuPerRequest(service, { url: `${service.url}${path}`, headers });
     const b = await cpuPerRequest(reference, { url: `${reference.url}${path}`, headers });
     ours.push(a.us);
     theirs.push(b.us);
+    const c = floor && (await cpuPerRequest(floor, { url: `${floor.url}${path}`, headers }, 'floor'));
+    if (c) bare.push(c.us);
     console.log(
-      `round ${i + 1}: service ${a.us.toFixed(0)} µs (${a.rps.toFixed(0)} req/s, p99 ${a.p99} ms), reference ${b.us.toFixed(0)} µs (${b.rps.toFixed(0)} req/s): ${(a.us / b.us).toFixed(2)}×`,
+      `round ${i + 1}: service ${a.us.toFixed(0)} µs (${a.rps.toFixed(0)} req/s, p99 ${a.p99} ms), reference ${b.us.toFixed(0)} µs (${b.rps.toFixed(0)} req/s): ${(a.us / b.us).toFixed(2)}×` +
+        (c ? `; bare Nest + Fastify ${c.us.toFixed(0)} µs: ${(c.us / b.us).toFixed(2)}×` : ''),
     );
   }
   console.log(
     `GET /documents?limit=20 median: service ${median(ours).toFixed(0)} µs, reference ${median(theirs).toFixed(0)} µs, ratio ${(median(ours) / median(theirs)).toFixed(2)}× (ratio of medians)`,
   );
+  if (floor) {
+    console.log(
+      `bare Nest + Fastify median: ${median(bare).toFixed(0)} µs, ${(median(bare) / median(theirs)).toFixed(2)}× the reference`,
+    );
+  }
   if (!process.env.LIST_ONLY) {
     const one = await cpuPerRequest(service, { url: `${service.url}/documents/${documentId}`, headers }, 'get');
     console.log(`GET /documents/:id: ${one.us.toFixed(0)} µs, p99 ${one.p99} ms`);

@@ -1,4 +1,5 @@
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
+import { PooledDataSource } from './pooled-data-source.js';
 import type { AppConfig } from '../config/config.js';
 import type { AppLogger } from '../common/logger.js';
 import { dataSourceOptions } from './data-source-options.js';
@@ -32,7 +33,11 @@ export class Database {
   static async open(config: AppConfig, logger: AppLogger): Promise<Database> {
     if (config.embeddedDatabase) {
       const embedded = await openEmbeddedDatabase(config.dataDir, logger);
-      const database = new Database(new DataSource(dataSourceOptions(config, embedded.pgOptions)), logger, embedded);
+      const database = new Database(
+        new PooledDataSource(dataSourceOptions(config, embedded.pgOptions)),
+        logger,
+        embedded,
+      );
       try {
         await database.connectAndMigrate();
       } catch (error) {
@@ -41,7 +46,7 @@ export class Database {
       }
       return database;
     }
-    const database = new Database(new DataSource(dataSourceOptions(config)), logger);
+    const database = new Database(new PooledDataSource(dataSourceOptions(config)), logger);
     try {
       await database.dataSource.initialize();
     } catch (error) {
