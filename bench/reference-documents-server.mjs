@@ -3,13 +3,10 @@
 // (jsonwebtoken, HS256, a KeyObject secret, as the service), one keyset query with the same
 // pg driver, the same 20 rows, the same JSON shape (items and nextCursor).
 // Env: PORT, DATABASE_URL, JWT_SECRET.
-import { createSecretKey } from 'node:crypto';
 import { createServer } from 'node:http';
-import jwt from 'jsonwebtoken';
 import pg from 'pg';
-import { LIST, toPage } from './reference-documents.mjs';
+import { accessClaims, LIST, toPage } from './reference-documents.mjs';
 
-const key = createSecretKey(Buffer.from(process.env.JWT_SECRET, 'utf8'));
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
 function answer(res, status, body) {
   const text = JSON.stringify(body);
@@ -25,15 +22,8 @@ createServer(async (req, res) => {
   const url = new URL(req.url, 'http://localhost');
   if (req.method === 'GET' && url.pathname === '/health') return answer(res, 200, { status: 'ok' });
   if (req.method !== 'GET' || url.pathname !== '/documents') return answer(res, 404, { status: 404 });
-  let claims;
-  try {
-    claims = jwt.verify(/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '', key, {
-      algorithms: ['HS256'],
-    });
-  } catch {
-    return answer(res, 401, { status: 401 });
-  }
-  if (claims.typ !== 'access') return answer(res, 401, { status: 401 });
+  const claims = accessClaims(req.headers.authorization);
+  if (!claims) return answer(res, 401, { status: 401 });
   const limit = Number(url.searchParams.get('limit') ?? 20);
   const { rows } = await pool.query(LIST, [claims.sub, limit + 1]);
   answer(res, 200, toPage(rows, limit));

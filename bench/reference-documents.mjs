@@ -1,5 +1,20 @@
 // What both yardsticks of the uncached read share (bench/reference-documents-server.mjs,
-// bench/reference-nest-server.mjs): the service's keyset query and its page of DocumentDtos.
+// bench/reference-nest-server.mjs): the token check, the service's keyset query and its page
+// of DocumentDtos.
+import { createSecretKey } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+
+const key = createSecretKey(Buffer.from(process.env.JWT_SECRET, 'utf8'));
+
+/** The claims of a valid access token in an `Authorization: Bearer` header (HS256, the KeyObject), else undefined. */
+export function accessClaims(authorization) {
+  try {
+    const claims = jwt.verify(/^Bearer (.+)$/.exec(authorization ?? '')?.[1] ?? '', key, { algorithms: ['HS256'] });
+    return claims.typ === 'access' ? claims : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export const LIST = `SELECT id, owner_id AS "ownerId", title, filename, mime_type AS "mimeType", size::float8 AS size, sha256,
   tags, version, text_status AS "textStatus", created_at AS "createdAt", updated_at AS "updatedAt"

@@ -5,15 +5,12 @@
 // themselves, so that the rest of the service's cost can be put on its own pipeline.
 // Env: PORT, DATABASE_URL, JWT_SECRET. Used by bench/list-cpu.mjs with FLOOR=1.
 import 'reflect-metadata';
-import { createSecretKey } from 'node:crypto';
 import { Controller, Get, HttpException, Module, Req } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import jwt from 'jsonwebtoken';
 import pg from 'pg';
-import { LIST, toPage } from './reference-documents.mjs';
+import { accessClaims, LIST, toPage } from './reference-documents.mjs';
 
-const key = createSecretKey(Buffer.from(process.env.JWT_SECRET, 'utf8'));
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
 
 class DocumentsController {
@@ -22,15 +19,8 @@ class DocumentsController {
   }
 
   async list(request) {
-    let claims;
-    try {
-      claims = jwt.verify(/^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ?? '', key, {
-        algorithms: ['HS256'],
-      });
-    } catch {
-      throw new HttpException('Unauthorized', 401);
-    }
-    if (claims.typ !== 'access') throw new HttpException('Unauthorized', 401);
+    const claims = accessClaims(request.headers.authorization);
+    if (!claims) throw new HttpException('Unauthorized', 401);
     const limit = Number(request.query.limit ?? 20);
     const { rows } = await pool.query(LIST, [claims.sub, limit + 1]);
     return toPage(rows, limit);

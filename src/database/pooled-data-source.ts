@@ -14,9 +14,10 @@ import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
  * Why: TypeORM makes a QueryRunner, an EntityManager, a broadcaster and their promises for
  * each query, holds them while the request waits for a pool connection, and gives the
  * connection back only once its promise chain has run. Under load that kept each request's
- * rows alive across young-generation collections: the service promoted ~1.1 MB to the old
- * generation at every scavenge, against ~0.13 MB this way, and ran four times as many
- * full collections; an uncached `GET /documents` cost ~1.6× the CPU (README, Performance).
+ * rows alive across young-generation collections: the service promoted ~0.96 MB to the old
+ * generation at every scavenge, against ~0.31 MB this way, and ran about three times as many
+ * full collections; an uncached `GET /documents` cost ~1.5× the CPU (817 against 544 µs;
+ * README, Performance).
  */
 export class PooledDataSource extends DataSource {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- TypeORM's signature
