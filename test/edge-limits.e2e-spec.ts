@@ -110,9 +110,9 @@ describe('request bodies that stop arriving', () => {
   beforeAll(async () => {
     t = await startTestApp({ env: { BODY_IDLE_TIMEOUT_MS: String(IDLE_MS) } });
     alice = await signUp(t);
-    const server = t.app.getHttpServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
+    // Through Fastify, so that closing the app closes the listening socket too.
+    await t.app.listen(0, '127.0.0.1');
+    port = (t.app.getHttpServer().address() as AddressInfo).port;
   });
   // A connection the server failed to close must not keep it from closing.
   afterAll(async () => {
