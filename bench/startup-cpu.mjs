@@ -7,6 +7,8 @@
 //   node bench/startup-cpu.mjs [--runs 7] [--cpus 0.1] [--profile dir] dist /tmp/dist-before
 // A build directory outside the project is copied in as .bench-builds/<n> (so it finds
 // node_modules, as dist/main.js does). --profile writes a --cpu-prof of each start there.
+// A build may carry extra V8/Node flags after `+`: `dist dist+--single-threaded-gc` compares
+// the same build with and without the flag (each set of flags gets its own compile cache).
 import { cpSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,11 +30,12 @@ const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const links = join(root, '.bench-builds');
 rmSync(links, { recursive: true, force: true });
-const builds = dirs.map((dir, i) => {
+const builds = dirs.map((spec, i) => {
+  const [dir, ...flags] = spec.split('+');
   const absolute = isAbsolute(dir) ? dir : resolve(dir);
-  if (absolute.startsWith(root)) return { label: dir, script: join(absolute.slice(root.length), 'main.js') };
+  if (absolute.startsWith(root)) return { label: spec, flags, script: join(absolute.slice(root.length), 'main.js') };
   cpSync(absolute, join(links, String(i)), { recursive: true });
-  return { label: dir, script: `.bench-builds/${i}/main.js` };
+  return { label: spec, flags, script: `.bench-builds/${i}/main.js` };
 });
 
 const stats = (xs) => {
@@ -49,7 +52,9 @@ const results = builds.map(() => ({ cpu: [], wall: [], rss: [] }));
 try {
   // One start each first: migrations, and each build's compile cache (as the image's warm-up).
   const firstArgs = profiles ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : [];
-  for (const { script } of builds) await startServer(env, { script, nodeArgs: firstArgs }).then((s) => s.stop());
+  for (const { script, flags } of builds) {
+    await startServer(env, { script, nodeArgs: [...flags, ...firstArgs] }).then((s) => s.stop());
+  }
   if (profiles) for (const name of readdirSync(profiles)) rmSync(join(profiles, name));
   for (let round = 0; round < runs; round++) {
     const order = builds.map((_, i) => i);
@@ -57,7 +62,7 @@ try {
     for (const i of order) {
       // The same flags at every start (the code cache is kept per set of flags): Node names
       // each profile, renamed here once the start is over.
-      const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : [];
+      const nodeArgs = [...builds[i].flags, ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : [])];
       const server = await startServer(env, { script: builds[i].script, cpus, nodeArgs });
       if (!server) throw new Error('no cgroup for --cpus here');
       results[i].cpu.push(server.coldStartCpuMs);
@@ -80,6 +85,6 @@ console.log(
 );
 builds.forEach(({ label }, i) =>
   console.log(
-    `${basename(label).padEnd(20)} start-up CPU ${show(stats(results[i].cpu)).padEnd(18)} ready after ${show(stats(results[i].wall)).padEnd(18)} RSS at ready ${show(stats(results[i].rss))} MiB`,
+    `${(label.includes('+') ? label : basename(label)).padEnd(20)} start-up CPU ${show(stats(results[i].cpu)).padEnd(18)} ready after ${show(stats(results[i].wall)).padEnd(18)} RSS at ready ${show(stats(results[i].rss))} MiB`,
   ),
 );

@@ -101,7 +101,9 @@ describe('limits at the edge', () => {
 });
 
 describe('request bodies that stop arriving', () => {
-  const IDLE_MS = 300;
+  // Long enough that a busy machine (this process is the server and the client) does not
+  // open a gap of IDLE_MS between two pieces of the slow upload below, which come 5× faster.
+  const IDLE_MS = 1000;
   let t: TestApp;
   let alice: Account;
   let port: number;
@@ -177,12 +179,12 @@ describe('request bodies that stop arriving', () => {
         },
       );
       req.on('error', reject);
-      // 12 pieces, one every IDLE_MS / 2: four times the idle bound in all, never idle for it.
+      // 12 pieces, one every IDLE_MS / 5: over twice the idle bound in all, never idle for it.
       void (async () => {
         const size = Math.ceil(body.length / 12);
         for (let offset = 0; offset < body.length; offset += size) {
           req.write(body.subarray(offset, offset + size));
-          await delay(IDLE_MS / 2);
+          await delay(IDLE_MS / 5);
         }
         req.end();
       })();
