@@ -73,6 +73,11 @@ async function warm(options, pid, duration = quick ? 0.5 : 1) {
   return Math.max(r.requests / duration, 1);
 }
 
+/** A warm-up of its own, then one measured run: each side of an alternation. */
+async function warmedOnce(options, pid) {
+  return once(options, pid, await warm(options, pid, 1));
+}
+
 async function once(options, pid, rate) {
   const connections = options.connections ?? 50;
   const amount = Math.max(connections * 4, Math.round(rate * seconds));
@@ -164,10 +169,8 @@ try {
   // GET /health, alternating the service and the reference server.
   const health = { service: [], reference: [] };
   for (let i = 0; i < rounds; i++) {
-    const serviceHealth = { url: `${service.url}/health` };
-    health.service.push(await once(serviceHealth, service.pid, await warm(serviceHealth, service.pid, 1)));
-    const referenceHealth = { url: `${reference.url}/health` };
-    health.reference.push(await once(referenceHealth, reference.pid, await warm(referenceHealth, reference.pid, 1)));
+    health.service.push(await warmedOnce({ url: `${service.url}/health` }, service.pid));
+    health.reference.push(await warmedOnce({ url: `${reference.url}/health` }, reference.pid));
   }
   record('GET /health', health.service);
   record('GET /health (plain node:http)', health.reference);
@@ -186,10 +189,8 @@ try {
   figures.uncachedListReferenceSameBody = JSON.stringify(ours) === JSON.stringify(theirs);
   const list = { service: [], reference: [] };
   for (let i = 0; i < rounds; i++) {
-    const serviceList = { url: `${uncached.url}${listPath}`, headers: auth };
-    list.service.push(await once(serviceList, uncached.pid, await warm(serviceList, uncached.pid, 1)));
-    const referenceRead = { url: `${referenceList.url}${listPath}`, headers: auth };
-    list.reference.push(await once(referenceRead, referenceList.pid, await warm(referenceRead, referenceList.pid, 1)));
+    list.service.push(await warmedOnce({ url: `${uncached.url}${listPath}`, headers: auth }, uncached.pid));
+    list.reference.push(await warmedOnce({ url: `${referenceList.url}${listPath}`, headers: auth }, referenceList.pid));
   }
   record('GET /documents, cache off', list.service);
   record('GET /documents (plain node:http + pg + jsonwebtoken)', list.reference);
