@@ -36,7 +36,8 @@ export interface CachedReadsDeps {
  *   and the same normalised URL (cache-key.ts): it was stored by this route, for this
  *   user, as the caller's own data;
  * - the per-user rate limit is counted as the guard counts it (same key, limit and
- *   window) and only then, once a hit is certain; a request over the limit goes to the
+ *   window) and only then, once a hit is certain (in Redis, by the script that reads the
+ *   answer: one round trip for both); a request over the limit goes to the
  *   pipeline, which answers 429 (counting it once more, which changes nothing for a
  *   client already over the limit).
  *
@@ -69,7 +70,7 @@ export class CachedReads {
    * pipeline, with what a miss needs to be stored left on the request.
    */
   async answer(request: CacheableRequest, reply: FastifyReply, isOwn: CacheablePredicate): Promise<boolean> {
-    const { authenticator, generations, cache, limits, config, metrics } = this.deps;
+    const { authenticator, generations, cache, config, metrics } = this.deps;
     const miss: Miss = { isOwn, userId: undefined, key: undefined, store: false };
     request.cachedReadMiss = miss;
     // The session and the user's cache generation are read in parallel: one round trip.
@@ -87,14 +88,10 @@ export class CachedReads {
     );
     // authenticateCached answers only for the user the token names: the one the key is for.
     if (!authenticated || miss.key === undefined) return false;
-    const hit: CachedResponse | undefined = await cache.get(miss.key);
-    if (!hit) return false;
     const limit = config.rateLimitMax;
-    const counted = await limits.increment(
-      defaultLimitKey(trackerOf({ user: authenticated.principal })),
-      config.rateLimitWindowMs,
-      limit,
-    );
+    const found = await this.hitCounted(miss.key, defaultLimitKey(trackerOf({ user: authenticated.principal })));
+    if (!found) return false;
+    const { hit, counted } = found;
     if (counted.isBlocked) return false;
 
     request.cachedReadMiss = null;
@@ -107,6 +104,33 @@ export class CachedReads {
     if (hit.etag) reply.header('etag', hit.etag);
     void reply.type(JSON_TYPE).send(hit.json);
     return true;
+  }
+
+  /**
+   * The cached answer, and the rate limit counted for it: only once there is one, so a miss
+   * is counted by the guard alone. In Redis one script reads the answer and counts (one
+   * round trip instead of two); without Redis's answer, the cache, then the limit. A script
+   * that ran but whose reply timed out is counted again by the pipeline's guard: a second
+   * count in an outage, never a missed one.
+   */
+  private async hitCounted(
+    key: string,
+    limitKey: string,
+  ): Promise<{ hit: CachedResponse; counted: Awaited<ReturnType<RateLimitStorage['increment']>> } | undefined> {
+    const { cache, limits, config } = this.deps;
+    const entryKey = cache.redisKey(key);
+    const together =
+      entryKey === undefined
+        ? undefined
+        : await limits.incrementIfPresent(entryKey, limitKey, config.rateLimitWindowMs, config.rateLimitMax);
+    if (together === null) return undefined;
+    if (together) {
+      const hit = ResponseCache.parse(together.entry);
+      return hit && { hit, counted: together.record };
+    }
+    const hit = await cache.get(key);
+    if (!hit) return undefined;
+    return { hit, counted: await limits.increment(limitKey, config.rateLimitWindowMs, config.rateLimitMax) };
   }
 
   /** preSerialization of a miss the pipeline answered with a body: marks it, and decides whether to store it. */

@@ -1,4 +1,4 @@
-import { deserializeEntry, serializeEntry } from './response-cache.js';
+import { deserializeEntry, ResponseCache, serializeEntry } from './response-cache.js';
 
 describe('response cache entry format', () => {
   it('round-trips a cached answer with its expiry and ETag, JSON text untouched', () => {
@@ -22,5 +22,20 @@ describe('response cache entry format', () => {
 
   it('reads a truncated entry as nothing', () => {
     expect(deserializeEntry('R\n123')).toBeUndefined();
+  });
+});
+
+describe('an entry read from Redis by the rate-limit script (ResponseCache.parse)', () => {
+  it('answers a live answer as get would, and nothing once it has expired', () => {
+    const live = serializeEntry({ value: { json: '{"a":1}', etag: '"e"' }, expires: Date.now() + 60_000 });
+    expect(ResponseCache.parse(live)).toEqual({ json: '{"a":1}', etag: '"e"' });
+    const expired = serializeEntry({ value: { json: '{"a":1}' }, expires: Date.now() - 1 });
+    expect(ResponseCache.parse(expired)).toBeUndefined();
+  });
+
+  it('answers nothing for another value, broken JSON or a truncated entry', () => {
+    expect(ResponseCache.parse(JSON.stringify({ value: { body: 1 } }))).toBeUndefined();
+    expect(ResponseCache.parse('{"value":')).toBeUndefined();
+    expect(ResponseCache.parse('R\n1')).toBeUndefined();
   });
 });

@@ -43,9 +43,12 @@ export function deserializeEntry(text: string): DeserializedData<unknown> | unde
   return { value, expires: expires ? Number(expires) : undefined };
 }
 
+/** The namespace of the answers' keys. */
+const namespaceOf = (config: AppConfig): string => `${config.redisKeyPrefix}resp`;
+
 /** The Keyv store behind cache-manager: Redis (on the shared connection) or process memory. */
 export function createResponseStore(redis: RedisConnection, config: AppConfig): Keyv {
-  const namespace = `${config.redisKeyPrefix}resp`;
+  const namespace = namespaceOf(config);
   const format = { serialize: serializeEntry, deserialize: deserializeEntry } as Pick<
     KeyvOptions,
     'serialize' | 'deserialize'
@@ -89,6 +92,28 @@ export class ResponseCache {
 
   key(userId: string, generation: string, request: CacheKeyRequest): string {
     return `${userId}:${generation}:${cacheUrl(request, userId)}`;
+  }
+
+  /**
+   * The Redis key `get` reads an answer from (KeyvRedis's: the namespace, `::`, the key),
+   * for a script that reads it with more (RateLimitStorage.incrementIfPresent): undefined
+   * without Redis.
+   */
+  redisKey(key: string): string | undefined {
+    return this.redis.configured ? `${namespaceOf(this.config)}::${key}` : undefined;
+  }
+
+  /** An answer's text as stored in Redis, as `get` answers it: undefined when expired or not an answer. */
+  static parse(text: string): CachedResponse | undefined {
+    try {
+      const data = deserializeEntry(text);
+      // Keyv's own check on a read: Redis expires the key at the same time, this covers the last instant.
+      if (typeof data?.expires === 'number' && Date.now() > data.expires) return undefined;
+      const entry = data?.value as Partial<CachedResponse> | undefined;
+      return typeof entry?.json === 'string' ? (entry as CachedResponse) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async get(key: string): Promise<CachedResponse | undefined> {

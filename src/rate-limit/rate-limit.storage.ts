@@ -18,15 +18,26 @@ import { RedisConnection } from '../redis/redis.connection.js';
  * zero, so the script runs even when Redis is full (RedisConnection.evalEvenWhenFull):
  * counters keep counting in Redis (a few bytes each, expiring with their window).
  */
-const INCREMENT = `
-local hits = redis.call('INCR', KEYS[1])
-if hits == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('PTTL', KEYS[1])
+const COUNT = (key: string, window: string): string => `
+local hits = redis.call('INCR', ${key})
+if hits == 1 then redis.call('PEXPIRE', ${key}, ${window}) end
+local ttl = redis.call('PTTL', ${key})
 if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
-end
+  redis.call('PEXPIRE', ${key}, ${window})
+  ttl = tonumber(${window})
+end`;
+const INCREMENT = `${COUNT('KEYS[1]', 'ARGV[1]')}
 return { hits, ttl }`;
+
+/**
+ * INCREMENT on KEYS[2], only when KEYS[1] holds a value, which is answered with the count
+ * (false, nothing counted, when it holds none): a cached answer read and counted in one
+ * round trip (incrementIfPresent).
+ */
+const INCREMENT_IF_PRESENT = `
+local entry = redis.call('GET', KEYS[1])
+if not entry then return false end${COUNT('KEYS[2]', 'ARGV[1]')}
+return { entry, hits, ttl }`;
 
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
@@ -40,15 +51,43 @@ export class RateLimitStorage implements ThrottlerStorage {
   /** Without Redis's answer, counting goes on in this process's memory: a limit never stops counting. */
   private readonly store: RedisOrMemory<number>;
 
-  constructor(redis: RedisConnection, config: AppConfig) {
+  constructor(
+    private readonly redis: RedisConnection,
+    config: AppConfig,
+  ) {
     this.store = new RedisOrMemory(redis, `${config.redisKeyPrefix}rl:`, 'memory');
   }
 
   async increment(key: string, ttl: number, limit: number): Promise<ThrottlerStorageRecord> {
     const { hits, ttlMs } = (await this.incrementInRedis(key, ttl)) ?? this.incrementInMemory(key, ttl);
-    const seconds = Math.max(1, Math.ceil(ttlMs / 1000));
-    const blocked = hits > limit;
-    return { totalHits: hits, timeToExpire: seconds, isBlocked: blocked, timeToBlockExpire: blocked ? seconds : 0 };
+    return record(hits, ttlMs, limit);
+  }
+
+  /**
+   * Counts a hit against `key` as `increment` does, but only when the Redis key `entryKey`
+   * (another store's, whole) holds a value, and answers that value with the count, in one
+   * round trip: null when it holds none (nothing counted); undefined when Redis did not run
+   * it (not configured, down, timed out), for the caller to read and count apart.
+   */
+  async incrementIfPresent(
+    entryKey: string,
+    key: string,
+    ttl: number,
+    limit: number,
+  ): Promise<{ entry: string; record: ThrottlerStorageRecord } | null | undefined> {
+    if (this.store.backend !== 'redis') return undefined;
+    try {
+      const reply = (await this.redis.evalEvenWhenFull(
+        INCREMENT_IF_PRESENT,
+        [entryKey, this.store.key(key)],
+        [String(ttl)],
+      )) as [string, number, number] | null;
+      if (reply === null) return null;
+      const [entry, hits, ttlMs] = reply;
+      return { entry, record: record(hits, ttlMs, limit) };
+    } catch {
+      return undefined;
+    }
   }
 
   /** How long `key` stays blocked, in ms (0: not blocked). */
@@ -91,4 +130,10 @@ export class RateLimitStorage implements ThrottlerStorage {
     entry.value += 1;
     return { hits: entry.value, ttlMs: entry.until - now };
   }
+}
+
+function record(hits: number, ttlMs: number, limit: number): ThrottlerStorageRecord {
+  const seconds = Math.max(1, Math.ceil(ttlMs / 1000));
+  const blocked = hits > limit;
+  return { totalHits: hits, timeToExpire: seconds, isBlocked: blocked, timeToBlockExpire: blocked ? seconds : 0 };
 }
