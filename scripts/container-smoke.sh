@@ -113,6 +113,8 @@ check() { # name, function: one line per check, with its time and the function's
 
 # Runs the image as container $1 on port $2 (further podman options after them) and waits
 # until /health/ready answers 200 (at most TIMEOUT_MS, 30 s by default); sets started_ms.
+# Returns 1 when it never answered, after printing the machine's load and the container's
+# last log lines (why it did not come up: a refused port, the database, a crash).
 started_ms=unknown
 run_until_ready() {
   local name=$1 port=$2 t0 timeout_ms=${TIMEOUT_MS:-30000}
@@ -126,14 +128,19 @@ run_until_ready() {
     -e JWT_SECRET="$(head -c 48 /dev/urandom | base64 | tr -d '\n')" \
     "$IMAGE" 2>&1 >/dev/null | { grep -v systemd || true; }
   until [[ $(curl -s -m 1 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health/ready") == 200 ]]; do
-    if (($(now) - t0 > timeout_ms)); then podman logs "$name" | tail -20; break; fi
+    if (($(now) - t0 > timeout_ms)); then
+      started_ms=$(($(now) - t0))
+      echo "no 200 from /health/ready ${started_ms} ms after podman run (load average $(cut -d' ' -f1-3 /proc/loadavg)); the container's last lines:"
+      podman logs "$name" 2>&1 | grep -v systemd | tail -20
+      return 1
+    fi
     sleep 0.05
   done
   started_ms=$(($(now) - t0))
 }
 
 start_ready() {
-  run_until_ready "$CTR" "$PORT"
+  run_until_ready "$CTR" "$PORT" || return 1
   ready_ms=$started_ms
   echo "cold start: ready ${ready_ms} ms after podman run"
   ((ready_ms < 5000))
@@ -142,21 +149,26 @@ ready_ms=unknown
 
 # Render's free plan: a tenth of a CPU, 512 MB. A second container (its own name and port)
 # from the same image on the same database (migrations already applied), timed from
-# `podman run` to the first 200 from /health/ready; the container's CPU for that start
-# comes from its cgroup. It must come up; the time is a figure reported here and in the
-# benchmark (issue 18's target is 3 s), not a pass/fail bound: a shared CI machine's
-# CPU time varies too much for a timed assertion.
+# `podman run` to the first 200 from /health/ready; the start's CPU is the server's
+# process (all its threads: utime + stime from /proc, in USER_HZ ticks of 10 ms, which
+# works under cgroup v1 and v2 alike). It must come up within 2 minutes (it takes ~8 s
+# here); the time is a figure reported here and in the benchmark (issue 18's target is
+# 3 s), not a pass/fail bound: a shared CI machine's CPU time varies too much for a timed
+# assertion. (Until 2026-11-29 a start that never came up passed too, with the timeout as
+# its time: one CI run reported 60 s, the cause unrecorded.)
 slow_ready_ms=unknown slow_cpu_ms=unknown
 start_ready_tenth_cpu() {
-  local name=$CTR-tenth cgroup usec
-  TIMEOUT_MS=60000 run_until_ready "$name" $((PORT + 1)) --cpus 0.1 --memory 512m
+  local name=$CTR-tenth pid ticks up=0
+  TIMEOUT_MS=120000 run_until_ready "$name" $((PORT + 1)) --cpus 0.1 --memory 512m || up=1
   slow_ready_ms=$started_ms
-  cgroup=$(podman inspect -f '{{.State.CgroupPath}}' "$name" 2>/dev/null || true)
-  usec=$(awk '/^usage_usec/{print $2}' "/sys/fs/cgroup$cgroup/cpu.stat" 2>/dev/null || true)
-  [[ -n $usec ]] && slow_cpu_ms=$((usec / 1000))
+  pid=$(podman inspect -f '{{.State.Pid}}' "$name" 2>/dev/null || true)
+  if [[ $pid =~ ^[1-9][0-9]*$ ]] && ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null) && [[ -n $ticks ]]; then
+    slow_cpu_ms=$((ticks * 10))
+  fi
   podman rm -f -t 0 "$name" &>/dev/null || true
-  echo "cold start at 0.1 CPU: ready ${slow_ready_ms} ms after podman run, ${slow_cpu_ms} ms of CPU"
-  [[ $slow_ready_ms =~ ^[0-9]+$ ]]
+  ((up == 0)) || slow_ready_ms="no answer within $slow_ready_ms"
+  echo "cold start at 0.1 CPU: ready ${slow_ready_ms} ms after podman run, ${slow_cpu_ms} ms of CPU (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  return $up
 }
 
 EMAIL=smoke-$$@example.com PASSWORD='correct horse battery staple'
