@@ -1,7 +1,7 @@
 // Shared pieces of the benchmarks: start the built server, run autocannon, print.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { freePort } from '../scripts/free-port.mjs';
 import { imageEnv } from '../scripts/image-env.mjs';
 import autocannon from 'autocannon';
@@ -42,6 +42,26 @@ function cpuLimitedGroup(cpus) {
 }
 
 /** CPU time (user + system) a process has used so far, in microseconds, from /proc. */
+const BENCH_BUILDS = join(root, '.bench-builds');
+
+/**
+ * The builds a comparison runs, from its command line (`dist /tmp/dist-before`): each one's
+ * main.js (for startServer's `script`) and the Node flags given after `+` (`dist+--flag`).
+ * A build directory outside the project is copied in as .bench-builds/<n>, so it finds
+ * node_modules as dist/main.js does; `remove()` deletes those copies.
+ */
+export function benchBuilds(specs) {
+  rmSync(BENCH_BUILDS, { recursive: true, force: true });
+  const builds = specs.map((spec, i) => {
+    const [dir, ...flags] = spec.split('+');
+    const absolute = isAbsolute(dir) ? dir : resolve(dir);
+    if (absolute.startsWith(root)) return { label: spec, flags, script: join(absolute.slice(root.length), 'main.js') };
+    cpSync(absolute, join(BENCH_BUILDS, String(i)), { recursive: true });
+    return { label: spec, flags, script: `.bench-builds/${i}/main.js` };
+  });
+  return { builds, remove: () => rmSync(BENCH_BUILDS, { recursive: true, force: true }) };
+}
+
 export function cpuMicros(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime

@@ -6,13 +6,12 @@
 // Prints, per build, the mean latency of each round and their median.
 // Usage: npm run build && cp -r dist /tmp/dist-before && (change, build) &&
 //   node bench/redis-distance.mjs [--delay 1] [--rounds 6] [--requests 1500] dist /tmp/dist-before
-// A build directory outside the project is copied in as .bench-builds/<n> (as in startup-cpu.mjs).
-import { cpSync, rmSync } from 'node:fs';
+// Builds as in startup-cpu.mjs (bench/lib.mjs benchBuilds): a directory outside the project is
+// copied in, and Node flags may follow a `+`.
 import net from 'node:net';
-import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { benchUser, freshDatabase, root, seedForUser, serviceEnv, startServer } from './lib.mjs';
+import { benchBuilds, benchUser, freshDatabase, seedForUser, serviceEnv, startServer } from './lib.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -29,14 +28,7 @@ const dirs = positionals.length > 0 ? positionals : ['dist'];
 const adminUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const [redisHost, redisPort] = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379').host.split(':');
 
-const links = join(root, '.bench-builds');
-rmSync(links, { recursive: true, force: true });
-const builds = dirs.map((dir, i) => {
-  const absolute = isAbsolute(dir) ? dir : resolve(dir);
-  if (absolute.startsWith(root)) return { label: dir, script: join(absolute.slice(root.length), 'main.js') };
-  cpSync(absolute, join(links, String(i)), { recursive: true });
-  return { label: dir, script: `.bench-builds/${i}/main.js` };
-});
+const { builds, remove: removeBuilds } = benchBuilds(dirs);
 
 // Chunks keep their order: each direction is delayed by the same amount.
 const proxy = net.createServer((client) => {
@@ -57,8 +49,8 @@ const redisUrl = `redis://127.0.0.1:${proxy.address().port}`;
 const db = await freshDatabase(adminUrl, 'ultrai_bench_redis_distance');
 const servers = [];
 try {
-  for (const [i, { script }] of builds.entries()) {
-    servers.push(await startServer(serviceEnv(db.url, redisUrl, `bench-distance-${i}`), { script }));
+  for (const [i, { script, flags }] of builds.entries()) {
+    servers.push(await startServer(serviceEnv(db.url, redisUrl, `bench-distance-${i}`), { script, nodeArgs: flags }));
   }
   const { auth } = await benchUser(servers[0].url);
   await seedForUser(db.url, 'bench@example.com');
@@ -86,5 +78,5 @@ try {
   for (const server of servers) await server.stop();
   await db.drop();
   proxy.close();
-  rmSync(links, { recursive: true, force: true });
+  removeBuilds();
 }

@@ -9,10 +9,10 @@
 // node_modules, as dist/main.js does). --profile writes a --cpu-prof of each start there.
 // A build may carry extra V8/Node flags after `+`: `dist dist+--single-threaded-gc` compares
 // the same build with and without the flag (each set of flags gets its own compile cache).
-import { cpSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { basename, isAbsolute, join, resolve } from 'node:path';
+import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freshDatabase, root, rssMiB, serviceEnv, startServer } from './lib.mjs';
+import { benchBuilds, freshDatabase, rssMiB, serviceEnv, startServer } from './lib.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -28,15 +28,7 @@ const dirs = positionals.length > 0 ? positionals : ['dist'];
 const adminUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-const links = join(root, '.bench-builds');
-rmSync(links, { recursive: true, force: true });
-const builds = dirs.map((spec, i) => {
-  const [dir, ...flags] = spec.split('+');
-  const absolute = isAbsolute(dir) ? dir : resolve(dir);
-  if (absolute.startsWith(root)) return { label: spec, flags, script: join(absolute.slice(root.length), 'main.js') };
-  cpSync(absolute, join(links, String(i)), { recursive: true });
-  return { label: spec, flags, script: `.bench-builds/${i}/main.js` };
-});
+const { builds, remove: removeBuilds } = benchBuilds(dirs);
 
 const stats = (xs) => {
   const sorted = [...xs].sort((a, b) => a - b);
@@ -78,7 +70,7 @@ try {
 } finally {
   await db.drop();
   if (profiles) rmSync(profiles, { recursive: true, force: true });
-  rmSync(links, { recursive: true, force: true });
+  removeBuilds();
 }
 console.log(
   `node ${process.version}, ${runs} starts each${cpus === undefined ? '' : ` at ${cpus} CPU`}, median (min–max) ms`,

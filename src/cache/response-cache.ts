@@ -43,12 +43,9 @@ export function deserializeEntry(text: string): DeserializedData<unknown> | unde
   return { value, expires: expires ? Number(expires) : undefined };
 }
 
-/** The namespace of the answers' keys. */
-const namespaceOf = (config: AppConfig): string => `${config.redisKeyPrefix}resp`;
-
 /** The Keyv store behind cache-manager: Redis (on the shared connection) or process memory. */
 export function createResponseStore(redis: RedisConnection, config: AppConfig): Keyv {
-  const namespace = namespaceOf(config);
+  const namespace = `${config.redisKeyPrefix}resp`;
   const format = { serialize: serializeEntry, deserialize: deserializeEntry } as Pick<
     KeyvOptions,
     'serialize' | 'deserialize'
@@ -83,24 +80,28 @@ export class ResponseCache {
   /** Without Redis: the keys stored per user, as the Redis set below holds them. */
   private readonly stored = new Map<string, { keys: Set<string>; expiresAt: number }>();
   private lastSweep = Date.now();
+  /** The Redis adapter under Keyv, when the answers are in Redis: it names their keys. */
+  private readonly inRedis: KeyvRedis<unknown> | undefined;
 
   constructor(
     @Inject(CACHE_MANAGER) private readonly cache: Cache,
     private readonly config: AppConfig,
     private readonly redis: RedisConnection,
-  ) {}
+  ) {
+    const store: unknown = cache.stores[0]?.store;
+    this.inRedis = store instanceof KeyvRedis ? store : undefined;
+  }
 
   key(userId: string, generation: string, request: CacheKeyRequest): string {
     return `${userId}:${generation}:${cacheUrl(request, userId)}`;
   }
 
   /**
-   * The Redis key `get` reads an answer from (KeyvRedis's: the namespace, `::`, the key),
-   * for a script that reads it with more (RateLimitStorage.incrementIfPresent): undefined
-   * without Redis.
+   * The Redis key `get` reads an answer from (as KeyvRedis names it), for a script that
+   * reads it with more (RateLimitStorage.incrementIfPresent): undefined without Redis.
    */
   redisKey(key: string): string | undefined {
-    return this.redis.configured ? `${namespaceOf(this.config)}::${key}` : undefined;
+    return this.inRedis?.createKeyPrefix(key, this.inRedis.namespace);
   }
 
   /** An answer's text as stored in Redis, as `get` answers it: undefined when expired or not an answer. */
