@@ -152,6 +152,12 @@ const onlyPostgresDriver = {
  * - class-validator's IsPhoneNumber requires libphonenumber-js's metadata (~380 kB); this
  *   service validates no phone number. A `namespace` stand-in reads each property from the
  *   real module on access; the package is left to node_modules (RUNTIME_PACKAGES).
+ * - Swagger UI's files are served by @fastify/static, registered at start: its glob (for
+ *   `wildcard: false`, which Swagger does not set), @fastify/send's mime table and
+ *   http-errors (read for the first file sent or refused), and @nestjs/swagger's js-yaml
+ *   (for a YAML document, which this service does not serve) are loaded on first use. A
+ *   `function` stand-in is a function calling the real one; `functions` exports the named
+ *   ones so.
  * - Node's tls, https, http2, dns and zlib, for every importer: Fastify's server.js
  *   (https, http2, dns), Nest's nest-application.js (tls), @redis/client (tls) and
  *   prom-client's Pushgateway (zlib, https) require them when they load, but call them only
@@ -176,9 +182,20 @@ const LAZY_MODULES = [
     kind: 'factory',
   },
   { module: 'libphonenumber-js/max', importer: /[\\/]class-validator[\\/].*IsPhoneNumber\.js$/, kind: 'namespace' },
+  { module: 'glob', importer: /[\\/]@fastify[\\/]static[\\/]index\.js$/, kind: 'functions', names: ['glob'] },
+  { module: 'mime', importer: /[\\/]@fastify[\\/]send[\\/]/, kind: 'namespace' },
+  { module: 'http-errors', importer: /[\\/]@fastify[\\/]send[\\/]lib[\\/]createHttpError\.js$/, kind: 'function' },
+  { module: 'js-yaml', importer: /[\\/]@nestjs[\\/]swagger[\\/]dist[\\/]swagger-module\.js$/, kind: 'namespace' },
   ...LAZY_BUILTINS.map((module) => ({ module, importer: /./, kind: 'namespace' })),
 ];
 const STAND_INS = {
+  function: (real) => `module.exports = function lazyFunction(...args) {
+  return require(${real}).apply(this, args);
+};`,
+  functions: (real, _builtin, names) =>
+    names
+      .map((name) => `exports.${name} = function (...args) { return require(${real}).${name}.apply(this, args); };`)
+      .join('\n'),
   factory: (real) => `module.exports = function lazyFactory(...options) {
   let built;
   return function (...args) {
@@ -210,7 +227,7 @@ const lazyModules = {
         : undefined;
     });
     pluginBuild.onLoad({ filter: /.*/, namespace: 'lazy-module' }, async (args) => {
-      const { kind, resolveDir } = args.pluginData;
+      const { kind, resolveDir, names } = args.pluginData;
       const builtin = isBuiltin(args.path);
       // A built-in by its node: name; bundled: the path esbuild resolves; external
       // (RUNTIME_PACKAGES): the name, for Node.
@@ -219,7 +236,7 @@ const lazyModules = {
         : await pluginBuild
             .resolve(args.path, { kind: 'require-call', resolveDir })
             .then((resolved) => (resolved.external ? args.path : resolved.path));
-      return { contents: STAND_INS[kind](JSON.stringify(real), builtin), loader: 'js', resolveDir };
+      return { contents: STAND_INS[kind](JSON.stringify(real), builtin, names), loader: 'js', resolveDir };
     });
   },
 };
