@@ -267,6 +267,44 @@ const redisPrototypeInDictionaryMode = (patched) =>
     patched,
   });
 
+/**
+ * esbuild's __toESM, which an ES module's import of a CommonJS module (or of a Node
+ * built-in: builtinsByRequire) goes through, made once per module instead of once per
+ * import. It copies every export of the module onto a new namespace object as a getter,
+ * at each importing module: 187 imports of 45 modules defined 11,734 getters at every
+ * start (class-validator's 342 exports 12 times, rxjs's 174 13 times, node:crypto's 77 25
+ * times), where the 45 modules have 1,557, and the copies kept ~1.5 MB of the heap alive
+ * (V8's sampling heap profiler at ready). A module imported again gets the namespace made
+ * the first time, as an ES module's importers all get the same one, unless its exports
+ * changed since in number (a CommonJS module imported while it is still loading, in a
+ * require cycle, has fewer): then a new one is made, as before. Namespaces are only read
+ * (esbuild's code never writes to one).
+ */
+// `var __toESM=(mod,isNodeMode,target)=>(target=mod!=null?__create(__getProtoOf(mod)):{},
+// __copyProps(isNodeMode||!mod||!mod.__esModule?__defProp(target,"default",{value:mod,
+// enumerable:!0}):target,mod))`, whatever its names.
+const TO_ESM_HELPER =
+  /([\w$]+)=\(([\w$]+),([\w$]+),([\w$]+)\)=>\(\4=\2!=null\?([\w$]+)\(([\w$]+)\(\2\)\):\{\},([\w$]+)\(\3\|\|!\2\|\|!\2\.__esModule\?([\w$]+)\(\4,"default",\{value:\2,enumerable:!0\}\):\4,\2\)\)/g;
+
+function sharedToESM(text, name) {
+  const helpers = [...text.matchAll(TO_ESM_HELPER)];
+  if (helpers.length > 1 || (name === 'server' && helpers.length === 0) || text.includes('__esmNamespaces')) {
+    throw new Error(`dist/${name}: esbuild's __toESM helper changed; update TO_ESM_HELPER (scripts/bundle.mjs)`);
+  }
+  if (helpers.length === 0) return text;
+  const [helper, helperName, mod, nodeMode, target, create, getProto, copyProps, defineProperty] = helpers[0];
+  // What it did (for null and primitives, it still does).
+  const original = helper.slice(helper.indexOf('=>') + 2);
+  const build = `${target}=${create}(${getProto}(${mod})),${copyProps}(${nodeMode}||!${mod}.__esModule?${defineProperty}(${target},"default",{value:${mod},enumerable:!0}):${target},${mod})`;
+  return text.replace(
+    helper,
+    () =>
+      `${helperName}=(${mod},${nodeMode},${target})=>{if(${mod}==null||typeof ${mod}!="object"&&typeof ${mod}!="function")return ${original};` +
+      `let __esmCache=__esmNamespaces[${nodeMode}?1:0],__esmCount=Object.getOwnPropertyNames(${mod}).length,__esmMade=__esmCache.get(${mod});` +
+      `return __esmMade!==void 0&&__esmMade.count===__esmCount?__esmMade.namespace:(${build},__esmCache.set(${mod},{namespace:${target},count:__esmCount}),${target})},__esmNamespaces=[new WeakMap,new WeakMap]`,
+  );
+}
+
 // esbuild leaves non-ASCII characters inside regular expression literals (validator's
 // alphabets). One such character makes V8 hold the whole source as a two-byte string,
 // twice the memory: escape them before writing. \uXXXX means the same code unit in a
@@ -397,7 +435,7 @@ for (const { name, entry, format = 'esm', outfile = `${name}.js` } of ENTRIES) {
     throw new Error(`dist/${outfile}: @redis/client's commander.js patched ${redisPatched.length} times, 1 expected`);
   }
   for (const file of outputFiles) {
-    const text = ascii(cheapKeepNames(file.text, name));
+    const text = ascii(sharedToESM(cheapKeepNames(file.text, name), name));
     if (name === 'server') serverBundleId = createHash('sha256').update(text).digest('hex').slice(0, 16);
     writeFileSync(file.path, text);
   }
