@@ -41,7 +41,6 @@ function cpuLimitedGroup(cpus) {
   }
 }
 
-/** CPU time (user + system) a process has used so far, in microseconds, from /proc. */
 const BENCH_BUILDS = join(root, '.bench-builds');
 
 /**
@@ -62,6 +61,7 @@ export function benchBuilds(specs) {
   return { builds, remove: () => rmSync(BENCH_BUILDS, { recursive: true, force: true }) };
 }
 
+/** CPU time (user + system) a process has used so far, in microseconds, from /proc. */
 export function cpuMicros(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime

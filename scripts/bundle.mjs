@@ -171,7 +171,11 @@ const onlyPostgresDriver = {
  * inherits from the stand-in's prototype) and `__importDefault` all see the module; a
  * built-in's stand-in answers `__esModule` (which no built-in module has) without loading
  * it. Functions are called with the stand-in as `this`, which Node's exported functions
- * don't read; a property set on a stand-in stays on it (no dependency here sets one).
+ * don't read (mime's are bound to it); a property set on a stand-in stays on it, not on
+ * the real module. One dependency sets one: @fastify/static sets `send.mime.default_type`
+ * when it loads, and reads it back through the same object, as @fastify/send does (esbuild
+ * makes one stand-in per module, shared by its importers), so they see it as before; no
+ * other importer of mime is bundled.
  */
 const LAZY_BUILTINS = ['tls', 'https', 'http2', 'dns', 'zlib'];
 const LAZY_MODULES = [
