@@ -238,6 +238,45 @@ describe('start-up', () => {
     },
     TWO_STARTS_MS * 2,
   );
+  // The bundle loads @redis/client's commands, class-validator's decorators and rxjs's
+  // modules on first use (scripts/bundle.mjs): the built server must still cache, count,
+  // revoke and validate as the service does.
+  it(
+    'caches, rate-limits, revokes and validates through the lazily loaded modules of the bundle',
+    async () => {
+      const redis = new OwnRedis(await freePort());
+      await redis.start();
+      try {
+        const started = await start({ REDIS_URL: `redis://127.0.0.1:${redis.port}` });
+        const invalid = await call(started.base, 'POST', '/auth/register', {
+          email: 'not an email',
+          username: 'lazy',
+          password: 'a long enough password',
+        });
+        expect(invalid.status).toBe(400);
+        expect(invalid.body.errors).toEqual([{ field: 'email', message: 'email must be an email address' }]);
+        expect((await register(started.base, 'lazy@example.com', 'lazy')).status).toBe(201);
+        const token = await login(started.base, 'lazy@example.com');
+        const read = () =>
+          fetch(`${started.base}/documents?limit=5`, { headers: { authorization: `Bearer ${token}` } });
+        const first = await read();
+        const second = await read();
+        expect([first.status, second.status]).toEqual([200, 200]);
+        expect([first.headers.get('x-cache'), second.headers.get('x-cache')]).toEqual(['MISS', 'HIT']);
+        expect(await second.json()).toEqual(await first.json());
+        expect(Number(second.headers.get('x-ratelimit-remaining'))).toBe(
+          Number(first.headers.get('x-ratelimit-remaining')) - 1,
+        );
+        expect((await call(started.base, 'POST', '/auth/logout', undefined, token)).status).toBe(204);
+        expect((await read()).status).toBe(401);
+        await stop(started.server);
+        expect(await redis.keys()).toBeGreaterThan(0);
+      } finally {
+        await redis.cleanup();
+      }
+    },
+    TWO_STARTS_MS,
+  );
   // The bundle loads Node's TLS modules on first use only (scripts/bundle.mjs, lazy
   // built-ins): a rediss:// URL must still get a verified TLS connection.
   it(

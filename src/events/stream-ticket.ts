@@ -21,11 +21,10 @@ export interface TicketClaim {
  * Each ticket carries a random id so it can be used once (see UsedTickets).
  */
 export class StreamTickets {
-  private readonly key: Buffer;
+  /** Derived on first use: the start of a server that never issues a ticket pays nothing for it. */
+  private key?: Buffer;
 
-  constructor(secret: string) {
-    this.key = createHmac('sha256', secret).update('ultrai:event-stream-ticket').digest();
-  }
+  constructor(private readonly secret: string) {}
 
   issue(principal: Principal, now = Date.now()): string {
     const payload = Buffer.from(
@@ -59,6 +58,7 @@ export class StreamTickets {
   }
 
   private sign(payload: string): string {
+    this.key ??= createHmac('sha256', this.secret).update('ultrai:event-stream-ticket').digest();
     return createHmac('sha256', this.key).update(payload).digest('base64url');
   }
 }
