@@ -458,14 +458,15 @@ const redisPrototypeInDictionaryMode = (patched) =>
  * and builds its table of ~740 names from them; its cluster table copies that table when
  * the index loads. Here each module is required when its command is first read from the
  * table: the table's entries are getters, the cluster table copies the getters (not what
- * they return), and each client's method for a command (attachConfig above) builds the
+ * they return) when it is first read (a cluster client is made), and each client's method for a command (attachConfig above) builds the
  * real method on the command's first call, then replaces itself on the prototype. Names,
  * order and the commands themselves are unchanged; the legacy mode (which this service
  * does not use) still reads every command when a client is created.
  */
 const REDIS_COMMAND_IMPORT = /^const ([\w$]+) = (__importDefault|__importStar)\(require\("(\.\/[A-Z0-9_-]+)"\)\);$/gm;
 const REDIS_TABLE_ENTRY = /^( {4})([\w$]+): ([\w$]+)\(\)\.default,?$/gm;
-const REDIS_NON_STICKY = /^const \{ ((?:[\w$]+: [\w$]+, )+)\.\.\.NON_STICKY_COMMANDS \} = index_1\.default;$/m;
+const REDIS_NON_STICKY =
+  /^const \{ ((?:[\w$]+: [\w$]+, )+)\.\.\.NON_STICKY_COMMANDS \} = index_1\.default;\nexports\.NON_STICKY_COMMANDS = NON_STICKY_COMMANDS;$/m;
 const lazyRedisCommands = (patched) => ({
   name: 'lazy-redis-commands',
   setup(pluginBuild) {
@@ -492,10 +493,16 @@ const lazyRedisCommands = (patched) => ({
         text = text.replace(
           REDIS_NON_STICKY,
           () =>
-            `const NON_STICKY_COMMANDS = {};\n` +
-            `for (const name of Object.keys(index_1.default))\n` +
-            `    if (!${JSON.stringify(sticky)}.includes(name))\n` +
-            `        Object.defineProperty(NON_STICKY_COMMANDS, name, Object.getOwnPropertyDescriptor(index_1.default, name));`,
+            `let NON_STICKY_COMMANDS;\n` +
+            `Object.defineProperty(exports, "NON_STICKY_COMMANDS", { enumerable: true, get() {\n` +
+            `    if (NON_STICKY_COMMANDS === undefined) {\n` +
+            `        NON_STICKY_COMMANDS = {};\n` +
+            `        for (const name of Object.keys(index_1.default))\n` +
+            `            if (!${JSON.stringify(sticky)}.includes(name))\n` +
+            `                Object.defineProperty(NON_STICKY_COMMANDS, name, Object.getOwnPropertyDescriptor(index_1.default, name));\n` +
+            `    }\n` +
+            `    return NON_STICKY_COMMANDS;\n` +
+            `} });`,
         );
         patched.push(args.path);
         return { contents: text, loader: 'js' };
