@@ -266,6 +266,38 @@ const lazyBarrels = (patched) => ({
 });
 
 /**
+ * Nest builds each route's request handler when it registers the route: the parameter,
+ * pipe, guard, interceptor and exception-filter contexts of the handler, read from their
+ * metadata (RouterExecutionContext.create and ExceptionsFilter.create, ~7 ms of every
+ * start for this service's ~70 routes, most of which a given instance never serves).
+ * Here the route is registered with a handler that builds the real one on the route's
+ * first request, with the same arguments, and then calls it: the same handler, built
+ * later. (Request-scoped controllers already build theirs per request.)
+ */
+const NEST_ROUTE_PROXY =
+  /: this\.createCallbackProxy\(instance, targetCallback, methodName, moduleKey, requestMethod, STATIC_CONTEXT, instanceWrapper\.id\);\n/;
+const NEST_ROUTE_PROXY_ON_FIRST_REQUEST = `
+    createCallbackProxyOnFirstRequest(...args) {
+        let proxy;
+        return (req, res, next) => (proxy ??= this.createCallbackProxy(...args))(req, res, next);
+    }
+`;
+const nestRouteHandlerOnFirstRequest = (patched) =>
+  sourcePatch({
+    name: 'nest-route-handler-on-first-request',
+    filter: /[\\/]node_modules[\\/]@nestjs[\\/]core[\\/]router[\\/]router-explorer\.js$/,
+    pattern: new RegExp(`${NEST_ROUTE_PROXY.source}[^]*\\n    createCallbackProxy\\(`),
+    patch: (source) =>
+      source
+        .replace(
+          NEST_ROUTE_PROXY,
+          ': this.createCallbackProxyOnFirstRequest(instance, targetCallback, methodName, moduleKey, requestMethod, STATIC_CONTEXT, instanceWrapper.id);\n',
+        )
+        .replace(/\n {4}createCallbackProxy\(/, () => `${NEST_ROUTE_PROXY_ON_FIRST_REQUEST}    createCallbackProxy(`),
+    patched,
+  });
+
+/**
  * TypeORM's DriverFactory requires every driver it knows (MySQL, SQL Server, Oracle, SAP,
  * Spanner, CockroachDB, MongoDB, the SQLite family…) at load time; this service only ever
  * opens `type: 'postgres'` (src/database/data-source-options.ts, PGlite included). The other
@@ -649,6 +681,7 @@ for (const { name, entry, format = 'esm', outfile = `${name}.js` } of ENTRIES) {
   const jwtPatched = [];
   const staticPatched = [];
   const barrelsPatched = [];
+  const nestPatched = [];
   const { outputFiles } = await build({
     plugins: [
       bundleCreateRequire(rewritten),
@@ -665,6 +698,7 @@ for (const { name, entry, format = 'esm', outfile = `${name}.js` } of ENTRIES) {
       jwtFeaturesFromEngines(jwtPatched),
       staticCpuCount(staticPatched),
       lazyBarrels(barrelsPatched),
+      nestRouteHandlerOnFirstRequest(nestPatched),
     ],
     entryPoints: [`${dist}${entry}`],
     outfile: `${dist}${outfile}`,
@@ -709,6 +743,9 @@ for (const { name, entry, format = 'esm', outfile = `${name}.js` } of ENTRIES) {
     throw new Error(
       `dist/${outfile}: @redis/client patched in ${redisPatched.length} files (commander.js, commands/index.js), 2 expected`,
     );
+  }
+  if (name === 'server' && nestPatched.length !== 1) {
+    throw new Error(`dist/${outfile}: Nest's router explorer patched ${nestPatched.length} times, 1 expected`);
   }
   if (name === 'server' && barrelsPatched.length !== 3) {
     throw new Error(
