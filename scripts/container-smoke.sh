@@ -127,7 +127,9 @@ run_until_ready() {
     -e REDIS_URL=redis://127.0.0.1:6379 \
     -e JWT_SECRET="$(head -c 48 /dev/urandom | base64 | tr -d '\n')" \
     "$IMAGE" 2>&1 >/dev/null | { grep -v systemd || true; }
-  until [[ $(curl -s -m 1 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health/ready") == 200 ]]; do
+  # Each probe waits up to PROBE_TIMEOUT_S (1 s by default): at a tenth of a CPU an answer
+  # can take longer, and a probe given up on is still served, so short ones pile up on it.
+  until [[ $(curl -s -m "${PROBE_TIMEOUT_S:-1}" -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health/ready") == 200 ]]; do
     if (($(now) - t0 > timeout_ms)); then
       started_ms=$(($(now) - t0))
       echo "no 200 from /health/ready ${started_ms} ms after podman run (load average $(cut -d' ' -f1-3 /proc/loadavg)); the container's last lines:"
@@ -159,7 +161,7 @@ ready_ms=unknown
 slow_ready_ms=unknown slow_cpu_ms=unknown
 start_ready_tenth_cpu() {
   local name=$CTR-tenth pid ticks up=0
-  TIMEOUT_MS=120000 run_until_ready "$name" $((PORT + 1)) --cpus 0.1 --memory 512m || up=1
+  TIMEOUT_MS=120000 PROBE_TIMEOUT_S=10 run_until_ready "$name" $((PORT + 1)) --cpus 0.1 --memory 512m || up=1
   slow_ready_ms=$started_ms
   pid=$(podman inspect -f '{{.State.Pid}}' "$name" 2>/dev/null || true)
   if [[ $pid =~ ^[1-9][0-9]*$ ]] && ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null) && [[ -n $ticks ]]; then
