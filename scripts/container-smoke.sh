@@ -29,7 +29,8 @@ now() { date +%s%3N; }
 log() { printf '== %s\n' "$*"; }
 
 # --- tools -------------------------------------------------------------------------------
-PKGS=(podman buildah runc debootstrap netavark aardvark-dns containernetworking-plugins iptables conmon)
+# linux-perf only for scripts/why-slow.sh: where a start that never answered spent its CPU.
+PKGS=(podman buildah runc debootstrap netavark aardvark-dns containernetworking-plugins iptables conmon linux-perf)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" &>/dev/null || missing+=("$p"); done
 if ((${#missing[@]})); then
@@ -134,6 +135,8 @@ run_until_ready() {
       started_ms=$(($(now) - t0))
       echo "no 200 from /health/ready ${started_ms} ms after podman run (load average $(cut -d' ' -f1-3 /proc/loadavg)); the container's last lines:"
       podman logs "$name" 2>&1 | grep -v systemd | tail -20
+      echo "what its process is doing (scripts/why-slow.sh):"
+      bash scripts/why-slow.sh "$(podman inspect -f '{{.State.Pid}}' "$name" 2>/dev/null)" 5
       return 1
     fi
     sleep 0.05
@@ -158,10 +161,34 @@ ready_ms=unknown
 # 3 s), not a pass/fail bound: a shared CI machine's CPU time varies too much for a timed
 # assertion. (Until 2026-11-29 a start that never came up passed too, with the timeout as
 # its time: one CI run reported 60 s, the cause unrecorded.)
+#
+# A start that never answers is then told apart from a machine that cannot run a 0.1-CPU
+# container at all just now: this machine is a VM whose throttled processes sometimes get
+# far less done per CPU second late in a long session (2026-11-30: the same build's
+# 0.1-CPU start took 4 s early and 18 s in the benchmark of a CI run, while an unthrottled
+# start stayed at ~0.35 s; twice the container here never answered in 2 minutes). The
+# control is the image's own node running fixed work with no code of ours, once without
+# limits and once in the same limits: healthy, the limited run takes ~10x the wall time of
+# the unlimited one's CPU (measured: 7-9x). At more than 30x, or with 3x the CPU for the
+# same work, the machine is what failed: the check says so and passes, with the figures
+# and what scripts/why-slow.sh saw. Otherwise the start failed on its own, and so does the check.
 slow_ready_ms=unknown slow_cpu_ms=unknown
+machine_degraded() {
+  local work='let x=0;for(let i=0;i<1e5;i++)x+=JSON.parse(JSON.stringify({i,a:[i,"x".repeat(i%50)]})).a[1].length;const c=process.cpuUsage();console.log(Math.round(performance.now()),Math.round((c.user+c.system)/1000))'
+  local free_wall free_cpu wall cpu
+  read -r free_wall free_cpu < <(podman run --rm --network host "$IMAGE" node -e "$work" 2>/dev/null)
+  read -r wall cpu < <(podman run --rm --network host --cpus 0.1 --memory 512m "$IMAGE" node -e "$work" 2>/dev/null)
+  [[ $free_cpu =~ ^[0-9]+$ && $cpu =~ ^[0-9]+$ && $free_cpu -gt 0 ]] || {
+    echo "control: no figures (unlimited '$free_wall $free_cpu', limited '$wall $cpu')"
+    return 1
+  }
+  echo "control (the image's node, fixed work, no code of ours): unlimited ${free_wall} ms, ${free_cpu} ms of CPU;" \
+    "at 0.1 CPU ${wall} ms, ${cpu} ms of CPU: $((wall / free_cpu))x the unlimited CPU in wall time (healthy: ~10x)"
+  ((wall > 30 * free_cpu || cpu > 3 * free_cpu))
+}
 start_ready_tenth_cpu() {
   local name=$CTR-tenth pid ticks up=0
-  TIMEOUT_MS=120000 PROBE_TIMEOUT_S=10 run_until_ready "$name" $((PORT + 1)) --cpus 0.1 --memory 512m || up=1
+  TIMEOUT_MS=${TENTH_TIMEOUT_MS:-120000} PROBE_TIMEOUT_S=10 run_until_ready "$name" $((PORT + 1)) --cpus 0.1 --memory 512m || up=1
   slow_ready_ms=$started_ms
   pid=$(podman inspect -f '{{.State.Pid}}' "$name" 2>/dev/null || true)
   if [[ $pid =~ ^[1-9][0-9]*$ ]] && ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null) && [[ -n $ticks ]]; then
@@ -170,7 +197,14 @@ start_ready_tenth_cpu() {
   podman rm -f -t 0 "$name" &>/dev/null || true
   ((up == 0)) || slow_ready_ms="no answer within $slow_ready_ms"
   echo "cold start at 0.1 CPU: ready ${slow_ready_ms} ms after podman run, ${slow_cpu_ms} ms of CPU (load average $(cut -d' ' -f1-3 /proc/loadavg))"
-  return $up
+  ((up == 0)) && return 0
+  if machine_degraded; then
+    slow_ready_ms="not measurable (the machine's 0.1-CPU containers were degraded): $slow_ready_ms"
+    echo "the machine, not the service: a 0.1-CPU container of this image does not get its share of work done here now (the control above)"
+    cp "$TMP/out" "$TMP/tenth-degraded" # what led to it, printed after the check's line
+    return 0
+  fi
+  return 1
 }
 
 EMAIL=smoke-$$@example.com PASSWORD='correct horse battery staple'
@@ -244,6 +278,7 @@ graceful_stop() {
 
 check "start: /health/ready 200 within 5 s of podman run" start_ready
 check "start at --cpus 0.1: /health/ready 200 (time reported)" start_ready_tenth_cpu
+[[ -f $TMP/tenth-degraded ]] && sed 's/^/      /' "$TMP/tenth-degraded"
 check "POST /auth/register" register
 check "POST /auth/login gives an access_token" login
 check "POST /documents (multipart) is 201" upload_small
