@@ -115,15 +115,29 @@ try {
   figures.coldStartMs = stats(starts);
   figures.coldStartCpuMs = stats(startCpu);
   // Render's free plan: a tenth of a CPU (a CFS quota, as `podman run --cpus 0.1`), where
-  // this machine lets the benchmark make a cgroup; skipped (and said so) otherwise.
+  // this machine lets the benchmark make a cgroup; skipped (and said so) otherwise. With the
+  // CPU those starts used, and alternated with a plain node:http server's start in the same
+  // quota (bench/reference-server.mjs): throttled processes here get less done per CPU
+  // second at some hours (a 0.1-CPU start of the same build took 4 s early in a session and
+  // 18 s late in a CI run), and the yardstick says which kind of hour a figure comes from.
   const tenth = [];
+  const tenthCpu = [];
+  const tenthReference = [];
   for (let i = 0; i < (quick ? 1 : 3); i++) {
     const s = await startServer(common, { cpus: 0.1 });
     if (!s) break;
     tenth.push(s.coldStartMs);
+    tenthCpu.push(s.coldStartCpuMs);
     await s.stop();
+    const r = await startServer({}, { script: 'bench/reference-server.mjs', readyPath: '/health', cpus: 0.1 });
+    tenthReference.push(r.coldStartMs);
+    await r.stop();
   }
-  if (tenth.length > 0) figures.coldStartTenthCpuMs = stats(tenth);
+  if (tenth.length > 0) {
+    figures.coldStartTenthCpuMs = stats(tenth);
+    figures.coldStartTenthCpuCpuMs = stats(tenthCpu);
+    figures.coldStartTenthCpuReferenceMs = stats(tenthReference);
+  }
   log(`measured cold start${tenth.length > 0 ? ' (and at 0.1 CPU)' : '; no cgroup for the 0.1-CPU start'}`);
 
   const service = await startServer(common);
@@ -340,7 +354,7 @@ const targets = [
 ];
 lines.push(
   '',
-  `cold start (spawn to first 200 from /health/ready, median of ${coldStarts}): ${range(figures.coldStartMs)} ms, CPU ${range(figures.coldStartCpuMs)} ms; at 0.1 CPU: ${figures.coldStartTenthCpuMs ? `${range(figures.coldStartTenthCpuMs)} ms` : 'not measured'}`,
+  `cold start (spawn to first 200 from /health/ready, median of ${coldStarts}): ${range(figures.coldStartMs)} ms, CPU ${range(figures.coldStartCpuMs)} ms; at 0.1 CPU: ${figures.coldStartTenthCpuMs ? `${range(figures.coldStartTenthCpuMs)} ms, CPU ${range(figures.coldStartTenthCpuCpuMs)} ms (a plain node:http server in the same quota: ${range(figures.coldStartTenthCpuReferenceMs)} ms)` : 'not measured'}`,
   `uncached GET /documents: ${f(figures.uncachedListCpuRatio, 2)}× the CPU per request of node:http + pg + jsonwebtoken (same body: ${figures.uncachedListReferenceSameBody})`,
   `RSS: idle ${f(figures.idleRssMiB)} MiB (settled, 45 s or more after the last request; ${f(figures.rssTwoSecondsAfterStartMiB)} MiB 2 s after it, ${f(figures.rssTwentySecondsAfterStartMiB)} MiB 20 s after it), end of load ${f(figures.endOfLoadRssMiB)} MiB, peak ${f(figures.peakRssMiB)} MiB (with 1 MiB uploads: ${f(figures.peakRssWithUploadsMiB)} MiB)`,
   `password hashing per CPU second: argon2id ${f(figures.argon2idVerifiesPerCpuSecond, 1)}, bcrypt-12 ${f(figures.bcrypt12VerifiesPerCpuSecond, 1)}; POST /auth/login ${f(figures.loginPerCpuSecond, 1)} per CPU second`,

@@ -212,6 +212,26 @@ const staticCpuCount = sourcePatch({
 });
 
 /**
+ * pino() reads its caller's call sites (util.getCallSites) for every logger it makes, only to
+ * resolve the relative paths of a `transport` option; this service's loggers have none. A
+ * call site's position makes V8 index the line ends of the script it is in, here the whole
+ * 8.5 MB bundle: ~5 ms of every start (perf, 2026-11-30: all of the start's line-end
+ * indexing came from there). Here they are read only for options that hold a transport,
+ * still from pino() itself (the depth pino's caller.js counts on).
+ */
+const PINO_CALLER = /^ {2}const \{ opts, stream \} = normalize\(instance, caller\(\), \.\.\.args\)$/m;
+const pinoCallerForTransportOnly = sourcePatch({
+  name: 'pino-caller-for-transport-only',
+  filter: /[\\/]node_modules[\\/]pino[\\/]pino\.js$/,
+  pattern: PINO_CALLER,
+  patch: (source) =>
+    source.replace(
+      PINO_CALLER,
+      "  const { opts, stream } = normalize(instance, typeof args[0] === 'object' && args[0] !== null && 'transport' in args[0] ? caller() : undefined, ...args)",
+    ),
+});
+
+/**
  * Barrel modules (an index re-exporting its package's modules) that require every module
  * of their package when they load, where this service uses a few of them: class-validator's
  * decorators (~130 decorator modules, and through IsStrongPassword all of validator's ~110,
@@ -681,6 +701,7 @@ const SERVER_PATCHES = {
   'lazy-router-handler-functions': 1,
   'jwt-features-from-engines': 3,
   'static-cpu-count': 1,
+  'pino-caller-for-transport-only': 1,
   'lazy-barrels': 3,
   'nest-route-handler-on-first-request': 1,
 };
@@ -703,6 +724,7 @@ for (const { name, entry, format = 'esm', outfile = `${name}.js` } of ENTRIES) {
       lazyRouterHandlerFunctions,
       jwtFeaturesFromEngines,
       staticCpuCount,
+      pinoCallerForTransportOnly,
       lazyBarrels,
       nestRouteHandlerOnFirstRequest,
     ],
