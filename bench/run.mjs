@@ -106,14 +106,19 @@ try {
   await startServer(common).then((s) => s.stop());
   const starts = [];
   const startCpu = [];
+  const startFaults = [];
   for (let i = 0; i < coldStarts; i++) {
     const s = await startServer(common);
     starts.push(s.coldStartMs);
     startCpu.push(s.coldStartCpuMs);
+    startFaults.push(s.coldStartFaults);
     await s.stop();
   }
   figures.coldStartMs = stats(starts);
   figures.coldStartCpuMs = stats(startCpu);
+  // What a start's CPU depends on most from one machine to another: on a VM whose hypervisor
+  // keeps the page tables each page fault is a trap of ~10 µs (README, Performance).
+  figures.coldStartPageFaults = stats(startFaults);
   // Render's free plan: a tenth of a CPU (a CFS quota, as `podman run --cpus 0.1`), where
   // this machine lets the benchmark make a cgroup; skipped (and said so) otherwise. With the
   // CPU those starts used, and alternated with a plain node:http server's start in the same
@@ -354,7 +359,7 @@ const targets = [
 ];
 lines.push(
   '',
-  `cold start (spawn to first 200 from /health/ready, median of ${coldStarts}): ${range(figures.coldStartMs)} ms, CPU ${range(figures.coldStartCpuMs)} ms; at 0.1 CPU: ${figures.coldStartTenthCpuMs ? `${range(figures.coldStartTenthCpuMs)} ms, CPU ${range(figures.coldStartTenthCpuCpuMs)} ms (a plain node:http server in the same quota: ${range(figures.coldStartTenthCpuReferenceMs)} ms)` : 'not measured'}`,
+  `cold start (spawn to first 200 from /health/ready, median of ${coldStarts}): ${range(figures.coldStartMs)} ms, CPU ${range(figures.coldStartCpuMs)} ms, ${range(figures.coldStartPageFaults)} page faults; at 0.1 CPU: ${figures.coldStartTenthCpuMs ? `${range(figures.coldStartTenthCpuMs)} ms, CPU ${range(figures.coldStartTenthCpuCpuMs)} ms (a plain node:http server in the same quota: ${range(figures.coldStartTenthCpuReferenceMs)} ms)` : 'not measured'}`,
   `uncached GET /documents: ${f(figures.uncachedListCpuRatio, 2)}× the CPU per request of node:http + pg + jsonwebtoken (same body: ${figures.uncachedListReferenceSameBody})`,
   `RSS: idle ${f(figures.idleRssMiB)} MiB (settled, 45 s or more after the last request; ${f(figures.rssTwoSecondsAfterStartMiB)} MiB 2 s after it, ${f(figures.rssTwentySecondsAfterStartMiB)} MiB 20 s after it), end of load ${f(figures.endOfLoadRssMiB)} MiB, peak ${f(figures.peakRssMiB)} MiB (with 1 MiB uploads: ${f(figures.peakRssWithUploadsMiB)} MiB)`,
   `password hashing per CPU second: argon2id ${f(figures.argon2idVerifiesPerCpuSecond, 1)}, bcrypt-12 ${f(figures.bcrypt12VerifiesPerCpuSecond, 1)}; POST /auth/login ${f(figures.loginPerCpuSecond, 1)} per CPU second`,

@@ -2,7 +2,8 @@
 // build's main.js is started `runs` times, the builds alternated (A B, B A, A B, …) so the
 // machine's noise falls on both, on real PostgreSQL and Redis with the image's environment
 // (bench/lib.mjs startServer). Prints, per build, the CPU from spawn to the first 200 of
-// /health/ready (coldStartCpuMs), the wall time (coldStartMs) and the RSS then: median (min–max).
+// /health/ready (coldStartCpuMs), the wall time (coldStartMs), the RSS then and the page faults
+// to then (coldStartFaults; bench/lib.mjs pageFaults): median (min–max).
 // Usage: npm run build && cp -r dist /tmp/dist-before && (change, build) &&
 //   node bench/startup-cpu.mjs [--runs 7] [--cpus 0.1] [--profile dir] dist /tmp/dist-before
 // A build directory outside the project is copied in as .bench-builds/<n> (so it finds
@@ -40,7 +41,7 @@ const profiles = values.profile ? join(resolve(values.profile), 'current') : und
 if (profiles) mkdirSync(profiles, { recursive: true });
 const db = await freshDatabase(adminUrl, 'ultrai_bench_startup');
 const env = serviceEnv(db.url, redisUrl, 'bench-startup');
-const results = builds.map(() => ({ cpu: [], wall: [], rss: [] }));
+const results = builds.map(() => ({ cpu: [], wall: [], rss: [], faults: [] }));
 try {
   // One start each first: migrations, and each build's compile cache (as the image's warm-up).
   const firstArgs = profiles ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : [];
@@ -60,6 +61,7 @@ try {
       results[i].cpu.push(server.coldStartCpuMs);
       results[i].wall.push(server.coldStartMs);
       results[i].rss.push(rssMiB(server.pid));
+      results[i].faults.push(server.coldStartFaults);
       await server.stop();
       if (values.profile) {
         for (const name of readdirSync(profiles))
@@ -77,6 +79,6 @@ console.log(
 );
 builds.forEach(({ label }, i) =>
   console.log(
-    `${(label.includes('+') ? label : basename(label)).padEnd(20)} start-up CPU ${show(stats(results[i].cpu)).padEnd(18)} ready after ${show(stats(results[i].wall)).padEnd(18)} RSS at ready ${show(stats(results[i].rss))} MiB`,
+    `${(label.includes('+') ? label : basename(label)).padEnd(20)} start-up CPU ${show(stats(results[i].cpu)).padEnd(18)} ready after ${show(stats(results[i].wall)).padEnd(18)} RSS at ready ${show(stats(results[i].rss))} MiB   page faults ${show(stats(results[i].faults))}`,
   ),
 );

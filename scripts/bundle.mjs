@@ -682,6 +682,14 @@ function cheapKeepNames(text, name) {
 // read, compiled or kept in memory. The PDF text worker is a bundle of its own (pdf.js
 // included), beside dist/main.js where src/pdf-text/pdf-extractor.ts looks for it; the
 // server loads none of it until a PDF's text is extracted.
+// dist/server.cjs is written already wrapped in the function Node gives a CommonJS module
+// (dist/main.js calls it with the same arguments): compiled as read, V8 keeps the string
+// dist/main.js made, where a wrapper added at run time made a second string V8 had to
+// flatten into a third copy, 4.3 MB written to freshly touched memory at every start
+// (README, Performance: "Start-up, tenth pass"). Run on its own, the file does nothing.
+const SERVER_WRAPPER_START =
+  '/* ultrai-core: the server, run by dist/main.js (src/launcher.ts) */(function (exports, require, module, __filename, __dirname) {';
+const SERVER_WRAPPER_END = '\n})';
 const ESM_BANNER =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 const ENTRIES = [
@@ -776,7 +784,8 @@ for (const { name, entry, format = 'esm', outfile = `${name}.js` } of ENTRIES) {
     );
   }
   for (const file of outputFiles) {
-    const text = ascii(enumerableWithoutDescriptor(sharedToESM(cheapKeepNames(file.text, name), name), name));
+    const body = ascii(enumerableWithoutDescriptor(sharedToESM(cheapKeepNames(file.text, name), name), name));
+    const text = name === 'server' ? `${SERVER_WRAPPER_START}${body}${SERVER_WRAPPER_END}` : body;
     if (name === 'server') serverBundleId = createHash('sha256').update(text).digest('hex').slice(0, 16);
     writeFileSync(file.path, text);
   }

@@ -1,2 +1,2 @@
-/** A port the system just handed out (and that this process released at once). */
+/** A port free a moment ago (below the system's ephemeral range where it can), released at once. */
 export function freePort(): Promise<number>;

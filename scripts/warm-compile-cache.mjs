@@ -1,8 +1,8 @@
 // Fills V8's compile cache for dist/main.js (run in the image's build stage, see the
 // Dockerfile): starts the server on the embedded database with NODE_COMPILE_CACHE set,
-// waits until it is ready, stops it; Node writes the code it compiled to the cache as it
-// exits, and dist/main.js writes the code cache of the server's bundle once it is ready
-// (src/launcher.ts). A later start with the same NODE_COMPILE_CACHE, the same Node version
+// waits until it is ready and has written the code cache of the server's bundle (dist/main.js
+// does once its first response is done: src/launcher.ts), stops it; Node writes the code it
+// compiled to its own cache as it exits. A later start with the same NODE_COMPILE_CACHE, the same Node version
 // and the same V8 flags (NODE_OPTIONS) reuses both instead of compiling the bundle again.
 //
 // Two starts: the first creates the embedded database (several seconds), long enough for
@@ -50,6 +50,11 @@ async function startAndStop() {
       );
       if (ready) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // The server writes its code cache once its first response is done (src/lifecycle/code-cache.ts).
+    while (serverCodeCaches().length === 0) {
+      if (Date.now() > deadline) throw new Error('warm-compile-cache: the server wrote no code cache within 120 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
     server.kill('SIGTERM');
     const code = await exited;

@@ -199,7 +199,7 @@ describe('start-up', () => {
 
   it(
     keepsCodeCache
-      ? "keeps V8's code cache of the bundle in NODE_COMPILE_CACHE: written once ready, reused, replaced when unusable"
+      ? "keeps V8's code cache of the bundle in NODE_COMPILE_CACHE: written after the first answer, reused, replaced when unusable"
       : 'keeps no code cache of the bundle on Node 20, and starts on the embedded database each time',
     async () => {
       const cacheDir = join(dir, 'compile-cache');
@@ -216,23 +216,40 @@ describe('start-up', () => {
         return;
       }
 
+      // Written once the first response (the start's readiness check) is done, as it closes.
+      const written = async (): Promise<string[]> => {
+        for (let waited = 0; waited < 10_000; waited += 50) {
+          if (existsSync(cacheDir) && cacheFiles().length > 0) return cacheFiles();
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        return [];
+      };
       const first = await start(env);
-      const [cacheFile] = cacheFiles();
+      const [cacheFile] = await written();
       expect(cacheFile).toMatch(/^ultrai-server-[0-9a-f]{16}-v\d+\.\d+\.\d+-\w+-[0-9a-f]{8}\.v8cache$/);
-      const written = statSync(join(cacheDir, cacheFile));
+      const firstWrite = statSync(join(cacheDir, cacheFile));
       await stop(first.server);
 
       // V8 takes it: a start that uses it leaves it as it was.
       const second = await start(env);
-      expect(statSync(join(cacheDir, cacheFile)).mtimeMs).toBe(written.mtimeMs);
+      expect(await call(second.base, 'GET', '/health')).toMatchObject({ status: 200 });
+      expect(statSync(join(cacheDir, cacheFile)).mtimeMs).toBe(firstWrite.mtimeMs);
       await stop(second.server);
 
       // One V8 refuses (damaged here; another Node or other flags alike): the server starts
       // without it and writes a good one.
       writeFileSync(join(cacheDir, cacheFile), 'not a code cache');
       const third = await start(env);
+      await expect(
+        (async () => {
+          for (let waited = 0; waited < 10_000; waited += 50) {
+            if (readFileSync(join(cacheDir, cacheFile)).length > 'not a code cache'.length) break;
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+          return readFileSync(join(cacheDir, cacheFile)).length;
+        })(),
+      ).resolves.toBeGreaterThan('not a code cache'.length);
       expect(cacheFiles()).toEqual([cacheFile]);
-      expect(readFileSync(join(cacheDir, cacheFile)).length).toBeGreaterThan('not a code cache'.length);
       expect(await call(third.base, 'GET', '/health')).toMatchObject({ status: 200 });
       await stop(third.server);
     },

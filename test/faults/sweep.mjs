@@ -16,6 +16,14 @@ function raw(url, method, path, headers, body) {
     const started = Date.now();
     // An explicit length: Node would send a GET or DELETE body unframed (neither length nor chunked).
     if (body !== undefined) headers = { ...headers, 'content-length': Buffer.byteLength(body) };
+    // A large body is sent on a keep-alive connection, as a browser or any pooling client
+    // sends it. On one Node's client marks `Connection: close` (agent: false), a refusal that
+    // needs no body (a 401 without a token, say) came with `Connection: close` too, and the
+    // server then closed with the rest of the body unread: the kernel answers that with a
+    // reset, which can discard the refusal before the client reads it (seen for an 868 KB
+    // body: EPIPE, no answer). On keep-alive the server reads and drops the rest instead.
+    const keepAlive = body !== undefined && Buffer.byteLength(body) > 64 * 1024 && headers.connection === undefined;
+    if (keepAlive) headers = { ...headers, connection: 'keep-alive' };
     const req = request(url + path, { method, headers, agent: false, timeout: 10_000 }, (res) => {
       // An event stream (GET /events) never ends: its status and headers are the answer.
       if (String(res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
@@ -31,15 +39,17 @@ function raw(url, method, path, headers, body) {
       }
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
-      res.on('end', () =>
+      res.on('end', () => {
         resolve({
           status: res.statusCode,
           contentType: res.headers['content-type'] ?? '',
           requestId: res.headers['x-request-id'],
           body: Buffer.concat(chunks).toString().slice(0, 300),
           ms: Date.now() - started,
-        }),
-      );
+        });
+        // Nothing else goes on a kept-alive connection: closed once the answer is in.
+        if (keepAlive) req.destroy();
+      });
       res.on('error', (error) => resolve({ error: error.code ?? String(error), ms: Date.now() - started }));
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('no answer in 10 s'), { code: 'TIMEOUT' })));
