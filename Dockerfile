@@ -15,8 +15,9 @@ RUN npm run build && rm -rf dist/src dist/migrations
 # final stage's V8 flags (NODE_OPTIONS: the cache is kept per Node version and flags) and
 # path (/app/dist/main.js): a start then reuses the compiled code instead of compiling ~6 MB
 # of JavaScript again, which counts on a fraction of a CPU (README, Performance). It holds
-# Node's own cache and, written by dist/main.js once the server is ready, the code cache of
-# every function the server's start ran (dist/server.cjs; src/launcher.ts).
+# Node's own cache and, written by dist/main.js once the server has answered its first
+# request (the warm-up's readiness check), the code cache of every function the server's
+# start and that answer ran (dist/server.cjs; src/launcher.ts).
 RUN NODE_COMPILE_CACHE=/app/.compile-cache NODE_OPTIONS="--max-old-space-size=128 --max-semi-space-size=8 --v8-pool-size=2" \
     node scripts/warm-compile-cache.mjs
 
