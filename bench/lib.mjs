@@ -63,7 +63,7 @@ export function benchBuilds(specs) {
 
 /** CPU time (user + system) a process has used so far, in microseconds, from /proc. */
 export function cpuMicros(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const fields = procStat(pid);
   const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
   return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
 }
@@ -84,6 +84,11 @@ export function threadsCpuMicros(pid) {
   }
 }
 
+/** The fields of /proc/PID/stat after the command's name (state first). */
+function procStat(pid) {
+  return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+}
+
 /**
  * Page faults of a process so far (minor and major, all its threads: /proc/PID/stat). Each is
  * a trap into the kernel, and on a virtual machine whose hypervisor keeps the page tables
@@ -92,8 +97,8 @@ export function threadsCpuMicros(pid) {
  */
 export function pageFaults(pid) {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return Number(fields[7]) + Number(fields[9]);
+    const fields = procStat(pid);
+    return Number(fields[7]) + Number(fields[9]); // minflt, majflt
   } catch {
     return 0;
   }

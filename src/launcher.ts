@@ -102,7 +102,7 @@ function compileServer(): { script: Script; cacheUsed: boolean } {
   try {
     if (cacheFile) cache = openSync(cacheFile, 'r');
   } catch {
-    // None yet: made once this start is ready.
+    // None yet: made once this start has answered.
   }
   try {
     const sourceBytes = fstatSync(source).size;

@@ -7,22 +7,9 @@ import { TLSSocket } from 'node:tls';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { REAL_DATABASE_URL, realPostgres } from './support/env.js';
-import { freePort, type Spawned, spawnNode, waitFor200 } from './support/process.js';
+import { freePort, type Spawned, spawnNode, until, waitFor200 } from './support/process.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PRODUCTION_SECRET = 'a-production-secret-of-forty-characters!';
-
-/** Polls until `done` is true; fails after `timeoutMs` (or when the process exits). */
-async function until(what: string, server: Spawned, done: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
-  const started = Date.now();
-  let exited = false;
-  void server.exit.then(() => (exited = true));
-  while (!(await done())) {
-    if (exited) throw new Error(`${what}: the process exited:\n${server.output()}`);
-    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms:\n${server.output()}`);
-    await sleep(50);
-  }
-}
 
 async function stop(server: Spawned): Promise<number | null> {
   server.child.kill('SIGTERM');

@@ -4,7 +4,7 @@ import { createServer as createTlsServer, type Server as TlsServer } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { freePort, spawnNode, type Spawned, startMain, waitFor200 } from './support/process.js';
+import { freePort, spawnNode, type Spawned, startMain, until, waitFor200 } from './support/process.js';
 import { OwnRedis } from './support/redis.js';
 
 /** Two starts of the server, each up to waitFor200's 60 s on a busy machine. */
@@ -217,15 +217,9 @@ describe('start-up', () => {
       }
 
       // Written once the first response (the start's readiness check) is done, as it closes.
-      const written = async (): Promise<string[]> => {
-        for (let waited = 0; waited < 10_000; waited += 50) {
-          if (existsSync(cacheDir) && cacheFiles().length > 0) return cacheFiles();
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-        return [];
-      };
       const first = await start(env);
-      const [cacheFile] = await written();
+      await until('a code cache written', first.server, () => existsSync(cacheDir) && cacheFiles().length > 0);
+      const [cacheFile] = cacheFiles();
       expect(cacheFile).toMatch(/^ultrai-server-[0-9a-f]{16}-v\d+\.\d+\.\d+-\w+-[0-9a-f]{8}\.v8cache$/);
       const firstWrite = statSync(join(cacheDir, cacheFile));
       await stop(first.server);
@@ -240,16 +234,13 @@ describe('start-up', () => {
       // without it and writes a good one.
       writeFileSync(join(cacheDir, cacheFile), 'not a code cache');
       const third = await start(env);
-      await expect(
-        (async () => {
-          for (let waited = 0; waited < 10_000; waited += 50) {
-            if (readFileSync(join(cacheDir, cacheFile)).length > 'not a code cache'.length) break;
-            await new Promise((resolve) => setTimeout(resolve, 50));
-          }
-          return readFileSync(join(cacheDir, cacheFile)).length;
-        })(),
-      ).resolves.toBeGreaterThan('not a code cache'.length);
+      await until(
+        'the damaged cache replaced',
+        third.server,
+        () => readFileSync(join(cacheDir, cacheFile)).length !== 'not a code cache'.length,
+      );
       expect(cacheFiles()).toEqual([cacheFile]);
+      expect(readFileSync(join(cacheDir, cacheFile)).length).toBeGreaterThan('not a code cache'.length);
       expect(await call(third.base, 'GET', '/health')).toMatchObject({ status: 200 });
       await stop(third.server);
     },

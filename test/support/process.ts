@@ -69,6 +69,23 @@ export async function waitFor200(url: string, spawned: Spawned, timeoutMs = 30_0
   throw new Error(`${url} did not answer 200 within ${timeoutMs} ms:\n${spawned.output()}`);
 }
 
+/** Polls until `done` is true; fails after `timeoutMs` (or when the process exits). */
+export async function until(
+  what: string,
+  server: Spawned,
+  done: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const started = Date.now();
+  let exited = false;
+  void server.exit.then(() => (exited = true));
+  while (!(await done())) {
+    if (exited) throw new Error(`${what}: the process exited:\n${server.output()}`);
+    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms:\n${server.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Spawns dist/main.js on a free port (or env.PORT) and waits until it is ready; `running` keeps it for cleanup. */
 export async function startMain(
   env: Record<string, string>,
