@@ -194,3 +194,75 @@ describe('request bodies that stop arriving', () => {
     expect(JSON.parse(res.body)).toMatchObject({ filename: 'slow.txt', size: Buffer.byteLength(text) });
   }, 20_000);
 });
+
+describe('a refused body that is still being sent', () => {
+  let t: TestApp;
+  let alice: Account;
+  let port: number;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    alice = await signUp(t);
+    await t.app.listen(0, '127.0.0.1');
+    port = (t.app.getHttpServer().address() as AddressInfo).port;
+  });
+  afterAll(() => t.close());
+
+  /**
+   * Sends each piece 300 ms after the one before (time for the server to refuse what
+   * it has), and only then reads: what a client streaming a file from disk sees.
+   */
+  function sendInPieces(...pieces: Array<string | Buffer>): Promise<{ received: string; error?: string }> {
+    return new Promise((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.pause();
+      let received = '';
+      socket.on('error', (error: NodeJS.ErrnoException) => resolve({ received, error: error.code }));
+      socket.on('data', (chunk) => (received += chunk.toString()));
+      socket.on('end', () => resolve({ received }));
+      void (async () => {
+        for (const piece of pieces) {
+          socket.write(piece);
+          await delay(300);
+        }
+        socket.resume();
+      })();
+    });
+  }
+
+  it('lets the client read the 413 instead of a connection reset', async () => {
+    const body = Buffer.alloc(900 * 1024, 'x');
+    const { received, error } = await sendInPieces(
+      `POST /auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+      body,
+    );
+    expect(error).toBeUndefined();
+    expect(received).toMatch(/^HTTP\/1\.1 413 /);
+    expect(received).toContain('"type":"urn:ultrai:problem:payload-too-large"');
+  });
+
+  it('lets the client read the 413 for an upload over the size limit, sent chunked', async () => {
+    const boundary = 'bigBOUNDARY';
+    const chunk = (data: Buffer) =>
+      Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')]);
+    const { received, error } = await sendInPieces(
+      `POST /documents HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${alice.access}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      chunk(
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\nContent-Type: text/plain\r\n\r\n`,
+        ),
+      ),
+      // Over the 10 MiB limit: refused here...
+      chunk(Buffer.alloc(10 * 1024 * 1024 + 1024, 'a')),
+      // ...while the client still sends.
+      chunk(Buffer.alloc(1024 * 1024, 'a')),
+      Buffer.concat([chunk(Buffer.from(`\r\n--${boundary}--\r\n`)), Buffer.from('0\r\n\r\n')]),
+    );
+    expect(error).toBeUndefined();
+    expect(received).toMatch(/^HTTP\/1\.1 413 /);
+    expect(received).toMatch(/larger than the 10485760-byte limit/);
+    // Nothing of it was kept.
+    const list = await t.http.get('/documents').set(bearer(alice.access)).expect(200);
+    expect(list.body.items).toHaveLength(0);
+  });
+});

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import { frameworkProblem } from './input-guard.js';
 import { PROBLEM_CONTENT_TYPE } from './problem.js';
 
@@ -13,7 +14,9 @@ import { PROBLEM_CONTENT_TYPE } from './problem.js';
 export function limitBodyIdleTime(request: IncomingMessage, response: ServerResponse, idleMs: number): void {
   const length = request.headers['content-length'];
   if (request.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return;
-  const socket = request.socket;
+  const socket = request.socket as LingeringSocket;
+  socket[BODY_REQUEST] = request;
+  if (socket.destroySoon !== lingeringDestroySoon) socket.destroySoon = lingeringDestroySoon;
   const previous = socket.timeout ?? 0;
   // Node emits 'timeout' on the request only while its body is incomplete.
   request.setTimeout(idleMs, () => {
@@ -35,4 +38,38 @@ export function limitBodyIdleTime(request: IncomingMessage, response: ServerResp
     response.end(body, () => socket.destroy());
   });
   request.once('end', () => socket.setTimeout(previous));
+}
+
+/** The longest a connection keeps reading an unwanted body after its answer went out. */
+const LINGER_MS = 5_000;
+const BODY_REQUEST = Symbol('request with a body');
+type LingeringSocket = Socket & { [BODY_REQUEST]?: IncomingMessage };
+const netDestroySoon = Socket.prototype.destroySoon;
+
+/**
+ * A lingering close (RFC 9112, section 9.6). Node closes a `Connection: close`
+ * connection as soon as the answer is written; when the client is still sending
+ * a body nobody will read (a 413, a 401 before the upload), the kernel answers
+ * the unread bytes with a reset, which also throws away the answer the client
+ * has not read yet: it sees "broken pipe" instead of the 413. So the answer
+ * goes out with a FIN and the rest of the body is read and dropped until it
+ * ends, the client closes, or LINGER_MS pass (a silent client meets the body
+ * idle timeout first); then the connection closes, with nothing left unread.
+ */
+function lingeringDestroySoon(this: LingeringSocket): void {
+  const request = this[BODY_REQUEST];
+  if (request === undefined || request.complete || this.destroyed) {
+    netDestroySoon.call(this);
+    return;
+  }
+  this.end();
+  const close = () => this.destroy();
+  const timer = setTimeout(close, LINGER_MS);
+  timer.unref();
+  this.once('close', () => clearTimeout(timer));
+  this.once('end', close);
+  request.once('end', close);
+  request.once('error', close);
+  // Node's server dumps (reads and drops) an unconsumed body; a parser that gave up reading it left it flowing.
+  request.resume();
 }

@@ -17,11 +17,9 @@ function raw(url, method, path, headers, body) {
     // An explicit length: Node would send a GET or DELETE body unframed (neither length nor chunked).
     if (body !== undefined) headers = { ...headers, 'content-length': Buffer.byteLength(body) };
     // A large body is sent on a keep-alive connection, as a browser or any pooling client
-    // sends it. On one Node's client marks `Connection: close` (agent: false), a refusal that
-    // needs no body (a 401 without a token, say) came with `Connection: close` too, and the
-    // server then closed with the rest of the body unread: the kernel answers that with a
-    // reset, which can discard the refusal before the client reads it (seen for an 868 KB
-    // body: EPIPE, no answer). On keep-alive the server reads and drops the rest instead.
+    // sends it. A refusal that closes the connection anyway (a body over the route's limit)
+    // closes it lingering: the server reads and drops the rest, so the answer is not lost
+    // to a reset (before that, an 868 KB body once got EPIPE and no answer).
     const keepAlive = body !== undefined && Buffer.byteLength(body) > 64 * 1024 && headers.connection === undefined;
     if (keepAlive) headers = { ...headers, connection: 'keep-alive' };
     const req = request(url + path, { method, headers, agent: false, timeout: 10_000 }, (res) => {
