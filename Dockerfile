@@ -53,6 +53,9 @@ FROM node:26-trixie-slim
 #   fraction of a CPU the extra threads only share the same quota. Measured: cold start at
 #   0.1 CPU 9.3 -> 8.2 s, uncached GET /documents 13-16% less CPU per request (README).
 #   `npm start` passes the same three flags.
+# A fourth V8 flag, --no-allocation-site-pretenuring, is one Node refuses in NODE_OPTIONS:
+# the server sets it itself once it has answered its first request
+# (src/lifecycle/code-cache.ts), wherever it runs.
 ENV NODE_ENV=production \
     PORT=3000 \
     MALLOC_ARENA_MAX=2 \

@@ -159,7 +159,11 @@ try {
   servers.push(referenceList);
 
   // The bench user, then 10,000 documents across 100 users (the bench user owns 100 of them).
-  const { email, password, auth } = await benchUser(service.url);
+  // Registered and signed in through the uncached server, as bench/list-cpu.mjs does: a
+  // deployed instance serves sign-ups and logins beside its reads, and V8 had put the
+  // read path's allocations in the old generation for good in such a process, at ~1.5x the
+  // CPU per read, where one that had served none stayed clear (README, Performance: "Eleventh pass").
+  const { email, password, auth } = await benchUser(uncached.url);
   // The same user's personal access token, for the same routes next to the access token.
   const { token: pat } = await json(
     `${service.url}/users/me/tokens`,

@@ -5,7 +5,7 @@ import type { AppLogger } from './common/logger.js';
 import type { AppConfig } from './config/config.js';
 import { tracing } from './common/trace-context.js';
 import { Draining } from './lifecycle/draining.js';
-import { saveCodeCacheAfterFirstResponse } from './lifecycle/code-cache.js';
+import { startServingAfterFirstResponse } from './lifecycle/code-cache.js';
 import { compactWhenIdle } from './lifecycle/idle-compaction.js';
 
 export interface StartOptions {
@@ -31,9 +31,9 @@ export async function startServer(config: AppConfig, options: StartOptions = {})
   logger.startingUp = false;
   logger.log(`Mapped ${logger.routesMapped} routes (listed at LOG_LEVEL=debug)`, 'Server');
   logger.log(listeningMessage(app.getHttpServer().address() as AddressInfo, config.docsEnabled), 'Server');
-  // V8's code cache of the bundle, when dist/main.js has none yet, once the first response
-  // is done (or before compactWhenIdle changes V8's flags, which a cache is checked against).
-  saveCodeCacheAfterFirstResponse(app.getHttpServer());
+  // Once the first response is done: V8's code cache of the bundle (when dist/main.js has
+  // none yet), then V8's serving flags (or both before compactWhenIdle changes V8's flags).
+  startServingAfterFirstResponse(app.getHttpServer());
   // Memory that start-up (or a later burst) grew is given back once the process is idle.
   compactWhenIdle();
   // A stray rejection (a driver's background error, say) is logged, not allowed to kill

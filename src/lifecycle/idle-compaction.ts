@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { saveCodeCache } from './code-cache.js';
+import { startServing } from './code-cache.js';
 
 type Gc = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
 
@@ -59,7 +59,7 @@ export function compactWhenIdle(): void {
  * a cache made under other flags (src/lifecycle/code-cache.ts).
  */
 function exposedGc(): Gc {
-  saveCodeCache();
+  startServing();
   setFlagsFromString('--expose-gc');
   return runInNewContext('gc') as Gc;
 }
