@@ -55,8 +55,9 @@ export function compactWhenIdle(): void {
 
 /**
  * V8's gc(), through a new context made once --expose-gc is set (V8 reads it when it makes
- * one). The code cache of the bundle is written before, if it has not been yet: V8 refuses
- * a cache made under other flags (src/lifecycle/code-cache.ts).
+ * one). Start-up is declared over first, if no response has done it yet (startServing: the
+ * code cache is written before any flag changes, as V8 refuses a cache made under other
+ * flags, then the serving flags are set; src/lifecycle/code-cache.ts).
  */
 function exposedGc(): Gc {
   startServing();
